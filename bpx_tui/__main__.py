@@ -1,0 +1,3 @@
+from bpx_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Shared test helpers: the Backpack fixtures copied from the protocol reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load_fixture(name: str) -> Any:
+    """A JSON fixture by file name (``rest_depth.json``) or a text one (``rest_time.txt``)."""
+    path = FIXTURES / name
+    text = path.read_text()
+    return json.loads(text) if path.suffix == ".json" else text.strip()
+
+
+@pytest.fixture
+def fixture() -> Any:
+    return load_fixture
