@@ -1,0 +1,9 @@
+"""The Backpack protocol layer: signing, REST, streams, order books, the one client.
+
+Never imports Textual: scripts, the local exchange and the benchmark use it without a UI.
+"""
+
+from bpx_tui.exchange.api import BackpackAPI
+from bpx_tui.exchange.client import BackpackClient
+
+__all__ = ["BackpackAPI", "BackpackClient"]

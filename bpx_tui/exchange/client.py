@@ -1,0 +1,636 @@
+"""The one async client the console and scripts hang off.
+
+It owns the REST session and the single WebSocket connection, keeps live caches (books,
+tickers, marks, trades, candles, open orders, positions, balances, collateral) and fans
+updates out to callbacks registered per topic. Callbacks run synchronously in the event
+loop and must be O(1): the UI only marks itself dirty there and paints on its own clock.
+
+Everything that could make the caches wrong is handled here, once: order-book resync
+after a gap or a reconnect, an account re-read after a reconnect (private updates may
+have been missed while we were away), and polling of balances, which have no stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from bpx_tui.exchange.book import DeltaResult, OrderBook
+from bpx_tui.exchange.errors import BackpackError, InvalidOrder
+from bpx_tui.exchange.models import (
+    Balance,
+    Collateral,
+    Kline,
+    Market,
+    MarkPrice,
+    Order,
+    Position,
+    Ticker,
+    Trade,
+)
+from bpx_tui.exchange.numbers import parse_int, wire
+from bpx_tui.exchange.rest import RestClient
+from bpx_tui.exchange.signing import Signer
+from bpx_tui.exchange.stream import ConnectionState, StreamClient
+
+Callback = Callable[[Any], None]
+
+TOPICS = frozenset(
+    {
+        "depth",
+        "book_state",
+        "ticker",
+        "mark",
+        "trade",
+        "kline",
+        "order",
+        "fill",
+        "position",
+        "account",
+        "connection",
+        "error",
+        "liquidation",
+    }
+)
+
+PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
+CANDLES_KEPT = 240
+ACCOUNT_POLL_S = 5.0
+ACCOUNT_DEBOUNCE_S = 0.25
+SNAPSHOT_RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+
+_SIDES = {"BID": "Bid", "BUY": "Bid", "LONG": "Bid", "ASK": "Ask", "SELL": "Ask", "SHORT": "Ask"}
+_ORDER_TYPES = {"LIMIT": "Limit", "MARKET": "Market"}
+
+
+def normalise_side(side: str) -> str:
+    """Backpack speaks Bid/Ask; people and the original guide say BUY/SELL."""
+    try:
+        return _SIDES[side.strip().upper()]
+    except (KeyError, AttributeError):
+        raise InvalidOrder(f"side must be Bid/Ask (or BUY/SELL), got {side!r}") from None
+
+
+def normalise_order_type(order_type: str) -> str:
+    try:
+        return _ORDER_TYPES[order_type.strip().upper()]
+    except (KeyError, AttributeError):
+        raise InvalidOrder(f"order type must be Limit or Market, got {order_type!r}") from None
+
+
+class BackpackClient:
+    """REST + stream + caches + callbacks, for one account (or none, for market data only)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        ws_url: str,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        logger: logging.Logger | None = None,
+        depth_levels: int = 1000,
+        rest: RestClient | None = None,
+        silence_timeout: float = 30.0,
+    ) -> None:
+        self.log = logger or logging.getLogger("bpx_tui.client")
+        self.signer: Signer | None = Signer(api_secret) if api_secret else None
+        if self.signer and api_key and api_key.strip() != self.signer.api_key:
+            raise ValueError(
+                "the API key does not belong to the API secret "
+                f"(the secret's key is {self.signer.api_key}); check both values"
+            )
+        self.has_credentials = self.signer is not None
+        self.rest = rest or RestClient(base_url, self.signer, logger=self.log)
+        self.stream = StreamClient(
+            ws_url,
+            signer=self.signer,
+            on_message=self._on_message,
+            on_state=self._on_state,
+            silence_timeout=silence_timeout,
+        )
+        self.depth_levels = depth_levels
+
+        self.markets: dict[str, Market] = {}
+        self.books: dict[str, OrderBook] = {}
+        self.book_tickers: dict[str, dict[str, Any]] = {}
+        self.tickers: dict[str, Ticker] = {}
+        self.marks: dict[str, MarkPrice] = {}
+        self.mark_times: dict[str, float] = {}
+        self.last_trades: dict[str, Trade] = {}
+        self.candles: dict[str, deque[Kline]] = {}
+        self.open_orders: dict[str, Order] = {}
+        self.positions: dict[str, Position] = {}
+        self.balances: dict[str, Balance] = {}
+        self.collateral: Collateral | None = None
+        self.account_info: dict[str, Any] = {}
+
+        self.connection = ConnectionState.CONNECTING
+        self.feed_latency_ms: float | None = None
+        self.last_message_at: float | None = None
+        self.callback_errors = 0
+
+        self._callbacks: dict[str, list[Callback]] = {topic: [] for topic in TOPICS}
+        self._watched: set[str] = set()
+        self._resync_tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._account_dirty = asyncio.Event() if _loop_running() else None
+        self._started = False
+        self._closed = False
+        self._was_disconnected = False
+        # Dispatch by stream prefix; depth first because it is most of the traffic.
+        self._handlers: dict[str, Callable[[str, dict[str, Any]], None]] = {
+            "depth": self._on_depth,
+            "bookTicker": self._on_book_ticker,
+            "ticker": self._on_ticker,
+            "markPrice": self._on_mark,
+            "trade": self._on_trade,
+            "kline": self._on_kline,
+            "account": self._on_account,
+            "liquidation": self._on_liquidation,
+        }
+
+    def __repr__(self) -> str:
+        return f"BackpackClient(rest={self.rest!r}, credentials={self.has_credentials})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, symbols: Iterable[str] = ()) -> None:
+        """Connect, load what the console needs, and start streaming.
+
+        Markets come first because every order is rounded against them; the account
+        is loaded by REST because private streams send no snapshot of open orders.
+        """
+        self._account_dirty = asyncio.Event()
+        if self.has_credentials:
+            try:
+                await self.rest.sync_clock()
+            except BackpackError as exc:
+                self.log.warning("clock sync failed, using the local clock: %s", exc)
+        self.markets = {m.symbol: m for m in await self.rest.markets()}
+        for symbol in symbols:
+            self.watch(symbol)
+        if self.has_credentials:
+            self.stream.subscribe(list(PRIVATE_STREAMS))
+        await self.stream.start()
+        self._started = True
+        if self.has_credentials:
+            await self.refresh_account()
+            self._spawn(self._account_poller())
+        self._spawn(self._load_marks())
+
+    async def close(self) -> None:
+        """Close the stream, cancel background work and close the REST session."""
+        if self._closed:
+            return
+        self._closed = True
+        tasks = [*self._tasks, *self._resync_tasks.values()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.stream.close()
+        await self.rest.close()
+
+    async def __aenter__(self) -> BackpackClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def market(self, symbol: str) -> Market:
+        try:
+            return self.markets[symbol]
+        except KeyError:
+            raise InvalidOrder(f"unknown market {symbol!r}") from None
+
+    def watch(self, symbol: str) -> None:
+        """Stream a market's book, ticker, mark, trades and 1m candles."""
+        if symbol in self._watched:
+            return
+        self.market(symbol)
+        self._watched.add(symbol)
+        self.books[symbol] = OrderBook(symbol)
+        self.candles.setdefault(symbol, deque(maxlen=CANDLES_KEPT))
+        self.stream.subscribe(self._market_streams(symbol))
+        if self._started:
+            self._schedule_resync(symbol)
+
+    def unwatch(self, symbol: str) -> None:
+        if symbol not in self._watched:
+            return
+        self._watched.discard(symbol)
+        self.stream.unsubscribe(self._market_streams(symbol))
+        task = self._resync_tasks.pop(symbol, None)
+        if task:
+            task.cancel()
+        self.books.pop(symbol, None)
+
+    @property
+    def watched(self) -> frozenset[str]:
+        return frozenset(self._watched)
+
+    def _market_streams(self, symbol: str) -> list[str]:
+        streams = [f"depth.{symbol}", f"bookTicker.{symbol}", f"ticker.{symbol}"]
+        streams.append(f"trade.{symbol}")
+        streams.append(f"kline.1m.{symbol}")
+        if self.market(symbol).is_perp:
+            streams.append(f"markPrice.{symbol}")
+        return streams
+
+    # ------------------------------------------------------------------ callbacks
+
+    def on(self, topic: str, callback: Callback) -> Callable[[], None]:
+        """Register ``callback`` for ``topic``; returns a function that removes it."""
+        if topic not in self._callbacks:
+            raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(sorted(TOPICS))}")
+        self._callbacks[topic].append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._callbacks[topic].remove(callback)
+
+        return remove
+
+    def _emit(self, topic: str, value: Any) -> None:
+        for callback in self._callbacks[topic]:
+            try:
+                callback(value)
+            except Exception as exc:
+                # A broken consumer must not stop the feed or the other consumers.
+                self.callback_errors += 1
+                self.log.exception("callback for %s failed", topic)
+                if topic != "error":
+                    self._emit("error", f"{topic} callback failed: {type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------ stream dispatch
+
+    def _on_message(self, stream: str, data: dict[str, Any]) -> None:
+        self.last_message_at = time.monotonic()
+        head, _, _ = stream.partition(".")
+        handler = self._handlers.get(head)
+        if handler is not None:
+            handler(stream, data)
+
+    def _note_latency(self, data: dict[str, Any]) -> None:
+        event_us = parse_int(data.get("E"))
+        if event_us:
+            self.feed_latency_ms = max(0.0, time.time() * 1000.0 - event_us / 1000.0)
+
+    def _on_depth(self, stream: str, data: dict[str, Any]) -> None:
+        symbol = data.get("s") or stream.rpartition(".")[2]
+        book = self.books.get(symbol)
+        if book is None:
+            return
+        result = book.on_delta(data)
+        if result is DeltaResult.APPLIED:
+            self._emit("depth", symbol)
+        elif result is DeltaResult.GAP:
+            self._emit("book_state", symbol)
+            self._schedule_resync(symbol)
+        elif not book.synced and symbol not in self._resync_tasks and self._started:
+            self._schedule_resync(symbol)
+
+    def _on_book_ticker(self, stream: str, data: dict[str, Any]) -> None:
+        self.book_tickers[str(data.get("s", ""))] = data
+
+    def _on_ticker(self, stream: str, data: dict[str, Any]) -> None:
+        ticker = Ticker.from_stream(data)
+        self.tickers[ticker.symbol] = ticker
+        self._note_latency(data)
+        self._emit("ticker", ticker)
+
+    def _on_mark(self, stream: str, data: dict[str, Any]) -> None:
+        mark = MarkPrice.from_stream(data)
+        self.marks[mark.symbol] = mark
+        self.mark_times[mark.symbol] = time.monotonic()
+        self._note_latency(data)
+        self._emit("mark", mark)
+
+    def _on_trade(self, stream: str, data: dict[str, Any]) -> None:
+        trade = Trade.from_stream(data)
+        self.last_trades[trade.symbol] = trade
+        self._note_latency(data)
+        self._emit("trade", trade)
+
+    def _on_kline(self, stream: str, data: dict[str, Any]) -> None:
+        symbol = str(data.get("s", ""))
+        kline = Kline.from_stream(data)
+        candles = self.candles.setdefault(symbol, deque(maxlen=CANDLES_KEPT))
+        if candles and candles[-1].start_ms == kline.start_ms:
+            candles[-1] = kline
+        else:
+            candles.append(kline)
+        self._emit("kline", (symbol, kline))
+
+    def _on_liquidation(self, stream: str, data: dict[str, Any]) -> None:
+        self._emit("liquidation", data)
+
+    def _on_account(self, stream: str, data: dict[str, Any]) -> None:
+        if stream.startswith("account.orderUpdate"):
+            self._on_order_update(data)
+        elif stream.startswith("account.positionUpdate"):
+            self._on_position_update(data)
+
+    def _on_order_update(self, data: dict[str, Any]) -> None:
+        update = Order.from_update(data)
+        if not update.id:
+            return
+        previous = self.open_orders.get(update.id)
+        order = _merge_order(previous, update)
+        if order.is_open:
+            self.open_orders[order.id] = order
+        else:
+            self.open_orders.pop(order.id, None)
+        if data.get("e") == "orderFill":
+            self._emit("fill", order)
+            self._mark_account_dirty()
+        self._emit("order", order)
+
+    def _on_position_update(self, data: dict[str, Any]) -> None:
+        symbol = str(data.get("s", ""))
+        if not symbol:
+            return
+        position = Position.from_update(data, self.positions.get(symbol))
+        if position.net_quantity == 0:
+            self.positions.pop(symbol, None)
+        else:
+            self.positions[symbol] = position
+        self._mark_account_dirty()
+        self._emit("position", position)
+
+    def _on_state(self, state: ConnectionState, reason: str | None) -> None:
+        previous = self.connection
+        self.connection = state
+        if state is not ConnectionState.CONNECTED:
+            self._was_disconnected = self._was_disconnected or previous is ConnectionState.CONNECTED
+        elif self._was_disconnected:
+            # Deltas were missed while away: every book is invalid and private updates
+            # may be lost, so resync books and re-read the account.
+            self._was_disconnected = False
+            for symbol, book in self.books.items():
+                book.reset()
+                self._emit("book_state", symbol)
+                self._schedule_resync(symbol)
+            if self.has_credentials and self._started:
+                self._spawn(self._safe_refresh_account())
+        self._emit("connection", (state, reason))
+
+    # ------------------------------------------------------------------ book sync
+
+    def _schedule_resync(self, symbol: str) -> None:
+        running = self._resync_tasks.get(symbol)
+        if running is not None and not running.done():
+            return
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._resync(symbol))
+        self._resync_tasks[symbol] = task
+
+    async def _resync(self, symbol: str) -> None:
+        """Fetch REST snapshots until one lines up with the buffered deltas (§6.4)."""
+        attempt = 0
+        try:
+            while not self._closed:
+                book = self.books.get(symbol)
+                if book is None or book.synced:
+                    return
+                if not book.needs_snapshot:
+                    await asyncio.sleep(0.02)
+                    continue
+                try:
+                    raw = await self.rest.depth(symbol, self.depth_levels)
+                except BackpackError as exc:
+                    self.log.warning("depth snapshot for %s failed: %s", symbol, exc)
+                    raw = None
+                if raw is not None and book is self.books.get(symbol) and book.on_snapshot(raw):
+                    self.log.info("book %s synced at %s", symbol, book.last_update_id)
+                    self._emit("book_state", symbol)
+                    self._emit("depth", symbol)
+                    return
+                await asyncio.sleep(SNAPSHOT_RETRY_S[min(attempt, len(SNAPSHOT_RETRY_S) - 1)])
+                attempt += 1
+        finally:
+            if self._resync_tasks.get(symbol) is asyncio.current_task():
+                del self._resync_tasks[symbol]
+
+    # ------------------------------------------------------------------ account
+
+    async def refresh_account(self) -> None:
+        """Re-read open orders, positions, balances and collateral by REST."""
+        if not self.has_credentials:
+            return
+        orders, positions, balances, collateral = await asyncio.gather(
+            self.rest.open_orders(),
+            self.rest.positions(),
+            self.rest.balances(),
+            self.rest.collateral(),
+        )
+        self.open_orders = {o.id: o for o in orders if o.is_open}
+        self.positions = {p.symbol: p for p in positions if p.net_quantity != 0}
+        self.balances = balances
+        self.collateral = collateral
+        for position in self.positions.values():
+            self._emit("position", position)
+        self._emit("account", None)
+        self._emit("order", None)
+
+    async def _safe_refresh_account(self) -> None:
+        try:
+            await self.refresh_account()
+        except BackpackError as exc:
+            self.log.warning("account refresh failed: %s", exc)
+            self._emit("error", f"account refresh failed: {exc}")
+
+    def _mark_account_dirty(self) -> None:
+        if self._account_dirty is not None:
+            self._account_dirty.set()
+
+    async def _account_poller(self) -> None:
+        """Balances and collateral have no stream; poll them, sooner after a fill."""
+        assert self._account_dirty is not None
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._account_dirty.wait(), ACCOUNT_POLL_S)
+                await asyncio.sleep(ACCOUNT_DEBOUNCE_S)
+            self._account_dirty.clear()
+            try:
+                self.balances, self.collateral = await asyncio.gather(
+                    self.rest.balances(), self.rest.collateral()
+                )
+                self._emit("account", None)
+            except BackpackError as exc:
+                self.log.warning("balance poll failed: %s", exc)
+
+    async def _load_marks(self) -> None:
+        """Seed marks/funding for every perp so the watchlist is full before streams tick."""
+        try:
+            for mark in await self.rest.mark_prices():
+                self.marks.setdefault(mark.symbol, mark)
+                self.mark_times.setdefault(mark.symbol, time.monotonic())
+                self._emit("mark", mark)
+            for ticker in await self.rest.tickers():
+                self.tickers.setdefault(ticker.symbol, ticker)
+                self._emit("ticker", ticker)
+        except BackpackError as exc:
+            self.log.warning("initial market data failed: %s", exc)
+
+    # ------------------------------------------------------------------ orders
+
+    def build_order(
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        *,
+        quote_quantity: Decimal | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        time_in_force: str | None = None,
+        client_id: int | None = None,
+        trigger_price: Decimal | None = None,
+        trigger_by: str | None = None,
+    ) -> dict[str, Any]:
+        """The exact payload that would be sent, rounded and validated against the market.
+
+        Raises :class:`InvalidOrder` with a readable reason for anything the exchange
+        would reject for shape alone, so nothing malformed ever leaves the process.
+        """
+        market = self.market(symbol)
+        payload: dict[str, Any] = {
+            "symbol": symbol,
+            "side": normalise_side(side),
+            "orderType": normalise_order_type(order_type),
+        }
+        if quantity is None and quote_quantity is None:
+            raise InvalidOrder("give a quantity (or, for a market order, a quote quantity)")
+        if quantity is not None:
+            qty = market.round_quantity(quantity, "down")
+            market.check_quantity(qty)
+            # A trigger order carries its size as triggerQuantity (as ccxt sends it).
+            payload["quantity" if trigger_price is None else "triggerQuantity"] = wire(qty)
+        if quote_quantity is not None:
+            if payload["orderType"] != "Market":
+                raise InvalidOrder("a quote quantity is only allowed on market orders")
+            if quantity is not None:
+                raise InvalidOrder("give either a quantity or a quote quantity, not both")
+            quote = market.round_price(quote_quantity, "down")
+            if quote <= 0:
+                raise InvalidOrder("quote quantity must be positive")
+            payload["quoteQuantity"] = wire(quote)
+        if payload["orderType"] == "Limit":
+            if price is None:
+                raise InvalidOrder("a limit order needs a price")
+            px = market.round_price(price, "nearest")
+            market.check_price(px)
+            payload["price"] = wire(px)
+        elif price is not None:
+            raise InvalidOrder("a market order takes no price")
+        if post_only:
+            if payload["orderType"] != "Limit":
+                raise InvalidOrder("post-only is only allowed on limit orders")
+            payload["postOnly"] = True
+        if reduce_only:
+            if not market.is_perp:
+                raise InvalidOrder(f"{symbol} is a spot market: reduce-only applies to perps")
+            payload["reduceOnly"] = True
+        if time_in_force is not None:
+            tif = time_in_force.upper()
+            if tif not in ("GTC", "IOC", "FOK"):
+                raise InvalidOrder(f"time in force must be GTC, IOC or FOK, got {time_in_force!r}")
+            payload["timeInForce"] = tif
+        if trigger_price is not None:
+            trigger = market.round_price(trigger_price, "nearest")
+            market.check_price(trigger)
+            payload["triggerPrice"] = wire(trigger)
+            if trigger_by is not None:
+                payload["triggerBy"] = trigger_by
+        if client_id is not None:
+            if not 0 <= client_id <= 0xFFFFFFFF:
+                raise InvalidOrder(f"clientId must be a uint32, got {client_id}")
+            payload["clientId"] = client_id
+        return payload
+
+    async def place_order(
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        **options: Any,
+    ) -> Order:
+        """Round, validate and send one order; see ``RestClient.execute_order`` for outcomes."""
+        payload = self.build_order(symbol, side, order_type, quantity, price, **options)
+        order = await self.rest.execute_order(payload)
+        if order.is_open:
+            self.open_orders.setdefault(order.id, order)
+            self._emit("order", order)
+        return order
+
+    async def cancel_order(self, symbol: str, order_id: str) -> Order:
+        order = await self.rest.cancel_order(symbol, order_id=order_id)
+        self.open_orders.pop(order.id or order_id, None)
+        self._emit("order", order)
+        return order
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """Cancel every open order of ``symbol``, or of every market that has any."""
+        if symbol is not None:
+            symbols = {symbol}
+        else:
+            symbols = {o.symbol for o in self.open_orders.values()}
+            if self.has_credentials:
+                symbols |= {o.symbol for o in await self.rest.open_orders()}
+        cancelled: list[Order] = []
+        for sym in sorted(symbols):
+            cancelled.extend(await self.rest.cancel_all(sym))
+        for order in cancelled:
+            self.open_orders.pop(order.id, None)
+        for order_id in [i for i, o in self.open_orders.items() if o.symbol in symbols]:
+            self.open_orders.pop(order_id, None)
+        self._emit("order", None)
+        return cancelled
+
+
+def _merge_order(previous: Order | None, update: Order) -> Order:
+    """Order updates omit fields they do not change; keep what we knew."""
+    if previous is None:
+        return update
+    return replace(
+        update,
+        price=update.price if update.price is not None else previous.price,
+        quantity=update.quantity if update.quantity is not None else previous.quantity,
+        client_id=update.client_id if update.client_id is not None else previous.client_id,
+        time_in_force=update.time_in_force or previous.time_in_force,
+        trigger_price=update.trigger_price or previous.trigger_price,
+        created_at_ms=previous.created_at_ms or update.created_at_ms,
+        post_only=update.post_only or previous.post_only,
+        reduce_only=update.reduce_only or previous.reduce_only,
+    )
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
