@@ -1,0 +1,342 @@
+"""Order entry for the console: checks, journal, exchange, in that order.
+
+Every order goes risk check -> journal intent (with a fresh ``clientId``) -> REST ->
+journal answer. An answer that never came (``UnknownOrderOutcome``) blocks *new risk*
+on that market until the journal has reconciled the order with the exchange; reducing
+orders (closes) are never blocked, because getting flat must always work.
+
+Close and close-all size their orders from the position the exchange reports *now*
+(a REST re-read first), never from what the screen showed a moment ago, and they
+verify the result the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.errors import (
+    BackpackError,
+    InvalidOrder,
+    ServerError,
+    TransportError,
+    UnknownOrderOutcome,
+)
+from bpx_tui.exchange.models import Order, Position
+from bpx_tui.exchange.numbers import parse_decimal
+from bpx_tui.trading.journal import Journal, Reconciled
+from bpx_tui.trading.risk import MarketSnapshot, OrderIntent, RiskGate, RiskLimits, RiskRejected
+
+LimitsSource = RiskLimits | Callable[[str], RiskLimits]
+
+# Waits between re-reads while close-all verifies the account is flat (bounded: ~3 s).
+FLAT_WAITS_S: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8, 1.5)
+
+
+@dataclass
+class CloseAllReport:
+    """What close-all did, and what it could not do, market by market."""
+
+    cancelled: list[Order] = field(default_factory=list)
+    closes: list[Order] = field(default_factory=list)
+    open_positions: list[Position] = field(default_factory=list)
+    open_orders: list[Order] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # symbol (or "account") -> why
+    checks: int = 0  # REST re-reads made while verifying
+    verified: bool = False  # at least one re-read succeeded: the open lists are real
+
+    @property
+    def flat(self) -> bool:
+        return self.verified and not self.open_positions and not self.open_orders
+
+    def lines(self) -> list[str]:
+        out = [f"cancelled {len(self.cancelled)} order(s)"]
+        for order in self.closes:
+            qty = order.executed_quantity or order.quantity or Decimal(0)
+            verb = "closed" if order.status == "Filled" else "close attempt"
+            out.append(f"{verb} {order.symbol}: {order.side} {qty} ({order.status})")
+        if self.flat:
+            out.append(f"verified flat after {self.checks} check(s)")
+        elif not self.verified:
+            out.append("NOT VERIFIED: the account could not be re-read; check it on the exchange")
+        for position in self.open_positions:
+            why = self.problems.get(position.symbol, "still open after the last check")
+            out.append(f"STILL OPEN {position.symbol} {position.net_quantity}: {why}")
+        for order in self.open_orders:
+            why = self.problems.get(order.symbol, "still resting after the last check")
+            out.append(f"STILL RESTING {order.symbol} order {order.id}: {why}")
+        reported = {p.symbol for p in self.open_positions} | {o.symbol for o in self.open_orders}
+        for where, why in self.problems.items():
+            if where not in reported:
+                out.append(f"{where}: {why}")
+        return out
+
+    def summary(self) -> str:
+        return "; ".join(self.lines())
+
+
+def _order_problem(order: Order) -> str | None:
+    """Why a close order did not fill, from its status and expiry reason."""
+    if order.status == "Filled":
+        return None
+    reason = order.raw.get("expiryReason") if order.raw else None
+    return f"close order {order.id} ended {order.status}" + (f" ({reason})" if reason else "")
+
+
+class OrderService:
+    """The only way the console sends orders."""
+
+    def __init__(
+        self,
+        client: BackpackClient,
+        gate: RiskGate,
+        journal: Journal,
+        limits: LimitsSource,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        flat_waits: Sequence[float] = FLAT_WAITS_S,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.client = client
+        self.gate = gate
+        self.journal = journal
+        self._limits = limits
+        self._clock = clock
+        self.flat_waits = tuple(flat_waits)
+        self.log = logger or logging.getLogger("bpx_tui.orders")
+        self._sending: set[int] = set()  # clientIds whose request is still in flight
+
+    def limits_for(self, symbol: str) -> RiskLimits:
+        return self._limits(symbol) if callable(self._limits) else self._limits
+
+    def attach(self) -> Callable[[], None]:
+        """Let the journal follow the order and fill streams; returns the remover."""
+
+        def on_fill(order: Order | None) -> None:
+            self.journal.record_fill_update(order)
+
+        removers = [
+            self.client.on("order", self.journal.record_update),
+            self.client.on("fill", on_fill),
+        ]
+
+        def detach() -> None:
+            for remove in removers:
+                remove()
+
+        return detach
+
+    def snapshot(self, symbol: str) -> MarketSnapshot:
+        """What the risk check sees, read from the client's live caches."""
+        market = self.client.market(symbol)
+        mark = self.client.marks.get(symbol)
+        seen = self.client.mark_times.get(symbol)
+        book = self.client.books.get(symbol)
+        position = self.client.positions.get(symbol)
+        return MarketSnapshot(
+            market=market,
+            mark_price=mark.mark_price if mark is not None else None,
+            mark_age_s=None if seen is None else max(0.0, self._clock() - seen),
+            book_synced=book is not None and book.synced,
+            book=book,
+            position_quantity=position.net_quantity if position is not None else Decimal(0),
+        )
+
+    # ------------------------------------------------------------------ submit
+
+    async def submit(self, intent: OrderIntent, *, key: str | None = None) -> Order:
+        """Check, journal and send one order; raises RiskRejected, DuplicateSubmit,
+        InvalidOrder or the exchange's error (UnknownOrderOutcome when the answer was lost)."""
+        async with self.gate.submitting(key or intent.symbol):
+            await self._settle(intent.symbol)
+            checked, payload = self._checked(intent)
+            return await self._send(checked, payload)
+
+    def precheck(self, intent: OrderIntent) -> OrderIntent:
+        """What :meth:`submit` would check, without sending: the ticket calls it on every
+        change to show a rejection before Enter. Returns the intent rounded to the market;
+        raises RiskRejected or InvalidOrder."""
+        return self._checked(intent)[0]
+
+    def _checked(self, intent: OrderIntent) -> tuple[OrderIntent, dict[str, Any]]:
+        if not self.client.has_credentials:
+            raise InvalidOrder(
+                "no API key configured: set api_secret_file or BPX_API_SECRET to trade"
+            )
+        payload = self._payload(intent)
+        checked = self._rounded(intent, payload)
+        self.gate.check(checked, self.snapshot(intent.symbol), self.limits_for(intent.symbol))
+        return checked, payload
+
+    def _payload(self, intent: OrderIntent) -> dict[str, Any]:
+        return self.client.build_order(
+            intent.symbol,
+            intent.side,
+            intent.order_type,
+            intent.quantity,
+            intent.price,
+            quote_quantity=intent.quote_quantity,
+            post_only=intent.post_only,
+            reduce_only=intent.reduce_only,
+            time_in_force=intent.time_in_force,
+        )
+
+    @staticmethod
+    def _rounded(intent: OrderIntent, payload: dict[str, Any]) -> OrderIntent:
+        """The intent as it will actually be sent (rounded to tick and step)."""
+        return replace(
+            intent,
+            quantity=parse_decimal(payload.get("quantity")),
+            quote_quantity=parse_decimal(payload.get("quoteQuantity")),
+            price=parse_decimal(payload.get("price")),
+        )
+
+    async def _settle(self, symbol: str) -> None:
+        """Reconcile lost answers on this market; refuse new risk while any stays unknown."""
+        if not self.journal.unresolved(symbol):
+            self.gate.unblock(symbol)
+            return
+        results = await self.reconcile(symbol)
+        pending = [r for r in results if r.outcome == "unknown"]
+        if not pending:
+            self.gate.unblock(symbol)
+            return
+        self.gate.block(symbol, f"order {pending[0].client_id} has an unknown outcome")
+
+    async def reconcile(self, symbol: str | None = None) -> list[Reconciled]:
+        """Settle unresolved journal entries (all markets by default) with the exchange."""
+        results = await self.journal.reconcile(self.client.rest, symbol=symbol, skip=self._sending)
+        for result in results:
+            self.log.info(
+                "reconciled order %d on %s: %s (%s)",
+                result.client_id,
+                result.symbol,
+                result.outcome,
+                result.detail,
+            )
+            if result.outcome != "unknown" and not self.journal.unresolved(result.symbol):
+                self.gate.unblock(result.symbol)
+        return results
+
+    async def _send(self, intent: OrderIntent, payload: dict[str, Any]) -> Order:
+        client_id = self.journal.new_client_id()
+        payload = {**payload, "clientId": client_id}
+        self.journal.record_intent(client_id, intent.symbol, payload)
+        self._sending.add(client_id)
+        try:
+            order = await self.client.place_order(
+                intent.symbol,
+                intent.side,
+                intent.order_type,
+                intent.quantity,
+                intent.price,
+                quote_quantity=intent.quote_quantity,
+                post_only=intent.post_only,
+                reduce_only=intent.reduce_only,
+                time_in_force=intent.time_in_force,
+                client_id=client_id,
+            )
+        except BackpackError as exc:
+            self.journal.record_error(client_id, exc)
+            if isinstance(exc, UnknownOrderOutcome | TransportError | ServerError):
+                self.gate.block(intent.symbol, f"order {client_id} has an unknown outcome")
+            raise
+        finally:
+            self._sending.discard(client_id)
+        self.journal.record_response(client_id, order)
+        return order
+
+    # ------------------------------------------------------------------ closing
+
+    async def close_position(self, symbol: str) -> Order | None:
+        """Reduce-only market order for the whole live position; None when already flat."""
+        async with self.gate.submitting(f"close:{symbol}"):
+            await self.client.refresh_account()
+            return await self._close(symbol)
+
+    async def _close(self, symbol: str) -> Order | None:
+        position = self.client.positions.get(symbol)
+        if position is None or position.net_quantity == 0:
+            return None
+        intent = OrderIntent(
+            symbol=symbol,
+            side="Ask" if position.net_quantity > 0 else "Bid",
+            order_type="Market",
+            quantity=abs(position.net_quantity),
+            reduce_only=True,
+        )
+        checked, payload = self._checked(intent)
+        return await self._send(checked, payload)
+
+    async def close_all(self) -> CloseAllReport:
+        """Cancel every order, close every position, then re-read until flat (bounded).
+
+        New risk is halted while it runs so a stray key press cannot race it.
+        """
+        report = CloseAllReport()
+        async with self.gate.submitting("close_all"):
+            previous = self.gate.halt_reason
+            self.gate.halt("close-all in progress")
+            try:
+                await self._flatten(report)
+                waits = (0.0, *self.flat_waits)
+                for index, wait in enumerate(waits):
+                    if wait:
+                        await asyncio.sleep(wait)
+                    if await self._check_flat(report):
+                        break
+                    if index < len(waits) - 1:  # act only on what a later check verifies
+                        await self._flatten(report, refresh=False)
+            finally:
+                if previous is None:
+                    self.gate.resume()
+                else:
+                    self.gate.halt(previous)
+        level = logging.INFO if report.flat else logging.WARNING
+        for line in report.lines():
+            self.log.log(level, "close-all: %s", line)
+        return report
+
+    async def _check_flat(self, report: CloseAllReport) -> bool:
+        report.checks += 1
+        try:
+            await self.client.refresh_account()
+        except BackpackError as exc:
+            report.problems["account"] = f"could not re-read the account: {exc}"
+            return False
+        report.problems.pop("account", None)
+        report.verified = True
+        report.open_positions = list(self.client.positions.values())
+        report.open_orders = list(self.client.open_orders.values())
+        return report.flat
+
+    async def _flatten(self, report: CloseAllReport, *, refresh: bool = True) -> None:
+        if refresh:
+            try:
+                await self.client.refresh_account()
+            except BackpackError as exc:
+                report.problems["account"] = f"could not read the account: {exc}"
+        for symbol in sorted({o.symbol for o in self.client.open_orders.values()}):
+            try:
+                report.cancelled.extend(await self.client.cancel_all(symbol))
+            except BackpackError as exc:
+                report.problems[symbol] = f"cancel failed: {exc}"
+        for symbol in sorted(self.client.positions):
+            try:
+                order = await self._close(symbol)
+            except (BackpackError, RiskRejected) as exc:
+                report.problems[symbol] = f"close failed: {exc}"
+                continue
+            if order is not None:
+                report.closes.append(order)
+                problem = _order_problem(order)
+                if problem:
+                    report.problems[symbol] = problem
+                else:
+                    report.problems.pop(symbol, None)

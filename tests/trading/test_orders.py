@@ -1,0 +1,313 @@
+"""OrderService and close-all against the local exchange over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.errors import InvalidOrder, UnknownOrderOutcome
+from bpx_tui.exchange.rest import RestClient
+from bpx_tui.exchange.signing import Signer
+from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.server import SimServer
+from bpx_tui.trading.journal import Journal
+from bpx_tui.trading.orders import OrderService
+from bpx_tui.trading.risk import DuplicateSubmit, OrderIntent, RiskGate, RiskLimits, RiskRejected
+
+D = Decimal
+BTC = "BTC_USDC_PERP"
+SOL = "SOL_USDC_PERP"
+
+
+async def eventually(
+    condition: Callable[[], bool], what: str, sim: SimServer | None = None
+) -> None:
+    for _ in range(300):
+        if condition():
+            return
+        if sim is not None:
+            sim.step(1)
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimServer]:
+    server = SimServer(SimConfig(seed=3), rate=0)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def client(sim: SimServer) -> AsyncIterator[BackpackClient]:
+    c = BackpackClient(sim.rest_url, sim.ws_url, api_secret=sim.demo.api_secret)
+    await c.start([BTC, SOL])
+    try:
+        await eventually(
+            lambda: all(c.books[s].synced and s in c.marks for s in (BTC, SOL)), "books", sim
+        )
+        yield c
+    finally:
+        await c.close()
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    with Journal(tmp_path / "journal.sqlite3") as j:
+        yield j  # type: ignore[misc]
+
+
+@pytest.fixture
+def service(client: BackpackClient, journal: Journal) -> OrderService:
+    svc = OrderService(client, RiskGate(), journal, RiskLimits(), flat_waits=(0.05, 0.1, 0.2))
+    svc.attach()
+    return svc
+
+
+def resting_bid(client: BackpackClient, symbol: str = BTC, qty: str = "0.01") -> OrderIntent:
+    """A limit bid 20 ticks under the best bid: rests, well inside the band."""
+    book = client.books[symbol]
+    best = book.best_bid_price()
+    assert best is not None
+    price = best - 20 * client.market(symbol).tick_size
+    return OrderIntent(symbol, "Bid", "Limit", quantity=D(qty), price=price)
+
+
+def market(symbol: str, side: str, qty: str, **kw: Any) -> OrderIntent:
+    return OrderIntent(symbol, side, "Market", quantity=D(qty), **kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ submit
+
+
+async def test_intent_is_journaled_before_the_request_reaches_the_exchange(
+    sim: SimServer,
+    client: BackpackClient,
+    service: OrderService,
+    journal: Journal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str | None] = []
+    original = sim.engine.execute_order
+
+    def spy(account_id: int, payload: dict[str, Any]) -> Any:
+        entry = journal.entry(payload["clientId"])
+        seen.append(entry.state if entry else None)
+        return original(account_id, payload)
+
+    monkeypatch.setattr(sim.engine, "execute_order", spy)
+    order = await service.submit(resting_bid(client))
+
+    assert seen == ["sent"]  # the journal knew the order before the exchange did
+    assert order.status == "New" and order.client_id is not None
+    entry = journal.entry(order.client_id)
+    assert entry is not None
+    assert (entry.state, entry.order_id, entry.status) == ("open", order.id, "New")
+    assert entry.payload["clientId"] == order.client_id
+    assert D(entry.payload["price"]) == order.price
+    resting = await client.rest.open_orders(BTC)
+    assert [(o.id, o.client_id) for o in resting] == [(order.id, order.client_id)]
+    # the account stream reaches the journal too
+    await eventually(lambda: ("update", "New") in journal.events(order.client_id), "stream update")
+
+
+async def test_risk_rejection_sends_nothing(
+    client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    big = resting_bid(client, qty="1")  # ~97,000 USDC > 50,000
+    with pytest.raises(RiskRejected) as info:
+        await service.submit(big)
+    assert info.value.limit == "max_order_notional"
+    mark = client.marks[BTC].mark_price
+    far = OrderIntent(
+        BTC, "Bid", "Limit", quantity=D("0.01"), price=(mark * D("0.9")).quantize(D("0.1"))
+    )
+    with pytest.raises(RiskRejected) as info:
+        await service.submit(far)
+    assert info.value.limit == "price_band_pct"
+    assert journal.entries() == []
+    assert await client.rest.open_orders() == []
+
+
+async def test_stale_mark_blocks_new_risk(client: BackpackClient, journal: Journal) -> None:
+    later = OrderService(client, RiskGate(), journal, RiskLimits(), clock=lambda: 1e12)
+    with pytest.raises(RiskRejected) as info:
+        await later.submit(resting_bid(client))
+    assert info.value.limit == "stale_after_s"
+    assert journal.entries() == []
+
+
+async def test_a_repeated_key_sends_one_order(
+    client: BackpackClient, service: OrderService
+) -> None:
+    intent = resting_bid(client)
+    results = await asyncio.gather(
+        *(service.submit(intent, key="b") for _ in range(5)), return_exceptions=True
+    )
+    placed = [r for r in results if not isinstance(r, BaseException)]
+    assert len(placed) == 1
+    assert all(isinstance(r, DuplicateSubmit) for r in results if r not in placed)
+    assert len(await client.rest.open_orders()) == 1
+
+
+async def test_unknown_outcome_is_reconciled_before_the_next_order(
+    sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    # The order is accepted and filled, the answer is a 503, and the history lookup is
+    # rate limited through every retry: the client cannot tell what happened.
+    sim.fail_next_order("error", 503)
+    sim.throttle(5, "/wapi/v1/history", retry_after=0.01)
+    with pytest.raises(UnknownOrderOutcome) as info:
+        await service.submit(market(BTC, "Bid", "0.01"))
+    lost = info.value.client_id
+    assert journal.entry(lost).state == "unknown"  # type: ignore[union-attr]
+    assert service.gate.blocked(BTC)
+
+    # Still no answer: new risk on that market is refused, nothing is sent.
+    sim.throttle(5, "/wapi/v1/history", retry_after=0.01)
+    with pytest.raises(RiskRejected) as refused:
+        await service.submit(resting_bid(client))
+    assert refused.value.limit == "unresolved_order"
+    assert await client.rest.open_orders() == []
+
+    # The exchange answers again: the next submit settles the lost order first.
+    order = await service.submit(resting_bid(client))
+    entry = journal.entry(lost)
+    assert entry is not None
+    assert (entry.state, entry.status) == ("done", "Filled")
+    assert ("reconcile", "done") in journal.events(lost)
+    assert not service.gate.blocked(BTC)
+    assert order.status == "New"
+
+
+# ------------------------------------------------------------------ closing
+
+
+async def test_close_position_is_sized_from_the_exchange_not_the_cache(
+    client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    await service.submit(market(BTC, "Bid", "0.02"))
+    await client.refresh_account()
+    stale = client.positions[BTC]
+    client.positions[BTC] = type(stale).from_api({**stale.raw, "netQuantity": "5"})  # a lie
+
+    close = await service.close_position(BTC)
+
+    assert close is not None
+    assert (close.side, close.quantity, close.reduce_only) == ("Ask", D("0.02"), True)
+    assert await client.rest.positions(BTC) == []
+    assert close.client_id is not None
+    assert journal.entry(close.client_id).payload["reduceOnly"] is True  # type: ignore[union-attr]
+    assert await service.close_position(BTC) is None  # already flat
+
+
+async def test_close_all_cancels_closes_and_verifies_flat(
+    client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    await service.submit(resting_bid(client, BTC))
+    await service.submit(resting_bid(client, BTC, "0.02"))
+    await service.submit(resting_bid(client, SOL, "1"))
+    await service.submit(market(BTC, "Bid", "0.03"))
+    await service.submit(market(SOL, "Ask", "2"))
+    service.gate.halt("operator")
+
+    report = await service.close_all()
+
+    assert report.flat and report.verified, report.summary()
+    assert len(report.cancelled) == 3
+    assert {(o.symbol, o.side, o.quantity) for o in report.closes} == {
+        (BTC, "Ask", D("0.03")),
+        (SOL, "Bid", D("2")),
+    }
+    assert all(o.reduce_only and o.status == "Filled" for o in report.closes)
+    assert await client.rest.open_orders() == []
+    assert await client.rest.positions() == []
+    assert report.lines()[0] == "cancelled 3 order(s)"
+    assert "verified flat" in report.summary()
+    assert service.gate.halt_reason == "operator"  # restored, not cleared
+
+
+async def test_close_all_on_a_flat_account(service: OrderService) -> None:
+    report = await service.close_all()
+    assert report.flat
+    assert (report.cancelled, report.closes, report.checks) == ([], [], 1)
+    assert not service.gate.halted
+
+
+async def test_close_all_reports_what_is_still_open_and_why(
+    sim: SimServer, client: BackpackClient, service: OrderService
+) -> None:
+    await service.submit(market(BTC, "Bid", "0.01"))
+    # Another trader empties the bid side: a market sell has nothing to hit.
+    whale_account = sim.create_account(usdc=D(100_000_000))
+    async with RestClient(sim.rest_url, Signer(whale_account.api_secret)) as whale:
+        depth = await whale.depth(BTC)
+        size = sum(D(q) for _, q in depth["bids"])
+        await whale.execute_order(
+            {"symbol": BTC, "side": "Ask", "orderType": "Market", "quantity": str(size)}
+        )
+
+    report = await service.close_all()
+
+    assert not report.flat and report.verified
+    assert [p.symbol for p in report.open_positions] == [BTC]
+    assert report.closes and all(o.status == "Expired" for o in report.closes)
+    assert len(report.closes) == 1 + len(service.flat_waits)  # retried on every check
+    assert "ended Expired" in report.problems[BTC]
+    assert any(
+        line.startswith(f"STILL OPEN {BTC} 0.01") and "ended Expired" in line
+        for line in report.lines()
+    )
+    assert not service.gate.halted
+
+
+async def test_fills_reach_the_journal_from_the_stream(
+    client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    order = await service.submit(market(BTC, "Bid", "0.01"))
+    await eventually(lambda: bool(journal.fills()), "the fill")
+    fills = journal.fills()
+    assert sum(f.quantity for f in fills) == D("0.01")
+    assert {f.order_id for f in fills} == {order.id}
+    assert journal.fills_summary()[0].symbol == BTC
+
+
+async def test_precheck_rounds_and_refuses_without_sending(
+    client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    intent = resting_bid(client)
+    messy = OrderIntent(
+        BTC,
+        "Bid",
+        "Limit",
+        quantity=D("0.0123456789"),
+        price=intent.price + D("0.04"),  # type: ignore[operator]
+    )
+    checked = service.precheck(messy)
+    assert checked.quantity == D("0.01234")  # down to the step: never more than asked
+    assert checked.price == intent.price
+    with pytest.raises(RiskRejected):
+        service.precheck(resting_bid(client, qty="10"))
+    assert journal.entries() == []
+    assert await client.rest.open_orders() == []
+
+
+async def test_without_credentials_nothing_is_journaled_or_sent(
+    sim: SimServer, journal: Journal
+) -> None:
+    async with BackpackClient(sim.rest_url, sim.ws_url) as anonymous:
+        await anonymous.start([BTC])
+        await eventually(lambda: anonymous.books[BTC].synced, "book", sim)
+        service = OrderService(anonymous, RiskGate(), journal, RiskLimits())
+        with pytest.raises(InvalidOrder, match="no API key configured"):
+            await service.submit(resting_bid(anonymous))
+    assert journal.entries() == []
