@@ -1,0 +1,29 @@
+"""Knobs of the local exchange; everything that makes a run reproducible lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass
+class SimConfig:
+    """Settings shared by the engine and the server.
+
+    ``funding_speedup`` compresses funding time so a demo or test sees an hourly
+    payment within seconds; ``ts_as_strings`` reproduces the §6.2 observation that
+    some WS payloads carry ``E``/``T`` as JSON strings.
+    """
+
+    seed: int = 1
+    funding_speedup: float = 1.0  # 3600 => an hourly interval passes every second
+    maker_fee: Decimal = Decimal("0.0002")
+    taker_fee: Decimal = Decimal("0.0005")
+    starting_usdc: Decimal = Decimal("100000")
+    ts_as_strings: bool = False
+    # Synthetic market shape: levels per side the market maker keeps (0 = no market
+    # maker, empty books) and how many it re-quotes per step (work per step stays
+    # O(requotes), not O(book)).
+    book_levels: int = 200
+    requotes_per_step: int = 3
+    taker_probability: float = 0.15

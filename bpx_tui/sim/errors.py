@@ -1,0 +1,69 @@
+"""The local exchange's error: a Backpack error body plus its HTTP status.
+
+The server turns a :class:`SimError` into ``{"code": ..., "message": ...}`` with
+``status`` as the HTTP status (backpack-api.md §5), so clients under test see exactly
+the shapes and texts the real exchange sends. Factories below keep the texts in one
+place so tests and the engine cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SimError(Exception):
+    """A rejected request, carried as Backpack reports it."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"{status} {code}: {message}")
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body the server sends."""
+        return {"code": self.code, "message": self.message}
+
+
+def bad_request(message: str, code: str = "INVALID_CLIENT_REQUEST") -> SimError:
+    return SimError(400, code, message)
+
+
+def invalid_order(message: str = "Invalid order") -> SimError:
+    return SimError(400, "INVALID_ORDER", message)
+
+
+def invalid_price(message: str = "Price is too far from the last active price") -> SimError:
+    return SimError(400, "INVALID_PRICE", message)
+
+
+def invalid_quantity(message: str) -> SimError:
+    return SimError(400, "INVALID_QUANTITY", message)
+
+
+def invalid_market(symbol: object) -> SimError:
+    """Backpack answers an unknown symbol with a parse error naming the field."""
+    return SimError(
+        400, "INVALID_MARKET", f'failed to parse "MarketSymbol": Invalid market symbol ({symbol})'
+    )
+
+
+def insufficient_margin() -> SimError:
+    return SimError(400, "INSUFFICIENT_MARGIN", "Insufficient margin")
+
+
+def insufficient_funds() -> SimError:
+    return SimError(400, "INSUFFICIENT_FUNDS", "Insufficient funds")
+
+
+def not_found(message: str) -> SimError:
+    return SimError(404, "RESOURCE_NOT_FOUND", message)
+
+
+def order_not_found() -> SimError:
+    """Cancel of an unknown order: Backpack reports it as a client error (§5 [OBS])."""
+    return SimError(400, "INVALID_CLIENT_REQUEST", "Order not found")
+
+
+def account_liquidating() -> SimError:
+    return SimError(400, "ACCOUNT_LIQUIDATING", "Account is liquidating")

@@ -1,0 +1,227 @@
+"""Per-symbol public statistics: recent trades, 1-minute candles, the 24 h ticker.
+
+Candles are kept per minute for last, mark and index prices; longer kline intervals
+and the rolling 24 h ticker are aggregated from them on request, so recording a trade
+is O(1) no matter how busy the market is.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from bpx_tui.exchange.numbers import wire
+from bpx_tui.sim.errors import bad_request
+from bpx_tui.sim.markets import MarketSpec
+
+Json = dict[str, Any]
+ZERO = Decimal(0)
+DAY_S = 86_400
+KEEP_MINUTES = 8 * 1440
+
+INTERVALS_S: dict[str, int] = {
+    "1m": 60,
+    "3m": 180,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "2h": 7200,
+    "4h": 14400,
+    "6h": 21600,
+    "8h": 28800,
+    "12h": 43200,
+    "1d": 86400,
+    "3d": 259200,
+    "1w": 604800,
+    "1month": 2_592_000,  # buckets of 30 days; calendar months are not modelled
+}
+PRICE_TYPES = {"Last": "Last", "LastPrice": "Last", "Mark": "Mark", "MarkPrice": "Mark"}
+PRICE_TYPES |= {"Index": "Index", "IndexPrice": "Index"}
+
+
+def naive_datetime(ts_us: int, sep: str = "T", millis: bool = False) -> str:
+    """Backpack's naive UTC datetime text (``2025-07-27T17:39:00.092``) (§3)."""
+    moment = datetime.fromtimestamp(ts_us / 1_000_000, UTC)
+    text = moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+    if millis:
+        text += f".{(ts_us // 1000) % 1000:03d}"
+    return text
+
+
+class Candle:
+    __slots__ = ("close", "high", "low", "open", "quote_volume", "start_s", "trades", "volume")
+
+    def __init__(self, start_s: int, price: Decimal) -> None:
+        self.start_s = start_s
+        self.open = self.high = self.low = self.close = price
+        self.volume = ZERO
+        self.quote_volume = ZERO
+        self.trades = 0
+
+    def update(self, price: Decimal) -> None:
+        if price > self.high:
+            self.high = price
+        if price < self.low:
+            self.low = price
+        self.close = price
+
+
+def _merge(start_s: int, candles: list[Candle]) -> Candle:
+    merged = Candle(start_s, candles[0].open)
+    merged.high = max(c.high for c in candles)
+    merged.low = min(c.low for c in candles)
+    merged.close = candles[-1].close
+    merged.volume = sum((c.volume for c in candles), ZERO)
+    merged.quote_volume = sum((c.quote_volume for c in candles), ZERO)
+    merged.trades = sum(c.trades for c in candles)
+    return merged
+
+
+class MarketData:
+    """Trades and candles of one symbol."""
+
+    def __init__(self, spec: MarketSpec) -> None:
+        self.spec = spec
+        self.trades: deque[Json] = deque(maxlen=1000)
+        self.next_trade_id = 1
+        self.last_price: Decimal | None = None
+        self.candles: dict[str, deque[Candle]] = {
+            kind: deque(maxlen=KEEP_MINUTES) for kind in ("Last", "Mark", "Index")
+        }
+
+    def record_trade(
+        self, price: int, qty: int, quote_units: int, ts_us: int, buyer_maker: bool
+    ) -> tuple[int, Candle | None]:
+        """Store a trade; returns its id and the previous candle if this one closed it."""
+        spec = self.spec
+        trade_id = self.next_trade_id
+        self.next_trade_id += 1
+        price_dec = spec.price_dec(price)
+        quote = spec.notional_dec(quote_units)
+        self.trades.append(
+            {
+                "id": trade_id,
+                "price": spec.price_text(price),
+                "quantity": spec.qty_text(qty),
+                "quoteQuantity": wire(quote),
+                "timestamp": ts_us // 1000,
+                "isBuyerMaker": buyer_maker,
+            }
+        )
+        self.last_price = price_dec
+        closed = self._sample("Last", price_dec, ts_us)
+        candle = self.candles["Last"][-1]
+        candle.volume += spec.qty_dec(qty)
+        candle.quote_volume += quote
+        candle.trades += 1
+        return trade_id, closed
+
+    def record_price(self, kind: str, price: Decimal, ts_us: int) -> None:
+        self._sample(kind, price, ts_us)
+
+    def _sample(self, kind: str, price: Decimal, ts_us: int) -> Candle | None:
+        minute = ts_us // 60_000_000 * 60
+        candles = self.candles[kind]
+        if candles and candles[-1].start_s >= minute:
+            candles[-1].update(price)
+            return None
+        previous = candles[-1] if candles else None
+        candles.append(Candle(minute, price))
+        return previous
+
+    def current_candle(self) -> Candle | None:
+        candles = self.candles["Last"]
+        return candles[-1] if candles else None
+
+    def _window(self, kind: str, start_s: int, end_s: int) -> Iterable[Candle]:
+        for candle in reversed(self.candles[kind]):
+            if candle.start_s < start_s:
+                break
+            if candle.start_s < end_s:
+                yield candle
+
+    def ticker(self, now_us: int, fallback: Decimal) -> Json:
+        """The 24 h rolling ``/api/v1/ticker`` body (§3.2)."""
+        now_s = now_us // 1_000_000
+        window = list(self._window("Last", now_s - DAY_S + 1, now_s + 60))
+        window.reverse()
+        spec = self.spec
+        last = self.last_price if self.last_price is not None else fallback
+        if window:
+            merged = _merge(window[0].start_s, window)
+            first, high, low = merged.open, merged.high, merged.low
+            volume, quote_volume, trades = merged.volume, merged.quote_volume, merged.trades
+        else:
+            first = high = low = last
+            volume = quote_volume = ZERO
+            trades = 0
+        change = last - first
+        percent = (change / first).quantize(Decimal("1e-6")) if first else ZERO
+        tick = spec.tick
+        return {
+            "symbol": spec.symbol,
+            "firstPrice": str(first.quantize(tick)),
+            "lastPrice": str(last.quantize(tick)),
+            "priceChange": str(change.quantize(tick)),
+            "priceChangePercent": str(percent),
+            "high": str(high.quantize(tick)),
+            "low": str(low.quantize(tick)),
+            "volume": str(volume.quantize(spec.step)),
+            "quoteVolume": wire(quote_volume),
+            "trades": str(trades),
+        }
+
+    def klines(self, interval: str, start_s: int, end_s: int, price_type: str | None) -> list[Json]:
+        """``/api/v1/klines`` rows, ascending (§3.5)."""
+        seconds = INTERVALS_S.get(interval)
+        if seconds is None:
+            raise bad_request(f"Invalid interval: {interval}")
+        kind = PRICE_TYPES.get(price_type or "Last")
+        if kind is None:
+            raise bad_request(f"Invalid priceType: {price_type}")
+        buckets: dict[int, list[Candle]] = {}
+        for candle in self._window(kind, start_s - seconds, end_s):
+            bucket = candle.start_s // seconds * seconds
+            if bucket + seconds <= start_s:
+                continue
+            buckets.setdefault(bucket, []).insert(0, candle)
+        rows = []
+        for bucket in sorted(buckets):
+            merged = _merge(bucket, buckets[bucket])
+            rows.append(self.kline_row(merged, seconds))
+        return rows
+
+    def kline_row(self, candle: Candle, seconds: int) -> Json:
+        tick = self.spec.tick
+        return {
+            "start": naive_datetime(candle.start_s * 1_000_000, " "),
+            "end": naive_datetime((candle.start_s + seconds) * 1_000_000, " "),
+            "open": str(candle.open.quantize(tick)),
+            "high": str(candle.high.quantize(tick)),
+            "low": str(candle.low.quantize(tick)),
+            "close": str(candle.close.quantize(tick)),
+            "volume": str(candle.volume.quantize(self.spec.step)),
+            "quoteVolume": wire(candle.quote_volume),
+            "trades": str(candle.trades),
+        }
+
+    def kline_event(self, candle: Candle, closed: bool) -> Json:
+        """The ``kline.1m.<symbol>`` payload without ``E`` (ws_kline.json)."""
+        tick = self.spec.tick
+        return {
+            "e": "kline",
+            "s": self.spec.symbol,
+            "t": naive_datetime(candle.start_s * 1_000_000),
+            "T": naive_datetime((candle.start_s + 60) * 1_000_000),
+            "o": str(candle.open.quantize(tick)),
+            "c": str(candle.close.quantize(tick)),
+            "h": str(candle.high.quantize(tick)),
+            "l": str(candle.low.quantize(tick)),
+            "v": str(candle.volume.quantize(self.spec.step)),
+            "n": candle.trades,
+            "X": closed,
+        }
