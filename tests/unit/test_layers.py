@@ -34,6 +34,12 @@ LAYERS = [
     "bpx_tui.exchange.stream",
     "bpx_tui.trading",
     "bpx_tui.sim",
+    "bpx_tui.sim.server",
+    "bpx_tui.sim.engine",
+    "bpx_tui.sim.cli",
+    "bpx_tui.trading.orders",
+    "bpx_tui.trading.journal",
+    "bpx_tui.logsetup",
     "bpx_tui.config",
 ]
 
