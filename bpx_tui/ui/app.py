@@ -1,0 +1,512 @@
+"""The console: composes the panels, runs the frame pump, turns keys into orders.
+
+Data flow (DESIGN.md "Data flow"): the client calls :class:`~bpx_tui.ui.feed.Feed`
+callbacks, which only record what changed; one timer, the frame pump, runs
+``refresh_hz`` times a second and pushes the changed topics into the widgets inside one
+``batch_update()``. Orders go through the trading layer's :class:`OrderService`
+(risk checks, journal, exchange); the outcome comes back as a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlparse
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from bpx_tui import paths
+from bpx_tui.config import Settings
+from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.errors import BackpackError
+from bpx_tui.exchange.models import Kline, Order
+from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.logsetup import RingBufferHandler
+from bpx_tui.trading.journal import Journal
+from bpx_tui.trading.orders import OrderService
+from bpx_tui.trading.risk import RiskGate
+from bpx_tui.ui import fmt, keys
+from bpx_tui.ui.commands import ConsoleCommands
+from bpx_tui.ui.desk import TradingDesk
+from bpx_tui.ui.feed import Feed
+from bpx_tui.ui.ladder_model import Marker
+from bpx_tui.ui.screens.help import HelpScreen
+from bpx_tui.ui.screens.startup import StartupScreen
+from bpx_tui.ui.screens.switcher import MarketSwitcher
+from bpx_tui.ui.ticket_model import Fees, fees_from_account
+from bpx_tui.ui.widgets.account import AccountStrip
+from bpx_tui.ui.widgets.chart import PriceChart
+from bpx_tui.ui.widgets.ladder import DepthLadder
+from bpx_tui.ui.widgets.log_panel import LogPanel, format_line
+from bpx_tui.ui.widgets.orders import OrdersPanel
+from bpx_tui.ui.widgets.positions import PositionsPanel
+from bpx_tui.ui.widgets.status import StatusBar, StatusInfo
+from bpx_tui.ui.widgets.ticket import OrderTicket
+from bpx_tui.ui.widgets.watchlist import Watchlist, last_price
+
+if TYPE_CHECKING:
+    from bpx_tui.sim.server import SimServer
+
+log = logging.getLogger("bpx_tui.ui")
+
+THEME_VARIABLES = {
+    "bid": "#26a65b",
+    "ask": "#e0464e",
+    "alarm": "#ff3b30",
+    "demo": "#3d8bfd",
+    "marker": "#f5c211",
+}
+WATCHLIST_MAX = 12
+SLOW_HZ = 4  # tables, account, status, chart: enough for numbers a human reads
+DROP_VISIBLE_S = 2.0  # a reconnect faster than the eye stays on the status bar this long
+ERROR_VISIBLE_S = 60.0  # then the error lives on in the log panel (L) only
+BOOK_WAIT_S = 3.0
+OPEN_INTEREST_EVERY_S = 30.0
+# Actions that must work from anywhere on the main screen, even while typing in the
+# ticket: they only ever reduce risk (or stop new risk).
+SAFETY_ACTIONS = frozenset({"close_all", "close_position", "kill_switch"})
+
+
+STYLESHEETS: list[str | PurePath] = [*paths.css_paths()]
+
+
+def is_loopback(url: str) -> bool:
+    """A local exchange (the sim) rather than Backpack: shown as DEMO, not LIVE."""
+    return (urlparse(url).hostname or "") in ("127.0.0.1", "::1", "localhost")
+
+
+class BpxApp(TradingDesk):
+    """The trading console; see the module docstring for the data flow."""
+
+    CSS_PATH = STYLESHEETS
+    TITLE = "bpx-tui"
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        replace(b, priority=b.action in SAFETY_ACTIONS) for b in keys.bindings("app")
+    ]
+    COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: BackpackClient | None = None,
+        sim: SimServer | None = None,
+        journal_path: Path | None = None,
+        wall_ms: Callable[[], int] | None = None,
+        log_ring: RingBufferHandler | None = None,
+    ) -> None:
+        if client is None and sim is None:
+            raise ValueError("BpxApp needs a client (live) or a SimServer (demo)")
+        super().__init__()
+        self.settings = settings
+        self.client: BackpackClient | None = client
+        self.sim = sim
+        self.demo = sim is not None or is_loopback(client.rest.base_url if client else "")
+        self.feed = Feed()
+        self.gate = RiskGate()
+        self.service: OrderService | None = None
+        self.journal: Journal | None = None
+        self._journal_path = journal_path
+        self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
+        self.log_ring = log_ring
+        self.ready = False
+        self.active = ""
+        self.watchlist_symbols: list[str] = []
+        self.open_interest: dict[str, Decimal] = {}
+        self.history: dict[str, list[Kline]] = {}
+        self.preset_index = 0
+        self.pump_ticks = 0
+        self._pump_timer: Timer | None = None
+        self._removers: list[Callable[[], None]] = []
+        self._shut = False
+        self._startup = StartupScreen(
+            "bpx-tui · " + ("DEMO (local exchange)" if self.demo else "LIVE")
+        )
+        self._fees = Fees()
+
+    # ------------------------------------------------------------------ layout
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **THEME_VARIABLES}
+
+    def compose(self) -> ComposeResult:
+        yield Watchlist(id="watchlist")
+        with Horizontal(id="body"):
+            yield DepthLadder(id="ladder")
+            with Vertical(id="right"):
+                yield OrderTicket(id="ticket")
+                yield AccountStrip(id="account")
+                yield PriceChart(id="chart")
+        with Vertical(id="bottom"):
+            yield PositionsPanel(id="positions")
+            yield OrdersPanel(id="orders")
+        yield LogPanel(id="log")
+        yield StatusBar(id="status")
+
+    def on_mount(self) -> None:
+        keymap, problems = keys.keymap(self.settings.keys)
+        self.set_keymap(keymap)
+        for problem in problems:
+            self.feed.report(problem)
+        self.query_one(LogPanel).display = False
+        self.query_one(Watchlist).border_title = "Watchlist"
+        self.push_screen(self._startup)
+        self.run_worker(self._connect(), group="connect", exit_on_error=False)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 120, "-narrow")
+        self.set_class(self.size.height < 36, "-short")
+
+    # ------------------------------------------------------------------ start-up
+
+    async def _connect(self) -> None:
+        step = self._startup.step
+        try:
+            if self.sim is not None and self.client is None:
+                step("starting the local exchange (demo)")
+                if not self.sim.port:
+                    await self.sim.start("127.0.0.1", 0)
+                info = self.sim.connection_info()
+                self.client = BackpackClient(
+                    info["rest"], info["ws"], info["api_key"], info["api_secret"]
+                )
+            client = self._client
+            step(f"connecting to {client.rest.base_url}: loading markets, opening the stream")
+            await client.start()
+            step("choosing markets")
+            self.watchlist_symbols = await self._pick_watchlist(client)
+            active = self.settings.symbol
+            if active not in client.markets:
+                self.feed.report(
+                    f"symbol {active} is not listed; showing {self.watchlist_symbols[0]}"
+                )
+                active = self.watchlist_symbols[0]
+            self._removers = self.feed.attach(client)
+            self._start_trading(client)
+            for symbol in self.watchlist_symbols:
+                client.watch(symbol)
+            step(f"waiting for the {active} order book")
+            await self._wait_for_book(client, active)
+        except Exception as exc:
+            log.exception("start-up failed")
+            self._startup.fail(f"{type(exc).__name__}: {exc}")
+            return
+        self._go_live(active)
+
+    async def _pick_watchlist(self, client: BackpackClient) -> list[str]:
+        """The configured watchlist, else every perp by 24h quote volume."""
+        configured = [s for s in self.settings.watchlist if s in client.markets]
+        for symbol in set(self.settings.watchlist) - set(configured):
+            self.feed.report(f"watchlist: {symbol} is not listed by the exchange; skipped")
+        if configured:
+            symbols = configured
+        else:
+            perps = [m.symbol for m in client.markets.values() if m.is_perp] or list(client.markets)
+            try:
+                volume = {t.symbol: t.quote_volume for t in await client.rest.tickers()}
+            except BackpackError as exc:
+                log.warning("tickers failed, watchlist sorted by name: %s", exc)
+                volume = {}
+            symbols = sorted(perps, key=lambda s: (-volume.get(s, Decimal(0)), s))[:WATCHLIST_MAX]
+        if self.settings.symbol in client.markets and self.settings.symbol not in symbols:
+            symbols.insert(0, self.settings.symbol)
+        if not symbols:
+            raise RuntimeError("the exchange lists no markets")
+        return symbols
+
+    def _start_trading(self, client: BackpackClient) -> None:
+        if not client.has_credentials:
+            return
+        path = self._journal_path
+        if path is None:
+            # The demo exchange starts empty each run: keep its orders out of the real
+            # journal (reconciling them against Backpack would find nothing).
+            path = (
+                paths.data_dir() / "demo" / paths.JOURNAL_FILE
+                if self.demo
+                else paths.journal_file()
+            )
+        self.journal = Journal(path)
+        self.service = OrderService(client, self.gate, self.journal, self.settings.limits_for)
+        self._removers.append(self.service.attach())
+
+    @staticmethod
+    async def _wait_for_book(client: BackpackClient, symbol: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BOOK_WAIT_S
+        while loop.time() < deadline:
+            book = client.books.get(symbol)
+            if book is not None and book.synced:
+                return
+            await asyncio.sleep(0.02)
+
+    def _go_live(self, active: str) -> None:
+        self.ready = True
+        if self.screen is self._startup:
+            self.pop_screen()
+        self.set_active(active)
+        self._pump_timer = self.set_interval(1 / self.settings.refresh_hz, self._pump)
+        self.set_interval(OPEN_INTEREST_EVERY_S, self._poll_open_interest)
+        self.run_worker(self._poll_open_interest(), group="poll", exit_on_error=False)
+        self.query_one(DepthLadder).focus()
+
+    # ------------------------------------------------------------------ market
+
+    def set_active(self, symbol: str) -> None:
+        client = self._client
+        market = client.market(symbol)
+        self.active = symbol
+        client.watch(symbol)
+        self.feed.switch(symbol)
+        self._fees = fees_from_account(client.account_info, market.is_perp)
+        self.query_one(DepthLadder).set_market(symbol, market.tick_size, market.quantity_decimals)
+        self.query_one(PriceChart).reset(symbol)
+        ticket = self.query_one(OrderTicket)
+        if ticket.ticket is not None and ticket.ticket.symbol != symbol:
+            ticket.close()
+        self.feed.markets = self.feed.orders = self.feed.positions = True
+        if symbol not in self.history:
+            self.run_worker(self._load_history(symbol), group="history", exit_on_error=False)
+
+    async def _load_history(self, symbol: str) -> None:
+        start = self._wall_ms() // 1000 - 3 * 3600
+        try:
+            self.history[symbol] = await self._client.rest.klines(symbol, "1m", start)
+        except BackpackError as exc:
+            log.warning("klines for %s failed: %s", symbol, exc)
+            return
+        self.feed.candles = True
+
+    async def _poll_open_interest(self) -> None:
+        try:
+            rows = await self._client.rest.open_interest()
+        except BackpackError as exc:
+            log.warning("open interest poll failed: %s", exc)
+            return
+        self.open_interest = {row.symbol: row.open_interest for row in rows}
+        self.feed.markets = True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A background task died of something unexpected: say so, never a traceback."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            log.error("background task %s failed: %r", event.worker.name, error)
+            message = f"{event.worker.group} task failed: {type(error).__name__}: {error}"
+            self.feed.report(message)
+            self.notify(message, severity="error")
+
+    @on(Watchlist.MarketChosen)
+    def _market_chosen(self, event: Watchlist.MarketChosen) -> None:
+        if self.ready and event.symbol != self.active:
+            self.set_active(event.symbol)
+
+    # ------------------------------------------------------------------ the frame pump
+
+    def _pump(self) -> None:
+        """Push what changed into the widgets; never raises (an error is reported)."""
+        if self._shut or not self.ready:
+            return
+        self.pump_ticks += 1
+        try:
+            with self.batch_update():
+                self._pump_fast()
+                if self.pump_ticks % max(1, self.settings.refresh_hz // SLOW_HZ) == 0:
+                    self._pump_slow()
+        except NoMatches:
+            return  # the main screen is being torn down (quitting)
+        except Exception as exc:
+            log.exception("display update failed")
+            self.feed.report(f"display update failed: {type(exc).__name__}: {exc}")
+
+    def _pump_fast(self) -> None:
+        feed, client = self.feed, self._client
+        if feed.ladder or self.active in feed.depth:
+            self.query_one(DepthLadder).show(
+                client.books.get(self.active),
+                last_price=last_price(client, self.active),
+                markers=self._markers(),
+            )
+        feed.depth.clear()
+        feed.ladder = False
+        if feed.connection:  # rare and urgent: not left for the slow cadence
+            self.query_one(StatusBar).show(self._status())
+        ticket = self.query_one(OrderTicket)
+        if ticket.is_open and ticket.ticket is not None and ticket.ticket.is_market:
+            ticket.refresh_preview()
+
+    def _pump_slow(self) -> None:
+        feed, client = self.feed, self._client
+        now_ms = self._wall_ms()
+        self.query_one(Watchlist).show(
+            client,
+            self.watchlist_symbols,
+            self.active,
+            self.open_interest,
+            now_ms,
+            time.monotonic(),
+        )
+        if feed.positions or feed.markets:
+            self.query_one(PositionsPanel).show(client)
+        if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
+            self.query_one(OrdersPanel).show(client, now_ms)
+        if feed.account or feed.positions:
+            self.query_one(AccountStrip).show(client)
+        if feed.trades_dirty or feed.candles:
+            market = client.markets.get(self.active)
+            self.query_one(PriceChart).show(
+                self._candles(), list(feed.trades), market.price_decimals if market else 2
+            )
+        while feed.fills:
+            self._notify_fill(feed.fills.popleft())
+        self.query_one(StatusBar).show(self._status())
+        log_panel = self.query_one(LogPanel)
+        if log_panel.display:
+            self._show_log(log_panel)
+        feed.markets = feed.orders = feed.positions = feed.account = False
+        feed.trades_dirty = feed.candles = feed.connection = False
+
+    def _candles(self) -> list[Kline]:
+        merged = {k.start_ms: k for k in self.history.get(self.active, ())}
+        merged.update((k.start_ms, k) for k in self._client.candles.get(self.active, ()))
+        return [merged[key] for key in sorted(merged, key=lambda v: v or 0)]
+
+    def _markers(self) -> tuple[Marker, ...]:
+        client = self._client
+        markers: list[Marker] = []
+        for order in client.open_orders.values():
+            if order.symbol == self.active and order.price is not None and not order.is_trigger:
+                side = "B" if order.side == "Bid" else "S"
+                markers.append(Marker(order.price, f"{side}{fmt.plain(order.remaining)}"))
+        position = client.positions.get(self.active)
+        if position is not None and position.net_quantity != 0:
+            markers.append(Marker(position.entry_price, "◆entry"))
+            if position.est_liquidation_price:
+                markers.append(Marker(position.est_liquidation_price, "✖liq"))
+        return tuple(markers)
+
+    def _status(self) -> StatusInfo:
+        client = self._client
+        now = time.monotonic()
+        stale_after = self.settings.stale_after_s
+        book = client.books.get(self.active)
+        seen = client.mark_times.get(self.active)
+        market = client.markets.get(self.active)
+        stale = (
+            client.connection is not ConnectionState.CONNECTED
+            or book is None
+            or not book.synced
+            or bool(market and market.is_perp and (seen is None or now - seen > stale_after))
+        )
+        return StatusInfo(
+            live=not self.demo,
+            connection=client.connection.value,
+            latency_ms=client.feed_latency_ms,
+            stale=stale,
+            halted=self.gate.halt_reason,
+            error=self._recent_error(),
+            reconnects=client.stream.reconnects,
+            recent_drop=self.feed.last_drop_at is not None
+            and now - self.feed.last_drop_at < DROP_VISIBLE_S,
+        )
+
+    def _recent_error(self) -> str | None:
+        if not self.feed.errors:
+            return None
+        at, message = self.feed.errors[-1]
+        return message if time.time() - at < ERROR_VISIBLE_S else None
+
+    def _show_log(self, panel: LogPanel) -> None:
+        ring = self.log_ring
+        entries = [
+            (e.created, e.level, e.name, e.message) for e in (ring.entries() if ring else ())
+        ]
+        entries += [(t, "ERROR", "console", m) for t, m in self.feed.errors]
+        entries.sort(key=lambda e: e[0])
+        version = (ring.version if ring else 0, len(self.feed.errors), self.feed.last_error)
+        panel.show(version, (format_line(*e) for e in entries))
+
+    def _notify_fill(self, order: Order) -> None:
+        raw = order.raw or {}
+        quantity, price = raw.get("l", order.executed_quantity), raw.get("L", order.price)
+        self.notify(
+            f"{fmt.side_word(order.side)} {quantity} {order.symbol} @ {price}",
+            title="Fill",
+        )
+
+    # ------------------------------------------------------------------ safety gating
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Trading keys act only on the main screen once connected.
+
+        Safety keys are priority bindings (they work while typing in the ticket); this
+        keeps them from firing inside a modal such as the market switcher's filter.
+        """
+        if action in SAFETY_ACTIONS or action.startswith(("ticket", "cancel", "preset")):
+            return self.ready and len(self.screen_stack) == 1
+        return True
+
+    # ------------------------------------------------------------------ navigation
+
+    def action_switch_market(self) -> None:
+        if not self.ready:
+            return
+        symbols = sorted(self._client.markets)
+
+        def chosen(symbol: str | None) -> None:
+            if symbol and symbol != self.active:
+                if symbol not in self.watchlist_symbols:
+                    self.watchlist_symbols.append(symbol)
+                self.set_active(symbol)
+
+        self.push_screen(MarketSwitcher(symbols, self.active), chosen)
+
+    def action_cycle_grouping(self) -> None:
+        factor = self.query_one(DepthLadder).cycle_group()
+        self.notify(f"ladder grouping ×{factor}", timeout=1.5)
+
+    def action_toggle_log(self) -> None:
+        panel = self.query_one(LogPanel)
+        panel.display = not panel.display
+        if panel.display:
+            self._show_log(panel)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.settings.keys))
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    async def shutdown(self) -> None:
+        """Close every socket we opened (stream, REST session, the demo exchange)."""
+        if self._shut:
+            return
+        self._shut = True
+        if self._pump_timer is not None:
+            self._pump_timer.stop()
+        for remove in self._removers:
+            remove()
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.close()
+        if self.sim is not None:
+            with contextlib.suppress(Exception):
+                await self.sim.stop()
+        if self.journal is not None:
+            self.journal.close()
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()

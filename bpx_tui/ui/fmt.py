@@ -1,0 +1,83 @@
+"""Text formatting for the console: one place decides how numbers look on screen.
+
+Widgets never format money themselves, so a price shows the same digits in the
+watchlist, the ladder, the ticket and the positions table.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+DASH = "—"
+HOUR_MS = 3_600_000
+YEAR_MS = 365 * 24 * HOUR_MS
+
+
+def num(value: Decimal | float | None, decimals: int = 2, *, sign: bool = False) -> str:
+    """A number with thousands separators; ``—`` when unknown."""
+    if value is None:
+        return DASH
+    spec = f"{'+' if sign else ''},.{max(0, decimals)}f"
+    return format(value, spec)
+
+
+def plain(value: Decimal) -> str:
+    """An exact decimal without trailing zeros or exponent (``0.00010`` -> ``0.0001``)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def pct(fraction: Decimal | float | None, decimals: int = 2, *, sign: bool = True) -> str:
+    """A fraction as a percentage (``0.0123`` -> ``+1.23%``)."""
+    if fraction is None:
+        return DASH
+    return f"{format(Decimal(str(fraction)) * 100, ('+' if sign else '') + f'.{decimals}f')}%"
+
+
+def compact(value: Decimal | float | None, decimals: int = 1) -> str:
+    """A large number in k/M/B so it fits a narrow column."""
+    if value is None:
+        return DASH
+    number = float(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= limit:
+            return f"{number / limit:.{decimals}f}{suffix}"
+    return f"{number:.{decimals}f}"
+
+
+def countdown(ms: int | float | None) -> str:
+    """Time left as ``H:MM:SS`` or ``MM:SS``; ``—`` when unknown or past."""
+    if ms is None:
+        return DASH
+    seconds = max(0, int(ms // 1000))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def annualised(rate: Decimal | None, interval_ms: int | None) -> Decimal | None:
+    """A per-interval funding rate as a yearly fraction.
+
+    Backpack pays funding every ``fundingInterval`` ms (hourly since 2025, 8-hourly
+    before): the interval comes from the market, never a constant.
+    """
+    if rate is None:
+        return None
+    interval = interval_ms if interval_ms and interval_ms > 0 else HOUR_MS
+    return rate * Decimal(YEAR_MS) / Decimal(interval)
+
+
+def age(ms: int | float | None) -> str:
+    """A short age: ``42s``, ``7m``, ``3h``, ``2d``."""
+    if ms is None:
+        return DASH
+    seconds = max(0, int(ms // 1000))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def side_word(side: str) -> str:
+    """Backpack's ``Bid``/``Ask`` as the words a trader reads."""
+    return {"Bid": "BUY", "Ask": "SELL"}.get(side, side.upper())

@@ -1,0 +1,59 @@
+"""``?``: every key, generated from the key table so it cannot drift from the bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from bpx_tui.ui.keys import KEYS, display_key
+
+SCOPES = (
+    ("app", "Everywhere"),
+    ("ladder", "Depth ladder (focused)"),
+    ("ticket", "Order ticket (open)"),
+    ("watchlist", "Watchlist (focused)"),
+)
+
+
+def help_text(overrides: Mapping[str, str] | None = None) -> str:
+    lines: list[str] = []
+    for scope, title in SCOPES:
+        lines.append(f"[b]{title}[/b]")
+        for spec in KEYS:
+            if spec.scope != scope or spec.id in ("preset_2", "preset_3", "preset_4", "preset_5"):
+                continue
+            key = display_key(spec.key, overrides, spec.id)
+            description = spec.description
+            if spec.id == "preset_1":  # the five presets share one line
+                key = " ".join(
+                    display_key(s.key, overrides, s.id) for s in KEYS if s.id.startswith("preset_")
+                )
+                description = "Size presets of the active market"
+            lines.append(f"  {key:<16} {description}")
+        lines.append("")
+    lines.append("  ctrl+p           Command palette")
+    lines.append("  tab / shift+tab  Move focus between panels")
+    return "\n".join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+    ]
+
+    def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self._overrides = overrides
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(help_text(self._overrides), id="help-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").border_title = "Keys  (esc to close)"

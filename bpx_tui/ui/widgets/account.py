@@ -1,0 +1,66 @@
+"""Account health in two lines: equity, available, margin used, IMF/MMF."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Static
+
+from bpx_tui.ui import fmt
+
+if TYPE_CHECKING:
+    from bpx_tui.exchange.client import BackpackClient
+
+
+def account_text(client: BackpackClient) -> str:
+    if not client.has_credentials:
+        return "No account: market data only (configure an API key to trade)"
+    collateral = client.collateral
+    if collateral is None:
+        return "Loading account…"
+    usdc = client.balances.get("USDC")
+    margin = (
+        fmt.pct(collateral.margin_fraction, 1, sign=False)
+        if collateral.margin_fraction
+        else fmt.DASH
+    )
+    rows = (
+        (
+            "Equity",
+            fmt.num(collateral.net_equity, 2),
+            "Avail",
+            fmt.num(collateral.net_equity_available, 2),
+        ),
+        (
+            "Margin",
+            fmt.num(collateral.net_equity_locked, 2),
+            "uPnL",
+            fmt.num(collateral.pnl_unrealized, 2, sign=True),
+        ),
+        (
+            "IMF",
+            fmt.pct(collateral.imf, 2, sign=False),
+            "MMF",
+            fmt.pct(collateral.mmf, 2, sign=False),
+        ),
+        ("MF", margin, "USDC", fmt.num(usdc.available if usdc else None, 2)),
+    )
+    # 38 columns: fits the right-hand panel down to an 80-column terminal.
+    return "\n".join(f"{a:<7}{b:>12} {c:<6}{d:>12}" for a, b, c, d in rows)
+
+
+class AccountStrip(Static):
+    """Static updated without a layout pass unless its height changes: new numbers
+    several times a second must not reflow the screen."""
+
+    def on_mount(self) -> None:
+        self.border_title = "Account"
+        self._text = ""
+
+    def show(self, client: BackpackClient) -> None:
+        text = account_text(client)
+        if text != self._text:
+            # Reflow only when the height changes (e.g. "Loading account…" -> 4 lines).
+            relayout = text.count("\n") != self._text.count("\n")
+            self._text = text
+            self.update(text, layout=relayout)

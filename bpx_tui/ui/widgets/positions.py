@@ -1,0 +1,111 @@
+"""Open positions with live PnL and liquidation distance, or ``No open positions``.
+
+Mark-dependent columns are recomputed from the live mark stream so PnL moves with the
+market between the (sparser) position updates.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from bpx_tui.exchange.models import Position
+from bpx_tui.ui import fmt
+from bpx_tui.ui.widgets.table import Cell, Column, DiffTable
+
+if TYPE_CHECKING:
+    from bpx_tui.exchange.client import BackpackClient
+
+NO_POSITIONS = "No open positions"
+
+
+class PositionsTable(DiffTable):
+    COLUMNS: ClassVar = (
+        Column("symbol", "Market", 15, right=False),
+        Column("side", "Side", 5, right=False),
+        Column("size", "Size", 10),
+        Column("notional", "Notional", 11),
+        Column("entry", "Entry", 11),
+        Column("mark", "Mark", 11),
+        Column("upnl", "uPnL", 10),
+        Column("upnl_pct", "uPnL%", 8),
+        Column("liq", "Liq", 11),
+        Column("liq_dist", "Liq dist", 8),
+        Column("funding", "Funding", 9),
+    )
+
+
+def position_cells(
+    position: Position, mark: Decimal | None, decimals: int, qty_decimals: int
+) -> tuple[Cell, ...]:
+    """One row; ``mark`` is the live mark (falls back to the position's own)."""
+    price = mark if mark is not None and mark > 0 else position.mark_price
+    quantity = position.net_quantity
+    entry = position.entry_price
+    upnl = (price - entry) * quantity if price and entry else position.pnl_unrealized
+    cost = abs(quantity) * entry
+    upnl_pct = upnl / cost if cost else None
+    liq = position.est_liquidation_price
+    liq_dist = abs(price - liq) / price if liq and price else None
+    side_style = "up" if quantity > 0 else "down"
+    pnl_style = "up" if upnl > 0 else "down" if upnl < 0 else ""
+    danger = "alarm" if liq_dist is not None and liq_dist < Decimal("0.05") else "muted"
+    return (
+        (position.symbol, "active"),
+        (position.side, side_style),
+        (fmt.num(abs(quantity), qty_decimals), ""),
+        (fmt.num(abs(quantity) * price, 2), ""),
+        (fmt.num(entry, decimals), ""),
+        (fmt.num(price, decimals), ""),
+        (fmt.num(upnl, 2, sign=True), pnl_style),
+        (fmt.pct(upnl_pct), pnl_style),
+        (fmt.num(liq, decimals) if liq else fmt.DASH, "muted"),
+        (fmt.pct(liq_dist, 1, sign=False) if liq_dist is not None else fmt.DASH, danger),
+        (fmt.num(position.cumulative_funding, 2, sign=True), "muted"),
+    )
+
+
+class PositionsPanel(Vertical):
+    """The table, or the words ``No open positions`` when there is nothing to show."""
+
+    DEFAULT_CSS = """
+    PositionsPanel > #positions-empty { height: 1fr; content-align: center middle; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield PositionsTable(id="positions-table")
+        yield Static(NO_POSITIONS, id="positions-empty")
+
+    def on_mount(self) -> None:
+        self.border_title = "Positions"
+        self.query_one(PositionsTable).display = False
+
+    @property
+    def table(self) -> PositionsTable:
+        return self.query_one(PositionsTable)
+
+    def show(self, client: BackpackClient) -> None:
+        rows: dict[str, tuple[Cell, ...]] = {}
+        for symbol in sorted(client.positions):
+            position = client.positions[symbol]
+            if position.net_quantity == 0:
+                continue
+            market = client.markets.get(symbol)
+            mark = client.marks.get(symbol)
+            rows[symbol] = position_cells(
+                position,
+                mark.mark_price if mark else None,
+                market.price_decimals if market else 2,
+                market.quantity_decimals if market else 4,
+            )
+        table = self.table
+        table.sync(rows)
+        empty = not rows
+        if table.display == empty:
+            table.display = not empty
+            self.query_one("#positions-empty", Static).display = empty
+        self.border_subtitle = f"{len(rows)} open" if rows else ""

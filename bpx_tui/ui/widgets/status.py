@@ -1,0 +1,80 @@
+"""The status bar: what mode, whether the data can be trusted, and what went wrong last.
+
+Everything a trader must notice before pressing a key lives here: LIVE in the alarm
+colour, a disconnected or reconnecting feed, STALE data, the kill switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    live: bool
+    connection: str  # connecting / connected / reconnecting / down
+    latency_ms: float | None
+    stale: bool
+    halted: str | None
+    error: str | None
+    reconnects: int = 0
+    recent_drop: bool = False  # connected again, but dropped moments ago: keep it visible
+
+
+class StatusBar(Horizontal):
+    """Fixed-width fields updated with ``layout=False``: a new latency figure four times
+    a second must not reflow the whole screen."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; dock: bottom; }
+    StatusBar > Label { padding: 0 1; }
+    StatusBar > #status-mode { width: 6; }
+    StatusBar > #status-conn { width: 18; }
+    StatusBar > #status-latency { width: 13; }
+    StatusBar > #status-stale { width: 7; }
+    StatusBar > #status-kill { width: 16; }
+    StatusBar > #status-error { width: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("DEMO", id="status-mode")
+        yield Label("connecting", id="status-conn")
+        yield Label("", id="status-latency")
+        yield Label("", id="status-stale")
+        yield Label("", id="status-kill")
+        yield Label("", id="status-error")
+
+    def on_mount(self) -> None:
+        self._shown: StatusInfo | None = None
+
+    def show(self, info: StatusInfo) -> None:
+        if info == self._shown:
+            return
+        self._shown = info
+        mode = self.query_one("#status-mode", Label)
+        mode.update("LIVE" if info.live else "DEMO", layout=False)
+        mode.set_class(info.live, "-live")
+        mode.set_class(not info.live, "-demo")
+        conn = self.query_one("#status-conn", Label)
+        connected = info.connection == "connected"
+        text = "RECONNECTED" if connected and info.recent_drop else info.connection.upper()
+        if info.reconnects:
+            text += f" ↻{info.reconnects}"
+        conn.update(text, layout=False)
+        conn.set_class(not connected or info.recent_drop, "-bad")
+        latency = "—" if info.latency_ms is None else f"{info.latency_ms:.0f} ms"
+        self.query_one("#status-latency", Label).update(f"feed {latency}", layout=False)
+        stale = self.query_one("#status-stale", Label)
+        stale.update("STALE" if info.stale else "", layout=False)
+        stale.set_class(info.stale, "-bad")
+        kill = self.query_one("#status-kill", Label)
+        kill.update("KILL SWITCH ON" if info.halted else "trading on", layout=False)
+        kill.tooltip = info.halted
+        kill.set_class(bool(info.halted), "-bad")
+        error = self.query_one("#status-error", Label)
+        error.update(info.error or "", layout=False)
+        error.set_class(bool(info.error), "-error")

@@ -1,0 +1,105 @@
+"""A DataTable that is only ever told "here is the whole table now".
+
+Any ``update_cell`` invalidates every render cache of a DataTable (textual-notes §4.2), so
+this class compares the new contents with what it already shows and touches only the
+cells that changed, with fixed column widths (no re-measure). Rows are rebuilt only when
+the set or order of rows changes (an order placed or filled, a position opened or
+closed), which is rare next to price changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    right: bool = True
+
+
+Cell = tuple[str, str]  # (text, component class suffix or "")
+
+
+class DiffTable(DataTable[Text]):
+    """Shows ``{row_key: cells}``; see :meth:`sync`."""
+
+    COLUMNS: ClassVar[Sequence[Column]] = ()
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "diff-table--up",
+        "diff-table--down",
+        "diff-table--muted",
+        "diff-table--active",
+        "diff-table--alarm",
+        "diff-table--warn",
+    }
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        self._shown: dict[str, tuple[Cell, ...]] = {}
+        self.cell_updates = 0
+
+    def on_mount(self) -> None:
+        for column in self.COLUMNS:
+            self.add_column(
+                Text(column.label, justify="right" if column.right else "left"),
+                width=column.width,
+                key=column.key,
+            )
+
+    def _text(self, cell: Cell, column: Column) -> Text:
+        text, style_name = cell
+        style = (
+            self.get_component_rich_style(f"diff-table--{style_name}", partial=True)
+            if style_name
+            else ""
+        )
+        return Text(text, style=style, justify="right" if column.right else "left", no_wrap=True)
+
+    @property
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, if any."""
+        if not self._shown or self.cursor_row < 0:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
+        except Exception:
+            return None
+
+    def sync(self, rows: dict[str, tuple[Cell, ...]]) -> None:
+        """Make the table show ``rows`` (in order) changing as few cells as possible."""
+        if list(rows) != list(self._shown):
+            self._rebuild(rows)
+            return
+        for key, cells in rows.items():
+            before = self._shown[key]
+            if cells == before:
+                continue
+            for column, cell, old in zip(self.COLUMNS, cells, before, strict=True):
+                if cell != old:
+                    self.update_cell(key, column.key, self._text(cell, column))
+                    self.cell_updates += 1
+            self._shown[key] = cells
+
+    def _rebuild(self, rows: dict[str, tuple[Cell, ...]]) -> None:
+        selected = self.selected_key
+        self.clear()
+        for key, cells in rows.items():
+            self.add_row(
+                *(
+                    self._text(cell, column)
+                    for column, cell in zip(self.COLUMNS, cells, strict=True)
+                ),
+                key=key,
+            )
+        self._shown = dict(rows)
+        if selected in rows:
+            self.move_cursor(row=list(rows).index(selected), animate=False)

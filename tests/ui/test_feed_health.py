@@ -1,0 +1,95 @@
+"""What the trader sees when the feed breaks, and that painting is capped under load."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bpx_tui.ui.widgets.ladder import DepthLadder
+from bpx_tui.ui.widgets.ticket import OrderTicket
+from tests.ui.helpers import SIZE, label_text, make_demo_app, wait_for, wait_ready
+
+
+async def test_dropped_websocket_shows_in_status_bar_and_recovers(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path, rate=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: label_text(app, "#status-conn") == "CONNECTED", "connected")
+        assert label_text(app, "#status-mode") == "DEMO"
+        seen: set[str] = set()
+
+        def watch() -> bool:
+            seen.add(label_text(app, "#status-conn").split(" ")[0])
+            seen.add(label_text(app, "#status-stale"))
+            return bool(seen & {"RECONNECTING", "RECONNECTED", "DOWN"})
+
+        assert await sim.drop_connections() >= 1
+        await wait_for(pilot, watch, "the status bar to show the drop")
+        assert app.query_one("#status-conn").has_class("-bad")
+        await wait_for(
+            pilot,
+            lambda: label_text(app, "#status-conn").startswith("CONNECTED"),
+            "the reconnect",
+            timeout=15,
+        )
+        assert label_text(app, "#status-conn") == "CONNECTED ↻1"
+        assert not app.query_one("#status-conn").has_class("-bad")
+        book = app.client.books[app.active]
+        await wait_for(pilot, lambda: book.synced, "the book to resync after the reconnect")
+        await wait_for(pilot, lambda: watch() and "STALE" in seen, "STALE while resyncing")
+        await wait_for(pilot, lambda: label_text(app, "#status-stale") == "", "fresh data")
+
+
+async def test_ladder_paints_are_capped_while_depth_floods_in(tmp_path: Path) -> None:
+    """5,000 book steps/s offered; the ladder paints at most once per pump tick."""
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ladder = app.query_one(DepthLadder)
+        loop = asyncio.get_running_loop()
+        sim.rate = 5000
+        await pilot.pause(0.3)  # let the flood start
+        paints, ticks, messages = ladder.paints, app.pump_ticks, app.feed.depth_messages
+        start = loop.time()
+        await asyncio.sleep(1.5)
+        elapsed = loop.time() - start
+        sim.rate = 0
+        paints = ladder.paints - paints
+        ticks = app.pump_ticks - ticks
+        messages = app.feed.depth_messages - messages
+        hz = app.settings.refresh_hz
+        print(f"paints={paints} ticks={ticks} messages={messages} elapsed={elapsed:.2f}")
+        assert paints >= 1, "the ladder never repainted"
+        assert paints <= ticks + 1, (paints, ticks)
+        assert paints <= (hz + 2) * elapsed, (paints, elapsed)
+        # Coalescing did real work: many book messages per paint.
+        assert messages >= 5 * paints, (messages, paints)
+
+
+async def test_resyncing_book_is_shown_and_blocks_ladder_trading(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ladder = app.query_one(DepthLadder)
+        book = app.client.books[app.active]
+        sim.skip_depth(app.active, 1)
+        sim.set_latency(rest=2.0)  # the snapshot that ends the resync arrives late
+
+        def gapped() -> bool:
+            sim.step(1)  # until a depth message of this market arrives with the gap
+            return not book.synced
+
+        await wait_for(pilot, gapped, "the sequence gap")
+        await wait_for(pilot, lambda: ladder.border_subtitle.startswith("RESYNCING"), "badge")
+        assert ladder.has_class("-resyncing")
+        spread = next(r for r in ladder.view.rows if r.kind == "spread")
+        assert "RESYNCING" in spread.note and "blocked" in spread.note
+        await pilot.press("down", "b")
+        ticket = app.query_one(OrderTicket)
+        assert not ticket.is_open  # ladder trading refused while the book is not live
+        await wait_for(pilot, lambda: label_text(app, "#status-stale") == "STALE", "STALE")
+        sim.set_latency(rest=0.0)
+
+        await wait_for(pilot, lambda: sim.step(1) or book.synced, "the resync", timeout=15)
+        await wait_for(pilot, lambda: not ladder.has_class("-resyncing"), "the live ladder")
+        assert book.resyncs == 1

@@ -1,0 +1,115 @@
+"""The keyboard: ticket keys, a held Enter, the switcher, palette, log, remapping, quit."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+from textual.command import CommandPalette
+
+from bpx_tui.config import Settings
+from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.ui.screens.confirm import ConfirmScreen
+from bpx_tui.ui.widgets.ladder import DepthLadder
+from bpx_tui.ui.widgets.log_panel import LogPanel
+from bpx_tui.ui.widgets.orders import OrdersPanel
+from bpx_tui.ui.widgets.ticket import OrderTicket
+from tests.ui.helpers import SIZE, make_demo_app, wait_for, wait_ready
+
+
+async def test_ticket_keys_edit_the_order_and_a_held_enter_sends_once(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        widget = app.query_one(OrderTicket)
+        await pilot.press("b")
+        assert widget.ticket is not None
+        start = Decimal(widget.ticket.price)
+        await pilot.press("up", "up", "down")
+        assert Decimal(widget.ticket.price) == start + Decimal("0.1")
+        size = Decimal(widget.ticket.size)
+        await pilot.press("shift+up")
+        assert Decimal(widget.ticket.size) > size
+        await pilot.press("p", "r", "t")
+        assert widget.ticket.post_only and widget.ticket.reduce_only and widget.ticket.tif == "IOC"
+        assert "post-only cannot be IOC" in str(widget.query_one("#ticket-preview").content)
+        await pilot.press("m")
+        assert widget.ticket.is_market
+        await pilot.press("escape")
+        assert not widget.is_open
+
+        await pilot.press("B", "enter", "enter", "enter", "enter", "enter")
+        await wait_for(pilot, lambda: app.client.positions, "the fill")
+        await pilot.pause(0.3)
+        assert len(sim.engine.order_history(sim.demo.account_id, {})) == 1
+
+
+async def test_switcher_palette_and_log_panel(tmp_path: Path) -> None:
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("slash", "e", "t", "h", "enter")
+        await wait_for(pilot, lambda: app.active == "ETH_USDC_PERP", "the switch")
+        assert app.query_one(DepthLadder).symbol == "ETH_USDC_PERP"
+
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"kill", "enter")
+        await wait_for(pilot, lambda: app.gate.halted, "the palette to run the kill switch")
+
+        app.feed.report("something broke")
+        panel = app.query_one(LogPanel)
+        assert not panel.display
+        await pilot.press("L")
+        await wait_for(pilot, lambda: "something broke" in "\n".join(panel.lines), "the log")
+        await pilot.press("L")
+        assert not panel.display
+
+
+async def test_remapped_keys_and_confirmed_close_all(tmp_path: Path) -> None:
+    settings = replace(
+        Settings(), keys=MappingProxyType({"buy_market": "f2"}), confirm_close_all=True
+    )
+    app, sim = make_demo_app(tmp_path, settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("B")
+        assert not app.query_one(OrderTicket).is_open  # B was moved to f2
+        await pilot.press("f2", "enter")
+        await wait_for(pilot, lambda: app.client.positions, "a position")
+
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert sim.engine.positions(sim.demo.account_id, None) != []
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.client.positions, "flat")
+        assert sim.engine.positions(sim.demo.account_id, None) == []
+
+
+async def test_cancel_market_orders_then_quit_closes_every_socket(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        for depth in (3, 5):
+            await pilot.press("space", *["down"] * depth, "b", "enter")
+            await wait_for(
+                pilot, lambda d=depth: len(app.client.open_orders) == (d > 3) + 1, "order"
+            )
+        await wait_for(pilot, lambda: app.query_one(OrdersPanel).table.row_count == 2, "rows")
+        await pilot.press("C")
+        await wait_for(pilot, lambda: not app.client.open_orders, "the cancels")
+        assert sim.engine.open_orders(sim.demo.account_id, None, None) == []
+
+        client, port = app.client, sim.port
+        await pilot.press("q")
+        await wait_for(pilot, lambda: client.connection is ConnectionState.DOWN, "the stream")
+        with pytest.raises(OSError):  # the local exchange stopped listening
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()

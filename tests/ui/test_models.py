@@ -1,0 +1,221 @@
+"""The console's pure parts: ladder rows, ticket checks, number formatting, key table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bpx_tui.config import KEY_ACTIONS
+from bpx_tui.exchange.book import OrderBook
+from bpx_tui.exchange.models import Market
+from bpx_tui.ui import fmt
+from bpx_tui.ui.keys import KEYS, keymap
+from bpx_tui.ui.ladder_model import Marker, build_view, cursor_stops, move_cursor, next_group
+from bpx_tui.ui.screens.switcher import matches
+from bpx_tui.ui.ticket_model import Fees, Ticket, TicketError, fees_from_account
+from tests.conftest import load_fixture
+
+
+@pytest.fixture
+def btc() -> Market:
+    return next(
+        Market.from_api(m)
+        for m in load_fixture("rest_markets.json")
+        if m["symbol"] == "BTC_USDC_PERP"
+    )
+
+
+def make_book() -> OrderBook:
+    """Asks 100.5..104.5, bids 99.5..95.5 (tick 0.1 market, levels a dollar apart)."""
+    book = OrderBook("BTC_USDC_PERP")
+    book.on_delta({"U": 1, "u": 1, "a": [], "b": []})
+    book.on_snapshot(
+        {
+            "lastUpdateId": "1",
+            "asks": [[f"{100.5 + i}", "1"] for i in range(5)],
+            "bids": [[f"{95.5 + i}", "2"] for i in range(5)],
+        }
+    )
+    assert book.synced
+    return book
+
+
+# ------------------------------------------------------------------ ladder
+
+
+def test_ladder_rows_asks_above_spread_bids_below() -> None:
+    view = build_view(make_book(), 12, group=None, cursor=None, bar_cells=10)
+    kinds = [row.kind for row in view.rows]
+    assert kinds == ["ask"] * 5 + ["spread"] + ["bid"] * 5
+    assert [row.price for row in view.rows[:5]] == ["104.5", "103.5", "102.5", "101.5", "100.5"]
+    assert view.rows[6].price == "99.5" and view.rows[6].cumulative == 2.0
+    assert view.rows[0].depth == view.rows[-1].depth // 2  # 5 vs 10 deep, same scale
+    assert view.rows[5].note.startswith("spread 1.0")
+    assert view.cursor_price is None and view.rows[5].cursor
+
+
+def test_ladder_cursor_moves_and_stays_on_its_price() -> None:
+    book = make_book()
+    view = build_view(book, 12, group=None, cursor=None)
+    price = move_cursor(view, 2)  # spread -> 2nd bid
+    assert price == Decimal("98.5")
+    view = build_view(book, 12, group=None, cursor=price)
+    assert view.cursor_side == "Bid" and [r.cursor for r in view.rows].index(True) == 7
+    assert move_cursor(view, -100) == Decimal("104.5")  # clamped at the top
+    book.on_delta({"U": 2, "u": 2, "a": [], "b": [["98.5", "0"]]})  # the level goes away
+    view = build_view(book, 12, group=None, cursor=price)
+    assert view.cursor_price == Decimal("97.5")  # snapped to the next bid below
+    assert None in cursor_stops(view)
+
+
+def test_ladder_markers_land_on_their_rows_or_at_the_edge() -> None:
+    markers = (
+        Marker(Decimal("98.5"), "B1"),
+        Marker(Decimal("101"), "◆entry"),  # between asks 100.5 and 101.5: the ask row above
+        Marker(Decimal("80"), "✖liq"),  # below every bid in view
+        Marker(Decimal("100"), "mid"),  # inside the spread
+    )
+    view = build_view(make_book(), 12, group=None, cursor=None, markers=markers)
+    by_price = {row.price or row.kind: row.marks for row in view.rows if row.marks}
+    assert by_price == {"98.5": "B1", "101.5": "◆entry", "95.5": "↓✖liq", "spread": "mid"}
+
+
+def test_ladder_grouping_buckets_bids_down_and_asks_up() -> None:
+    view = build_view(make_book(), 12, group=Decimal("10"), cursor=None, last_price=Decimal("99"))
+    priced = [(row.kind, row.price, row.size) for row in view.rows if row.price]
+    assert priced == [("ask", "110", "5"), ("bid", "90", "10")]
+    assert [row.last for row in view.rows if row.price] == [False, True]
+    assert next_group(1) == 10 and next_group(100) == 1
+
+
+def test_ladder_says_when_the_book_is_resyncing() -> None:
+    book = make_book()
+    book.on_delta({"U": 9, "u": 9, "a": [], "b": []})  # a gap
+    view = build_view(book, 12, group=None, cursor=None)
+    assert "RESYNCING" in next(r for r in view.rows if r.kind == "spread").note
+    assert "waiting" in build_view(None, 12, group=None, cursor=None).rows[5].note
+
+
+# ------------------------------------------------------------------ ticket
+
+
+def test_ticket_limit_intent_and_preview(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="0.5", post_only=True)
+    intent = ticket.intent(btc)
+    assert (intent.price, intent.quantity, intent.time_in_force) == (
+        Decimal("100.0"),
+        Decimal("0.5"),
+        "GTC",
+    )
+    preview = ticket.preview(btc, make_book(), None, Fees())
+    assert preview.error is None and preview.notional == Decimal("50.00")
+    assert preview.fee == Decimal("50.00") * Fees().maker
+
+
+def test_ticket_quote_size_converts_to_base_rounding_down(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="30000", size="100", size_in_quote=True)
+    assert ticket.intent(btc).quantity == Decimal("0.00333")
+
+
+def test_ticket_market_preview_walks_the_book(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Market", size="1.5")
+    preview = ticket.preview(btc, make_book(), Decimal("100.5"), Fees())
+    assert preview.average_price == (
+        Decimal("100.5") + Decimal("0.5") * Decimal("101.5")
+    ) / Decimal("1.5")
+    assert preview.slippage is not None and preview.slippage > 0
+    thin = Ticket("BTC_USDC_PERP", "Bid", "Market", size="50").preview(
+        btc, make_book(), Decimal("100.5"), Fees()
+    )
+    assert thin.error is not None and "only 5" in thin.error
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"price": "100.05"}, "tick"),
+        ({"price": ""}, "enter a price"),
+        ({"size": "abc"}, "not a number"),
+        ({"size": "0"}, "must be positive"),
+        ({"size": "0.000001"}, "step"),
+        ({"order_type": "Market", "post_only": True}, "post-only"),
+        ({"post_only": True, "tif": "IOC"}, "post-only"),
+    ],
+)
+def test_ticket_refuses_bad_input_with_a_reason(
+    btc: Market, changes: dict[str, object], message: str
+) -> None:
+    base = {
+        "symbol": "BTC_USDC_PERP",
+        "side": "Bid",
+        "order_type": "Limit",
+        "price": "100",
+        "size": "1",
+    }
+    ticket = Ticket(**{**base, **changes})  # type: ignore[arg-type]
+    with pytest.raises(TicketError, match=message):
+        ticket.intent(btc)
+    assert ticket.preview(btc, make_book(), None, Fees()).error is not None
+
+
+def test_ticket_nudges(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", price="100.0", size="0.002")
+    assert ticket.nudged_price(1, btc, None).price == "100.1"
+    assert Ticket("BTC_USDC_PERP").nudged_price(-2, btc, Decimal("99")).price == "98.8"
+    presets = (Decimal("0.001"), Decimal("0.005"), Decimal("0.01"))
+    assert ticket.nudged_size(1, presets).size == "0.005"
+    assert ticket.nudged_size(-1, presets).size == "0.001"
+    assert ticket.toggled("market").is_market and ticket.next_tif().tif == "IOC"
+
+
+def test_fees_from_account_reads_fractions_or_basis_points() -> None:
+    assert fees_from_account({"futuresMakerFee": "2", "futuresTakerFee": "5"}, True) == Fees(
+        Decimal("0.0002"), Decimal("0.0005"), True
+    )
+    fees = fees_from_account({"spotMakerFee": "0.001", "spotTakerFee": "0.002"}, False)
+    assert (fees.maker, fees.taker, fees.known) == (Decimal("0.001"), Decimal("0.002"), True)
+    assert not fees_from_account({}, True).known
+
+
+# ------------------------------------------------------------------ formatting and keys
+
+
+def test_formatting() -> None:
+    assert fmt.num(Decimal("97000.5"), 1) == "97,000.5"
+    assert fmt.num(None) == fmt.DASH
+    assert fmt.pct(Decimal("0.0123")) == "+1.23%"
+    assert fmt.countdown(3_725_000) == "1:02:05" and fmt.countdown(65_000) == "01:05"
+    assert fmt.annualised(Decimal("0.0001"), 3_600_000) == Decimal("0.876")
+    assert fmt.annualised(Decimal("0.0001"), 8 * 3_600_000) == Decimal("0.1095")
+    assert fmt.compact(Decimal("1234567")) == "1.2M" and fmt.age(3_700_000) == "1h"
+
+
+def test_key_table_matches_the_config_and_rejects_unknown_actions() -> None:
+    assert {spec.id for spec in KEYS} == set(KEY_ACTIONS)
+    usable, problems = keymap({"close_all": "ctrl+x", "nope": "z", "buy": " "})
+    assert usable == {"close_all": "ctrl+x"}
+    assert len(problems) == 2
+
+
+def test_market_switcher_filter() -> None:
+    symbols = ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC", "SOL_USDC_PERP"]
+    assert matches(symbols, "sol perp") == ["SOL_USDC_PERP"]
+    assert matches(symbols, "") == symbols
+
+
+def test_open_orders_put_trigger_orders_after_the_rest() -> None:
+    from bpx_tui.exchange.models import Order
+    from bpx_tui.ui.widgets.orders import order_cells, sorted_orders
+
+    plain = [Order.from_api(o) for o in load_fixture("rest_orders_open.json")]
+    trigger = Order.from_update(load_fixture("ws_account_orderUpdate_triggerPlaced.json")["data"])
+    orders = {o.id: o for o in [*plain, trigger]}
+    flags = [o.is_trigger for o in sorted_orders(orders)]
+    assert flags == sorted(flags) and flags[0] is False and flags[-1] is True
+    cells = order_cells(trigger, 1, 5, now_ms=1763900060301)
+    texts = [text for text, _style in cells]
+    assert texts[1] == "SELL" and texts[2].startswith("⚑") and texts[3] == "@94,000.0"
+    assert texts[4] == "0.02000" and texts[7] == "1m"
+    limit = order_cells(plain[0], 1, 5, now_ms=plain[0].created_at_ms or 0)
+    assert [t for t, _ in limit][2] == "Limit·P"
