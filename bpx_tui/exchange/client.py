@@ -65,6 +65,7 @@ CANDLES_KEPT = 240
 ACCOUNT_POLL_S = 5.0
 ACCOUNT_DEBOUNCE_S = 0.25
 SNAPSHOT_RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+QUIET_MARKET_SNAPSHOT_S = 1.0
 
 _SIDES = {"BID": "Bid", "BUY": "Bid", "LONG": "Bid", "ASK": "Ask", "SELL": "Ask", "SHORT": "Ask"}
 _ORDER_TYPES = {"LIMIT": "Limit", "MARKET": "Market"}
@@ -181,6 +182,8 @@ class BackpackClient:
             self.stream.subscribe(list(PRIVATE_STREAMS))
         await self.stream.start()
         self._started = True
+        for symbol in self._watched:
+            self._schedule_resync(symbol)
         if self.has_credentials:
             await self.refresh_account()
             self._spawn(self._account_poller())
@@ -406,12 +409,16 @@ class BackpackClient:
     async def _resync(self, symbol: str) -> None:
         """Fetch REST snapshots until one lines up with the buffered deltas (§6.4)."""
         attempt = 0
+        waiting_since = time.monotonic()
         try:
             while not self._closed:
                 book = self.books.get(symbol)
                 if book is None or book.synced:
                     return
-                if not book.needs_snapshot:
+                # Normally wait for a buffered delta (the snapshot lags the stream); a
+                # quiet market may send none, so after a while take the snapshot alone.
+                quiet = time.monotonic() - waiting_since > QUIET_MARKET_SNAPSHOT_S
+                if not book.needs_snapshot and not quiet:
                     await asyncio.sleep(0.02)
                     continue
                 try:

@@ -143,7 +143,8 @@ class BpxApp(TradingDesk):
         return {**super().get_theme_variable_defaults(), **THEME_VARIABLES}
 
     def compose(self) -> ComposeResult:
-        yield Watchlist(id="watchlist")
+        with Vertical(id="top"):
+            yield Watchlist(id="watchlist")
         with Horizontal(id="body"):
             yield DepthLadder(id="ladder")
             with Vertical(id="right"):

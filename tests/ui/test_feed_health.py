@@ -58,7 +58,6 @@ async def test_ladder_paints_are_capped_while_depth_floods_in(tmp_path: Path) ->
         ticks = app.pump_ticks - ticks
         messages = app.feed.depth_messages - messages
         hz = app.settings.refresh_hz
-        print(f"paints={paints} ticks={ticks} messages={messages} elapsed={elapsed:.2f}")
         assert paints >= 1, "the ladder never repainted"
         assert paints <= ticks + 1, (paints, ticks)
         assert paints <= (hz + 2) * elapsed, (paints, elapsed)

@@ -52,8 +52,7 @@ async def test_ladder_buy_at_cursor_rests_marked_and_c_cancels(tmp_path: Path) -
         await wait_ready(pilot)
         ladder = app.query_one(DepthLadder)
         assert app.focused is ladder
-        for _ in range(4):
-            await pilot.press("down")  # spread row -> the 4th bid level
+        await pilot.press("down", "j", "j", "k", "j", "down")  # spread row -> the 4th bid
         cursor = ladder.cursor_price
         assert cursor is not None and cursor < app.client.books[app.active].best_bid_price()
         await pilot.press("b")

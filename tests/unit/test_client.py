@@ -283,3 +283,14 @@ async def test_public_only_client_needs_no_credentials(
         await ws.wait_until(lambda: f"ticker.{BTC}" in ws.subscribed())
         assert "account.orderUpdate" not in ws.subscribed()
         assert not any(r.instruction for r in rest.requests)
+
+
+async def test_quiet_market_syncs_from_the_snapshot_alone(
+    client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer]
+) -> None:
+    rest, _ = servers
+    await client.start([BTC])
+    # No depth message ever arrives: the book must still sync from REST.
+    await until(lambda: client.books[BTC].synced, "snapshot-only sync", steps=400)
+    assert client.books[BTC].last_update_id == 2204871163
+    assert any(r.path == "/api/v1/depth" for r in rest.requests)

@@ -24,6 +24,8 @@ from bpx_tui.exchange.models import Market
 from bpx_tui.ui import fmt, keys
 from bpx_tui.ui.ticket_model import Preview, Ticket
 
+NUMBER = r"[0-9.,]*"
+
 
 class NumberInput(Input):
     """A price/size field that only claims the characters a number can contain.
@@ -43,7 +45,6 @@ class NumberInput(Input):
 
 
 IDLE_TEXT = "b/s limit ticket · B/S market ticket\n1-5 size preset · ? all keys"
-NUMBER = r"[0-9.,]*"
 
 
 def preview_text(ticket: Ticket, preview: Preview, market: Market, estimated_fee: bool) -> str:
@@ -113,6 +114,7 @@ class OrderTicket(Vertical, can_focus=False):
     def on_mount(self) -> None:
         self.border_title = "Ticket"
         self._set_open(False)
+        self.show_error(None)
 
     @property
     def is_open(self) -> bool:
