@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +23,13 @@ def load_fixture(name: str) -> Any:
 @pytest.fixture
 def fixture() -> Any:
     return load_fixture
+
+
+@pytest.fixture(autouse=True)
+def _isolated_decimal_context() -> Iterator[None]:
+    """ccxt sets the thread's decimal rounding to HALF_UP (and traps Underflow) on every
+    call and never restores it; without this, tests after the ccxt ones would see
+    different rounding in display formatting."""
+    saved = decimal.getcontext().copy()
+    yield
+    decimal.setcontext(saved)

@@ -58,33 +58,24 @@ async def wait_for(
         await pilot.pause(0.03)
 
 
-async def wait_ready(pilot: Pilot[Any], renudge_after: float = 1.0) -> BpxApp:
+async def wait_ready(pilot: Pilot[Any]) -> BpxApp:
     """Until the console is up and the active market's book is live.
 
-    The client fetches a book snapshot once a delta is buffered, and a paused market
-    sends none: once the client is subscribed, the market is stepped once, and again
-    only after ``renudge_after`` seconds without a book (snapshot tests wait long so
-    the book is the same every run).
+    Nothing is stepped: a paused market sends no deltas and the client syncs it from the
+    REST snapshot alone, so the exchange's random state is the same every run.
     """
     app = pilot.app
     assert isinstance(app, BpxApp) and app.sim is not None
-    sim = app.sim
     symbol = app.settings.symbol
-    stream = f"depth.{symbol}"
-    await wait_for(pilot, lambda: sim.hub.subscribers(stream) > 0, f"a {stream} subscriber")
-    book = app.client.books[symbol] if app.client else None
-    assert book is not None
-    loop = asyncio.get_running_loop()
-    nudged = 0.0
-
-    def ready() -> bool:
-        nonlocal nudged
-        if not book.synced and loop.time() - nudged > renudge_after:
-            sim.step(1)
-            nudged = loop.time()
-        return app.ready and book.synced
-
-    await wait_for(pilot, ready, "the console and its first book", timeout=max(15, renudge_after))
+    await wait_for(pilot, lambda: app.client is not None, "the client")
+    assert app.client is not None
+    client = app.client
+    await wait_for(
+        pilot,
+        lambda: app.ready and symbol in client.books and client.books[symbol].synced,
+        "the console and its first book",
+        timeout=15,
+    )
     await pilot.pause(0.1)
     return app
 

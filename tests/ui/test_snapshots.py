@@ -34,7 +34,7 @@ def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BpxApp:
 
 
 async def _settled(pilot: Pilot[Any]) -> None:
-    app = await wait_ready(pilot, renudge_after=20.0)
+    app = await wait_ready(pilot)
     assert app.sim is not None and app.client is not None
     # One exchange second later every market publishes its mark and ticker once.
     app.sim.clock.advance(1.0)
