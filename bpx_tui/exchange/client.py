@@ -586,7 +586,16 @@ class BackpackClient:
         **options: Any,
     ) -> Order:
         """Round, validate and send one order; see ``RestClient.execute_order`` for outcomes."""
-        payload = self.build_order(symbol, side, order_type, quantity, price, **options)
+        return await self.submit(
+            self.build_order(symbol, side, order_type, quantity, price, **options)
+        )
+
+    async def submit(self, payload: dict[str, Any]) -> Order:
+        """Send a payload made by :meth:`build_order` exactly as it is.
+
+        The order journal records the payload before sending, so what it holds is
+        byte-for-byte what went on the wire.
+        """
         order = await self.rest.execute_order(payload)
         if order.is_open:
             self.open_orders.setdefault(order.id, order)
