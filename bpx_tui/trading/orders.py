@@ -230,18 +230,8 @@ class OrderService:
         self.journal.record_intent(client_id, intent.symbol, payload)
         self._sending.add(client_id)
         try:
-            order = await self.client.place_order(
-                intent.symbol,
-                intent.side,
-                intent.order_type,
-                intent.quantity,
-                intent.price,
-                quote_quantity=intent.quote_quantity,
-                post_only=intent.post_only,
-                reduce_only=intent.reduce_only,
-                time_in_force=intent.time_in_force,
-                client_id=client_id,
-            )
+            # Exactly the journaled payload goes on the wire.
+            order = await self.client.submit(payload)
         except BackpackError as exc:
             self.journal.record_error(client_id, exc)
             if isinstance(exc, UnknownOrderOutcome | TransportError | ServerError):

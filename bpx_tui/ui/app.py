@@ -37,6 +37,7 @@ from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.logsetup import RingBufferHandler
 from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.orders import OrderService
+from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
 from bpx_tui.ui import fmt, keys
 from bpx_tui.ui.commands import ConsoleCommands
@@ -107,14 +108,21 @@ class BpxApp(TradingDesk):
         journal_path: Path | None = None,
         wall_ms: Callable[[], int] | None = None,
         log_ring: RingBufferHandler | None = None,
+        live: bool | None = None,
     ) -> None:
+        """``live`` None infers the mode: a loopback exchange is the demo. True treats
+        any exchange as real money (LIVE badge, first-order confirmation)."""
         if client is None and sim is None:
             raise ValueError("BpxApp needs a client (live) or a SimServer (demo)")
         super().__init__()
         self.settings = settings
         self.client: BackpackClient | None = client
         self.sim = sim
-        self.demo = sim is not None or is_loopback(client.rest.base_url if client else "")
+        if live is None:
+            live = client is not None and not is_loopback(client.rest.base_url)
+        self.demo = sim is not None or not live
+        self.live_order_confirmed = False
+        self.journal_check: JournalCheck | None = None
         self.feed = Feed()
         self.gate = RiskGate()
         self.service: OrderService | None = None
@@ -197,6 +205,9 @@ class BpxApp(TradingDesk):
                 active = self.watchlist_symbols[0]
             self._removers = self.feed.attach(client)
             self._start_trading(client)
+            if self.service is not None:
+                step("reconciling the order journal with the exchange")
+                await self._reconcile_journal(self.service)
             for symbol in self.watchlist_symbols:
                 client.watch(symbol)
             step(f"waiting for the {active} order book")
@@ -243,6 +254,36 @@ class BpxApp(TradingDesk):
         self.journal = Journal(path)
         self.service = OrderService(client, self.gate, self.journal, self.settings.limits_for)
         self._removers.append(self.service.attach())
+
+    async def _reconcile_journal(self, service: OrderService) -> None:
+        """Settle what an earlier run left unanswered, before any key can send an order."""
+        try:
+            check = await reconcile_on_start(service)
+        except Exception as exc:
+            # The journal could not even be read: block every market it names rather
+            # than trade blind on top of orders that may exist.
+            log.exception("journal reconciliation failed")
+            check = JournalCheck()
+            message = f"journal: reconciliation failed ({type(exc).__name__}: {exc})"
+            for entry in service.journal.unresolved():
+                service.gate.block(entry.symbol, message)
+            self.feed.report(message + "; new orders on affected markets are blocked")
+            self.journal_check = check
+            return
+        self.journal_check = check
+        if not check.results:
+            log.info("journal: nothing to reconcile")
+            return
+        summary = check.summary()
+        log.warning("%s", summary)  # an earlier run ended with orders unanswered
+        if check.blocked:
+            self.feed.report(summary)
+        self.notify(
+            summary,
+            title="Order journal",
+            severity="error" if check.blocked else "information",
+            timeout=10,
+        )
 
     @staticmethod
     async def _wait_for_book(client: BackpackClient, symbol: str) -> None:

@@ -21,7 +21,13 @@ from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
 from bpx_tui.exchange.models import Order
 from bpx_tui.trading.orders import OrderService
-from bpx_tui.trading.risk import DuplicateSubmit, OrderIntent, RiskGate, RiskRejected
+from bpx_tui.trading.risk import (
+    DuplicateSubmit,
+    OrderIntent,
+    RiskGate,
+    RiskRejected,
+    is_reducing,
+)
 from bpx_tui.ui import fmt
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.screens.confirm import ConfirmScreen
@@ -44,6 +50,8 @@ class TradingDesk(App[int]):
     gate: RiskGate
     active: str
     preset_index: int
+    demo: bool
+    live_order_confirmed: bool  # the first live order of this run was confirmed
     _fees: Fees
 
     @property
@@ -122,7 +130,51 @@ class TradingDesk(App[int]):
         except TicketError as exc:
             widget.show_error(str(exc))
             return
+        if self._needs_live_confirmation(intent):
+            self._confirm_first_live(intent)
+            return
         self._run(self._submit(intent))
+
+    def _needs_live_confirmation(self, intent: OrderIntent) -> bool:
+        """The first order of a live run that adds risk asks once (config:
+        ``confirm_first_live_order``); reducing orders never ask.
+
+        An order the pre-trade checks would refuse does not ask either: the refusal is
+        shown straight away and nothing is sent.
+        """
+        service = self.service
+        if self.demo or self.live_order_confirmed or service is None:
+            return False
+        if not self.settings.confirm_first_live_order:
+            return False
+        try:
+            checked = service.precheck(intent)
+        except RiskRejected as exc:
+            # A market blocked by an unsettled order may be reconciled and unblocked by
+            # the submit itself, so that one still asks.
+            return exc.limit == "unresolved_order"
+        except BackpackError:
+            return False
+        return not is_reducing(checked, service.snapshot(checked.symbol))
+
+    def _confirm_first_live(self, intent: OrderIntent) -> None:
+        size = intent.quantity if intent.quantity is not None else intent.quote_quantity
+        price = f" @ {intent.price}" if intent.price is not None else " at market"
+        question = (
+            "LIVE: this sends a real order to the exchange.\n\n"
+            f"{fmt.side_word(intent.side)} {size} {intent.symbol} {intent.order_type}{price}\n\n"
+            "Send it? (asked once per run; later orders go straight through)"
+        )
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                self.live_order_confirmed = True
+                self._run(self._submit(intent))
+                return
+            self.query_one(OrderTicket).show_error("not sent: the live order was not confirmed")
+            self.notify("Order not sent", severity="warning")
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def on_order_ticket_closed(self) -> None:
         self.query_one(DepthLadder).focus()

@@ -20,12 +20,18 @@ from bpx_tui.ui.app import BpxApp
 
 
 def make_app(
-    settings: Settings, demo: bool, *, seed: int | None = None, log_ring: Any = None
+    settings: Settings,
+    demo: bool,
+    *,
+    seed: int | None = None,
+    log_ring: Any = None,
+    live: bool | None = None,
 ) -> BpxApp:
     """The console for ``settings``: against Backpack, or the in-process local exchange.
 
     ``demo`` is forced when there are no credentials (DESIGN.md "Modes"). The local
-    exchange is started by the app itself, inside the app's event loop.
+    exchange is started by the app itself, inside the app's event loop. ``live`` is
+    passed to :class:`BpxApp` (None: a loopback ``base_url`` counts as the demo).
     """
     if demo or not settings.has_credentials:
         from bpx_tui.sim.config import SimConfig
@@ -39,7 +45,7 @@ def make_app(
     client = BackpackClient(
         settings.base_url, settings.ws_url, settings.api_key, settings.api_secret.reveal()
     )
-    return BpxApp(settings, client=client, log_ring=log_ring)
+    return BpxApp(settings, client=client, log_ring=log_ring, live=live)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

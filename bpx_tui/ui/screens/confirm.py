@@ -1,4 +1,5 @@
-"""A yes/no question, used only when the config asks for one (``confirm_close_all``)."""
+"""A yes/no question, used only when the config asks for one (``confirm_close_all``,
+``confirm_first_live_order``)."""
 
 from __future__ import annotations
 
