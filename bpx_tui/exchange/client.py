@@ -66,9 +66,13 @@ ACCOUNT_POLL_S = 5.0
 ACCOUNT_DEBOUNCE_S = 0.25
 SNAPSHOT_RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 QUIET_MARKET_SNAPSHOT_S = 1.0
+# Stream names remembered for dispatch: subscriptions are few, junk names are not kept.
+ROUTES_KEPT = 1024
 
 _SIDES = {"BID": "Bid", "BUY": "Bid", "LONG": "Bid", "ASK": "Ask", "SELL": "Ask", "SHORT": "Ask"}
 _ORDER_TYPES = {"LIMIT": "Limit", "MARKET": "Market"}
+# A module constant: ``DeltaResult.APPLIED`` is an attribute lookup on every message.
+_APPLIED = DeltaResult.APPLIED
 
 
 def normalise_side(side: str) -> str:
@@ -135,10 +139,10 @@ class BackpackClient:
 
         self.connection = ConnectionState.CONNECTING
         self.feed_latency_ms: float | None = None
-        self.last_message_at: float | None = None
         self.callback_errors = 0
 
         self._callbacks: dict[str, list[Callback]] = {topic: [] for topic in TOPICS}
+        self._depth_callbacks = self._callbacks["depth"]  # the same list, read per message
         self._watched: set[str] = set()
         self._resync_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -157,6 +161,8 @@ class BackpackClient:
             "account": self._on_account,
             "liquidation": self._on_liquidation,
         }
+        # Full stream name -> handler, so a message costs one dict lookup, no split.
+        self._routes: dict[str, Callable[[str, dict[str, Any]], None]] = {}
 
     def __repr__(self) -> str:
         return f"BackpackClient(rest={self.rest!r}, credentials={self.has_credentials})"
@@ -276,20 +282,34 @@ class BackpackClient:
             try:
                 callback(value)
             except Exception as exc:
-                # A broken consumer must not stop the feed or the other consumers.
-                self.callback_errors += 1
-                self.log.exception("callback for %s failed", topic)
-                if topic != "error":
-                    self._emit("error", f"{topic} callback failed: {type(exc).__name__}: {exc}")
+                self._callback_failed(topic, exc)
+
+    def _callback_failed(self, topic: str, exc: Exception) -> None:
+        """A broken consumer must not stop the feed or the other consumers.
+
+        Called from inside the ``except`` block, so the log still gets the traceback.
+        """
+        self.callback_errors += 1
+        self.log.exception("callback for %s failed", topic)
+        if topic != "error":
+            self._emit("error", f"{topic} callback failed: {type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------------------ stream dispatch
 
+    @property
+    def last_message_at(self) -> float | None:
+        """Monotonic time of the last frame (the stream stamps it once per frame)."""
+        return self.stream.last_message_at or None
+
     def _on_message(self, stream: str, data: dict[str, Any]) -> None:
-        self.last_message_at = time.monotonic()
-        head, _, _ = stream.partition(".")
-        handler = self._handlers.get(head)
-        if handler is not None:
-            handler(stream, data)
+        handler = self._routes.get(stream)
+        if handler is None:
+            handler = self._handlers.get(stream.partition(".")[0])
+            if handler is None:
+                return
+            if len(self._routes) < ROUTES_KEPT:
+                self._routes[stream] = handler
+        handler(stream, data)
 
     def _note_latency(self, data: dict[str, Any]) -> None:
         event_us = parse_int(data.get("E"))
@@ -302,8 +322,13 @@ class BackpackClient:
         if book is None:
             return
         result = book.on_delta(data)
-        if result is DeltaResult.APPLIED:
-            self._emit("depth", symbol)
+        if result is _APPLIED:
+            # _emit inlined: this runs for every depth message.
+            for callback in self._depth_callbacks:
+                try:
+                    callback(symbol)
+                except Exception as exc:
+                    self._callback_failed("depth", exc)
         elif result is DeltaResult.GAP:
             self._emit("book_state", symbol)
             self._schedule_resync(symbol)

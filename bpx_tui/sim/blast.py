@@ -137,12 +137,13 @@ class BlastServer:
         self.snapshots = 0
         self._snapshot_served = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._host = "127.0.0.1"
         self._port = 0
         self._blasts: set[asyncio.Task[None]] = set()
 
     @property
     def info(self) -> BlastInfo:
-        base = f"127.0.0.1:{self._port}"
+        base = f"{self._host}:{self._port}"
         return BlastInfo(
             f"http://{base}", f"ws://{base}/", self.feed.last_update_id(self.total), self.total
         )
@@ -159,6 +160,7 @@ class BlastServer:
         site = web.TCPSite(runner, host, port)
         await site.start()
         self._runner = runner
+        self._host = host
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self._port = sockets[0].getsockname()[1] if sockets else port

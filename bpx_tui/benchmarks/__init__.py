@@ -1,0 +1,1 @@
+"""The sections of ``bpx-tui bench``: one module per figure, shared data in ``common``."""

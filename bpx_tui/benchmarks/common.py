@@ -1,0 +1,152 @@
+"""What every bench section shares: the synthetic data, repetitions, results, RSS.
+
+Why a shared data cache: generating and encoding the synthetic depth stream costs
+tens of seconds on the 2-core VM, more than several sections take to run, so it is
+built once per ``bpx-tui bench`` and handed to every section.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bpx_tui.exchange.book_synth import SynthStream, synth_stream
+from bpx_tui.sim.blast import BlastFeed, encode_feed
+from bpx_tui.sim.markets import MARKETS
+
+SYMBOL = "BTC_USDC_PERP"
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big a run is: ``--quick`` shrinks every count, never the method."""
+
+    quick: bool = False
+    messages: int = 200_000  # synthetic depth messages generated (and replayed)
+    reps: int = 5
+    memory_messages: int = 1_000_000
+    ui_window_s: float = 2.0
+    orders: int = 20  # orders per repetition
+    seed: int = 1
+    refresh_hz: int | None = None  # the console's pump rate in the UI section (None: default)
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(
+                quick=True,
+                messages=40_000,
+                reps=3,
+                memory_messages=200_000,
+                ui_window_s=1.0,
+                orders=8,
+            )
+        return cls()
+
+
+@dataclass
+class Row:
+    """One line of the table (and one object of the JSON)."""
+
+    section: str
+    metric: str
+    value: float | None
+    unit: str
+    target: str = ""
+    ok: bool | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "metric": self.metric,
+            "value": self.value,
+            "unit": self.unit,
+            "target": self.target,
+            "ok": self.ok,
+            "detail": self.detail,
+            "note": self.note,
+        }
+
+
+class Data:
+    """The synthetic stream, its blast encoding and the market row, built on first use.
+
+    Everything built here lives for the whole run and is frozen out of the garbage
+    collector (``gc.freeze``): the console never holds millions of objects, so the
+    collector walking them during a measurement would charge the product for the bench.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    @staticmethod
+    def _frozen(value: _T) -> _T:
+        gc.collect()
+        gc.freeze()
+        return value
+
+    @cached_property
+    def stream(self) -> SynthStream:
+        return self._frozen(synth_stream(self.plan.messages, self.plan.seed, symbol=SYMBOL))
+
+    @cached_property
+    def market(self) -> dict[str, Any]:
+        return next(spec for spec in MARKETS if spec.symbol == SYMBOL).to_json()
+
+    @cached_property
+    def feed(self) -> BlastFeed:
+        return self._frozen(encode_feed(self.stream, self.market))
+
+    @cached_property
+    def frames(self) -> list[dict[str, Any]]:
+        """The stream as decoded WebSocket frames (what a client's handler receives)."""
+        stream = f"depth.{SYMBOL}"
+        return self._frozen([{"stream": stream, "data": m} for m in self.stream.messages])
+
+
+def repeat(
+    run: Callable[[], float], reps: int, *, warmup: Callable[[], object] | None = None
+) -> list[float]:
+    """One discarded run (``warmup`` if given, else ``run``), then ``reps`` measured ones.
+
+    The garbage of one run is collected before the next so no run pays for another.
+    """
+    (warmup or run)()
+    results = []
+    for _ in range(reps):
+        gc.collect()
+        results.append(run())
+    return results
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation: a p99 is a sample that happened)."""
+    if not values:
+        raise ValueError("no samples")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]
+
+
+def rss_bytes() -> int:
+    """Resident set size now (Linux ``/proc``; the peak from ``getrusage`` elsewhere)."""
+    try:
+        with Path("/proc/self/statm").open() as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

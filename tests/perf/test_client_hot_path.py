@@ -1,0 +1,92 @@
+"""The client's per-message path after its optimisation keeps every behaviour it had.
+
+Depth dispatch goes through a route cache and an inlined callback loop; these tests pin
+what must not change: unknown streams are ignored (and never grow the cache without
+bound), a broken depth callback is counted and reported while the others still run,
+and ``last_message_at`` still tells when the last frame arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
+from bpx_tui.exchange.client import ROUTES_KEPT, BackpackClient
+from bpx_tui.exchange.models import Market
+from bpx_tui.sim.blast import BlastServer, encode_feed
+
+
+@pytest.fixture(scope="module")
+def data() -> Data:
+    return Data(Plan(messages=400, reps=1))
+
+
+def _client(data: Data) -> BackpackClient:
+    client = BackpackClient("http://127.0.0.1:9", "ws://127.0.0.1:9/")
+    client.markets = {SYMBOL: Market.from_api(data.market)}
+    client.watch(SYMBOL)
+    assert client.books[SYMBOL].on_snapshot(data.stream.snapshot)
+    return client
+
+
+def test_unknown_streams_are_ignored_and_the_route_cache_is_bounded(data: Data) -> None:
+    client = _client(data)
+    seen: list[Any] = []
+    for topic in ("depth", "ticker", "trade", "error"):
+        client.on(topic, seen.append)
+    for number in range(ROUTES_KEPT + 500):
+        client._on_message(f"nonsense{number}.{SYMBOL}", {"s": SYMBOL})
+        client._on_message(f"nodot{number}", {})
+    assert seen == []
+    assert len(client._routes) <= ROUTES_KEPT
+    frame = data.frames[0]
+    client._on_message(frame["stream"], frame["data"])
+    assert seen == [SYMBOL]  # a real stream still routes after the junk
+
+
+def test_a_broken_depth_callback_is_reported_and_the_others_still_run(data: Data) -> None:
+    client = _client(data)
+    good: list[str] = []
+    errors: list[str] = []
+
+    def broken(symbol: str) -> None:
+        raise RuntimeError("boom")
+
+    client.on("depth", broken)
+    client.on("depth", good.append)
+    client.on("error", errors.append)
+    for frame in data.frames[:50]:
+        client._on_message(frame["stream"], frame["data"])
+    assert good == [SYMBOL] * 50
+    assert client.callback_errors == 50
+    assert len(errors) == 50 and "depth callback failed: RuntimeError: boom" in errors[0]
+    assert client.books[SYMBOL].last_update_id == data.frames[49]["data"]["u"]
+
+
+async def test_last_message_at_follows_the_stream(data: Data) -> None:
+    server = BlastServer(encode_feed(data.stream, data.market), total=len(data.frames))
+    await server.start()
+    info = server.info
+    client = BackpackClient(info.rest_url, info.ws_url)
+    assert client.last_message_at is None
+    done = asyncio.get_running_loop().create_future()
+
+    def on_depth(symbol: str) -> None:
+        if client.books[symbol].last_update_id == info.last_update_id and not done.done():
+            done.set_result(None)
+
+    client.on("depth", on_depth)
+    loop = asyncio.get_running_loop()
+    try:
+        before = loop.time()
+        await client.start([SYMBOL])
+        await asyncio.wait_for(done, 60)
+        stamp = client.last_message_at
+        assert stamp is not None and before <= stamp <= loop.time()
+        assert stamp == client.stream.last_message_at
+    finally:
+        await client.close()
+        await server.stop()
