@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
@@ -62,6 +62,7 @@ TOPICS = frozenset(
 
 PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
 CANDLES_KEPT = 240
+CLOSED_IDS_KEPT = 4096
 ACCOUNT_POLL_S = 5.0
 ACCOUNT_DEBOUNCE_S = 0.25
 SNAPSHOT_RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
@@ -132,6 +133,9 @@ class BackpackClient:
         self.last_trades: dict[str, Trade] = {}
         self.candles: dict[str, deque[Kline]] = {}
         self.open_orders: dict[str, Order] = {}
+        # Ids the stream has already reported final; a late REST answer saying "New"
+        # must not bring such an order back (the stream often wins the race).
+        self._closed_ids: OrderedDict[str, None] = OrderedDict()
         self.positions: dict[str, Position] = {}
         self.balances: dict[str, Balance] = {}
         self.collateral: Collateral | None = None
@@ -270,6 +274,9 @@ class BackpackClient:
         if topic not in self._callbacks:
             raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(sorted(TOPICS))}")
         self._callbacks[topic].append(callback)
+        if topic == "liquidation":
+            # A global stream of every market's liquidations: only paid for when wanted.
+            self.stream.subscribe(["liquidation"])
 
         def remove() -> None:
             with contextlib.suppress(ValueError):
@@ -386,6 +393,9 @@ class BackpackClient:
             self.open_orders[order.id] = order
         else:
             self.open_orders.pop(order.id, None)
+            self._closed_ids[order.id] = None
+            if len(self._closed_ids) > CLOSED_IDS_KEPT:
+                self._closed_ids.popitem(last=False)
         if data.get("e") == "orderFill":
             self._emit("fill", order)
             self._mark_account_dirty()
@@ -622,7 +632,7 @@ class BackpackClient:
         byte-for-byte what went on the wire.
         """
         order = await self.rest.execute_order(payload)
-        if order.is_open:
+        if order.is_open and order.id not in self._closed_ids:
             self.open_orders.setdefault(order.id, order)
             self._emit("order", order)
         return order

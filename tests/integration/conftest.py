@@ -1,0 +1,178 @@
+"""The real client against the real local exchange, over loopback sockets.
+
+Nothing here is a fake: every test starts a :class:`SimServer` on 127.0.0.1 port 0 and
+talks to it with a :class:`BackpackClient` (REST + one WebSocket) or a bare
+:class:`RestClient`, exactly as the console does. The synthetic market is paused
+(``rate=0``) so the only trades are the ones a test makes, and prices move only when a
+test pins an index; the exchange clock runs (signatures stay valid) and a test moves it
+forward with ``sim.clock.advance`` when it needs time to pass (funding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import pytest
+
+from bpx_tui.exchange.client import PRIVATE_STREAMS, BackpackClient
+from bpx_tui.exchange.models import Order, Position
+from bpx_tui.exchange.rest import RestClient
+from bpx_tui.exchange.signing import Signer
+from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.server import DemoAccount, SimServer
+
+BTC = "BTC_USDC_PERP"
+ETH = "ETH_USDC_PERP"
+SEED = 11
+MAKER_FEE = SimConfig().maker_fee
+TAKER_FEE = SimConfig().taker_fee
+
+
+async def until(predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """Let the loop run until ``predicate()`` is true; fail naming ``what`` otherwise.
+
+    The bound is generous because the machine is shared; nothing asserts how long it took.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:
+    """Like :func:`until` for a condition that needs a REST call to evaluate."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+class Recorder:
+    """Everything one client's callbacks reported, in order.
+
+    Only stream-borne order updates are kept in ``updates`` (they carry the event name
+    ``e``); the copies the client emits for its own REST answers are not, so a test
+    can tell "the exchange told us" from "we told ourselves".
+    """
+
+    def __init__(self, client: BackpackClient) -> None:
+        self.updates: list[Order] = []
+        self.fills: list[Order] = []
+        self.positions: list[Position] = []
+        self.states: list[ConnectionState] = []
+        self.errors: list[str] = []
+        self.book_states: list[tuple[str, bool]] = []  # (symbol, synced) on every change
+        client.on("order", self._order)
+        client.on("fill", self.fills.append)
+        client.on("position", self.positions.append)
+        client.on("connection", lambda change: self.states.append(change[0]))
+        client.on("error", self.errors.append)
+        client.on("book_state", lambda s: self.book_states.append((s, client.books[s].synced)))
+
+    def _order(self, order: Order | None) -> None:
+        if order is not None and order.raw.get("e"):
+            self.updates.append(order)
+
+    def events(self, event: str, order_id: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.updates
+            if o.raw.get("e") == event and (order_id is None or o.id == order_id)
+        ]
+
+    def fills_of(self, order_id: str) -> list[Order]:
+        return [o for o in self.fills if o.id == order_id]
+
+
+class Harness:
+    """Creates servers and clients for one test and closes every one of them after it."""
+
+    def __init__(self) -> None:
+        self.sims: list[SimServer] = []
+        self.clients: list[BackpackClient] = []
+        self.rests: list[RestClient] = []
+
+    async def sim(self, *, book_levels: int = 0, funding_speedup: float = 1.0) -> SimServer:
+        """A started exchange; ``book_levels=0`` leaves the books empty (no market maker)."""
+        config = SimConfig(seed=SEED, book_levels=book_levels, funding_speedup=funding_speedup)
+        server = SimServer(config, rate=0)
+        self.sims.append(server)
+        await server.start()
+        return server
+
+    async def rest(self, sim: SimServer, account: DemoAccount, **options: Any) -> RestClient:
+        """A signed REST client for ``account`` with its clock synced to the exchange."""
+        rest = RestClient(sim.rest_url, Signer(account.api_secret), **options)
+        self.rests.append(rest)
+        await rest.sync_clock()
+        return rest
+
+    async def client(
+        self,
+        sim: SimServer,
+        account: DemoAccount | None = None,
+        *,
+        symbols: Iterable[str] = (),
+        rest: RestClient | None = None,
+    ) -> BackpackClient:
+        """A started client whose private (and given public) streams are live on the server.
+
+        ``start`` returns once the socket is open; the subscribe frames may still be in
+        flight, and an order placed before the server has them would leave no update.
+        """
+        account = account or sim.demo
+        client = BackpackClient(
+            sim.rest_url, sim.ws_url, account.api_key, account.api_secret, rest=rest
+        )
+        self.clients.append(client)
+        symbols = list(symbols)
+        await client.start(symbols)
+        await wait_subscribed(sim, account, symbols)
+        return client
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.close()
+        for rest in self.rests:
+            await rest.close()
+        for server in self.sims:
+            await server.stop()
+
+
+async def wait_subscribed(sim: SimServer, account: DemoAccount, symbols: Iterable[str]) -> None:
+    await until(
+        lambda: (
+            all(sim.hub.subscribers(s, account.account_id) for s in PRIVATE_STREAMS)
+            and all(sim.hub.subscribers(f"depth.{s}") for s in symbols)
+        ),
+        "the server to hold the client's subscriptions",
+    )
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    h = Harness()
+    try:
+        yield h
+    finally:
+        await h.aclose()
+
+
+def book_rows(client: BackpackClient, symbol: str) -> tuple[list[list[str]], list[list[str]]]:
+    """The client's book as the exchange's text rows, best first."""
+    book = client.books[symbol]
+    bids = [[level.price_text, level.size_text] for level in book.bids(10_000)]
+    asks = [[level.price_text, level.size_text] for level in book.asks(10_000)]
+    return bids, asks
+
+
+def rest_rows(raw: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
+    """A REST ``/depth`` body (both sides ascending) in the same best-first order."""
+    return list(reversed(raw["bids"])), list(raw["asks"])
