@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from textual.widgets import Static
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
 
 
+MARGIN_FRACTION_SHOWN = Decimal(100)  # 10,000 %
+
+
 def account_text(client: BackpackClient) -> str:
     if not client.has_credentials:
         return "No account: market data only (configure an API key to trade)"
@@ -19,11 +23,14 @@ def account_text(client: BackpackClient) -> str:
     if collateral is None:
         return "Loading account…"
     usdc = client.balances.get("USDC")
-    margin = (
-        fmt.pct(collateral.margin_fraction, 1, sign=False)
-        if collateral.margin_fraction
-        else fmt.DASH
-    )
+    fraction = collateral.margin_fraction
+    if not fraction:
+        margin = fmt.DASH
+    elif fraction > MARGIN_FRACTION_SHOWN:
+        # Equity over a tiny position's margin is a meaningless 8-digit percentage.
+        margin = f">{fmt.pct(MARGIN_FRACTION_SHOWN, 0, sign=False)}"
+    else:
+        margin = fmt.pct(fraction, 1, sign=False)
     rows = (
         (
             "Equity",
