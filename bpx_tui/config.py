@@ -76,6 +76,8 @@ KEY_ACTIONS: tuple[str, ...] = (
 _SYMBOL = re.compile(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+$")
 _RISK_KEYS = ("max_order_notional", "max_position_notional", "price_band_pct", "max_slippage_pct")
 _MARKET_KEYS = ("size_presets", *_RISK_KEYS)
+# Default size presets as USDC notional at the mark (keys 1-5) when none are configured.
+DEFAULT_PRESET_NOTIONALS = tuple(Decimal(n) for n in (100, 250, 500, 1000, 2500))
 _TOP_KEYS = (
     "api_key",
     "api_secret_file",
@@ -177,14 +179,31 @@ class Settings:
         return replace(limits, **overrides)
 
     def size_presets(
-        self, symbol: str, min_quantity: Decimal | None = None, step: Decimal | None = None
+        self,
+        symbol: str,
+        min_quantity: Decimal | None = None,
+        step: Decimal | None = None,
+        mark: Decimal | None = None,
     ) -> tuple[Decimal, ...]:
-        """Configured presets, else multiples of the market's minimum size (1, 2, 5, 10, 20)."""
+        """Configured presets; else, with a mark price, sizes worth 100 to 2,500 USDC.
+
+        A trader thinks in notional: the exchange's minimum size is about a dollar on
+        BTC, a useless default. Without a mark, multiples of the minimum (1, 2, 5, 10, 20).
+        """
         market = self.markets.get(symbol)
         if market is not None and market.size_presets:
             return market.size_presets
         if not min_quantity or min_quantity <= 0:
             return ()
+        if mark is not None and mark > 0:
+            sizes = [
+                max(
+                    min_quantity,
+                    round_to_step(notional / mark, step, "down") if step else notional / mark,
+                )
+                for notional in DEFAULT_PRESET_NOTIONALS
+            ]
+            return tuple(dict.fromkeys(sizes))
         presets = (min_quantity * m for m in (1, 2, 5, 10, 20))
         return tuple(round_to_step(p, step) if step else p for p in presets)
 

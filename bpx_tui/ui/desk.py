@@ -94,7 +94,13 @@ class TradingDesk(App[int]):
 
     def _presets(self) -> tuple[Decimal, ...]:
         market = self._client.market(self.active)
-        return self.settings.size_presets(self.active, market.min_quantity, market.step_size)
+        mark = self._client.marks.get(self.active)
+        return self.settings.size_presets(
+            self.active,
+            market.min_quantity,
+            market.step_size,
+            mark.mark_price if mark is not None else None,
+        )
 
     def _reference_price(self, ticket: Ticket) -> Decimal | None:
         """Where a limit ticket starts and nudges from: joining the best bid / best ask."""

@@ -505,3 +505,23 @@ def test_platform_directories_without_override() -> None:
 def test_styles_are_absolute_paths() -> None:
     assert paths.styles_dir().is_absolute()
     assert all(p.is_absolute() and p.suffix == ".tcss" for p in paths.css_paths())
+
+
+def test_default_presets_are_notional_sized_at_the_mark() -> None:
+    """Without configured presets a ticket offers 100-2,500 USDC of the market, on the step."""
+    from bpx_tui.config import DEFAULT_PRESET_NOTIONALS
+
+    settings = Settings()
+    mark = Decimal("97000")
+    presets = settings.size_presets("BTC_USDC_PERP", Decimal("0.00001"), Decimal("0.00001"), mark)
+    assert presets == (
+        Decimal("0.00103"),
+        Decimal("0.00257"),
+        Decimal("0.00515"),
+        Decimal("0.01030"),
+        Decimal("0.02577"),
+    )
+    for size, notional in zip(presets, DEFAULT_PRESET_NOTIONALS, strict=True):
+        assert size * mark <= notional < (size + Decimal("0.00001")) * mark
+    # A market whose minimum is worth more than the smallest notional never goes below it.
+    assert settings.size_presets("X", Decimal("1"), Decimal("1"), Decimal("500"))[0] == Decimal("1")
