@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
-
 from bpx_tui.exchange.models import Order
 from bpx_tui.ui import fmt
-from bpx_tui.ui.widgets.table import Cell, Column, DiffTable
+from bpx_tui.ui.widgets.table import Cell, Column, DiffTable, TablePanel
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -69,18 +65,11 @@ def sorted_orders(orders: dict[str, Order]) -> list[Order]:
     )
 
 
-class OrdersPanel(Vertical):
-    DEFAULT_CSS = """
-    OrdersPanel > #orders-empty { height: 1fr; content-align: center middle; }
-    """
-
-    def compose(self) -> ComposeResult:
-        yield OrdersTable(id="orders-table")
-        yield Static(NO_ORDERS, id="orders-empty")
-
-    def on_mount(self) -> None:
-        self.border_title = "Open orders"
-        self.table.display = False
+class OrdersPanel(TablePanel):
+    TABLE = OrdersTable
+    TITLE = "Open orders"
+    EMPTY = NO_ORDERS
+    STEM = "orders"
 
     @property
     def table(self) -> OrdersTable:
@@ -98,13 +87,5 @@ class OrdersPanel(Vertical):
                 now_ms,
             )
             triggers += order.is_trigger
-        table = self.table
-        table.sync(rows)
-        empty = not rows
-        if table.display == empty:
-            table.display = not empty
-            self.query_one("#orders-empty", Static).display = empty
         plain = len(rows) - triggers
-        self.border_subtitle = (
-            (f"{plain} working" + (f" · {triggers} trigger" if triggers else "")) if rows else ""
-        )
+        self.show_rows(rows, f"{plain} working" + (f" · {triggers} trigger" if triggers else ""))

@@ -9,13 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
-
 from bpx_tui.exchange.models import Position
 from bpx_tui.ui import fmt
-from bpx_tui.ui.widgets.table import Cell, Column, DiffTable
+from bpx_tui.ui.widgets.table import Cell, Column, DiffTable, TablePanel
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -69,20 +65,13 @@ def position_cells(
     )
 
 
-class PositionsPanel(Vertical):
+class PositionsPanel(TablePanel):
     """The table, or the words ``No open positions`` when there is nothing to show."""
 
-    DEFAULT_CSS = """
-    PositionsPanel > #positions-empty { height: 1fr; content-align: center middle; }
-    """
-
-    def compose(self) -> ComposeResult:
-        yield PositionsTable(id="positions-table")
-        yield Static(NO_POSITIONS, id="positions-empty")
-
-    def on_mount(self) -> None:
-        self.border_title = "Positions"
-        self.query_one(PositionsTable).display = False
+    TABLE = PositionsTable
+    TITLE = "Positions"
+    EMPTY = NO_POSITIONS
+    STEM = "positions"
 
     @property
     def table(self) -> PositionsTable:
@@ -102,10 +91,4 @@ class PositionsPanel(Vertical):
                 market.price_decimals if market else 2,
                 market.quantity_decimals if market else 4,
             )
-        table = self.table
-        table.sync(rows)
-        empty = not rows
-        if table.display == empty:
-            table.display = not empty
-            self.query_one("#positions-empty", Static).display = empty
-        self.border_subtitle = f"{len(rows)} open" if rows else ""
+        self.show_rows(rows, f"{len(rows)} open")

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +105,38 @@ class DiffTable(DataTable[Text]):
         self._shown = dict(rows)
         if selected in rows:
             self.move_cursor(row=list(rows).index(selected), animate=False)
+
+
+class TablePanel(Vertical):
+    """A :class:`DiffTable`, or one centred sentence when it has no rows.
+
+    Subclasses name the table class, the title, the empty sentence and an id stem; the
+    children get the ids ``<stem>-table`` and ``<stem>-empty`` that the styles use.
+    """
+
+    DEFAULT_CSS = """
+    TablePanel > Static { height: 1fr; content-align: center middle; }
+    """
+
+    TABLE: ClassVar[type[DiffTable]]
+    TITLE: ClassVar[str]
+    EMPTY: ClassVar[str]
+    STEM: ClassVar[str]
+
+    def compose(self) -> ComposeResult:
+        yield self.TABLE(id=f"{self.STEM}-table")
+        yield Static(self.EMPTY, id=f"{self.STEM}-empty")
+
+    def on_mount(self) -> None:
+        self.border_title = self.TITLE
+        self.query_one(self.TABLE).display = False
+
+    def show_rows(self, rows: dict[str, tuple[Cell, ...]], subtitle: str) -> None:
+        """Diff the rows in; swap table and sentence only when emptiness changes."""
+        table = self.query_one(self.TABLE)
+        table.sync(rows)
+        empty = not rows
+        if table.display == empty:
+            table.display = not empty
+            self.query_one(f"#{self.STEM}-empty", Static).display = empty
+        self.border_subtitle = subtitle if rows else ""
