@@ -150,7 +150,7 @@ class BackpackClient:
         self._watched: set[str] = set()
         self._resync_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._account_dirty = asyncio.Event() if _loop_running() else None
+        self._account_dirty = asyncio.Event()
         self._started = False
         self._closed = False
         self._was_disconnected = False
@@ -179,7 +179,6 @@ class BackpackClient:
         Markets come first because every order is rounded against them; the account
         is loaded by REST because private streams send no snapshot of open orders.
         """
-        self._account_dirty = asyncio.Event()
         if self.has_credentials:
             try:
                 await self.rest.sync_clock()
@@ -501,12 +500,10 @@ class BackpackClient:
             self._emit("error", f"account refresh failed: {exc}")
 
     def _mark_account_dirty(self) -> None:
-        if self._account_dirty is not None:
-            self._account_dirty.set()
+        self._account_dirty.set()
 
     async def _account_poller(self) -> None:
         """Balances and collateral have no stream; poll them, sooner after a fill."""
-        assert self._account_dirty is not None
         while not self._closed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._account_dirty.wait(), ACCOUNT_POLL_S)
@@ -677,11 +674,3 @@ def _merge_order(previous: Order | None, update: Order) -> Order:
         post_only=update.post_only or previous.post_only,
         reduce_only=update.reduce_only or previous.reduce_only,
     )
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
