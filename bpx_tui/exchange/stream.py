@@ -315,6 +315,9 @@ class StreamClient:
             try:
                 ws = await connect(
                     self.url,
+                    # Depth frames are ~200 bytes: deflate saves little bandwidth and costs
+                    # an inflate per frame on the hot path, so never offer it.
+                    compression=None,
                     open_timeout=self._connect_timeout,
                     ping_interval=self._ping_interval,
                     ping_timeout=self._ping_timeout,
