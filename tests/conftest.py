@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,26 @@ def _isolated_decimal_context() -> Iterator[None]:
     saved = decimal.getcontext().copy()
     yield
     decimal.setcontext(saved)
+
+
+async def until(predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """Let the loop run until ``predicate()`` is true; fail naming ``what`` otherwise.
+
+    The bound is generous because the machine is shared; nothing asserts how long it took.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:
+    """Like :func:`until` for a condition that needs a REST call to evaluate."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)

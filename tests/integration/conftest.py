@@ -10,8 +10,7 @@ forward with ``sim.clock.advance`` when it needs time to pass (funding).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import pytest
@@ -23,35 +22,13 @@ from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import DemoAccount, SimServer
+from tests.conftest import until
 
 BTC = "BTC_USDC_PERP"
 ETH = "ETH_USDC_PERP"
 SEED = 11
 MAKER_FEE = SimConfig().maker_fee
 TAKER_FEE = SimConfig().taker_fee
-
-
-async def until(predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    """Let the loop run until ``predicate()`` is true; fail naming ``what`` otherwise.
-
-    The bound is generous because the machine is shared; nothing asserts how long it took.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:
-    """Like :func:`until` for a condition that needs a REST call to evaluate."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class Recorder:

@@ -14,16 +14,8 @@ import aiohttp
 
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
-from tests.integration.conftest import (
-    BTC,
-    ETH,
-    MAKER_FEE,
-    TAKER_FEE,
-    Harness,
-    Recorder,
-    eventually,
-    until,
-)
+from tests.conftest import eventually, until
+from tests.integration.conftest import BTC, ETH, MAKER_FEE, TAKER_FEE, Harness, Recorder
 
 
 async def test_limit_order_partial_then_full_fill(harness: Harness) -> None:

@@ -22,16 +22,8 @@ from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.sim.server import SimServer
-from tests.integration.conftest import (
-    BTC,
-    Harness,
-    Recorder,
-    book_rows,
-    eventually,
-    rest_rows,
-    until,
-    wait_subscribed,
-)
+from tests.conftest import eventually, until
+from tests.integration.conftest import BTC, Harness, Recorder, book_rows, rest_rows, wait_subscribed
 
 BOOK_LEVELS = 40
 

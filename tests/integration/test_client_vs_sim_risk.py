@@ -13,7 +13,8 @@ from typing import Any
 
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.rest import RestClient
-from tests.integration.conftest import BTC, TAKER_FEE, Harness, Recorder, eventually, until
+from tests.conftest import eventually, until
+from tests.integration.conftest import BTC, TAKER_FEE, Harness, Recorder
 
 FUNDING_SPEEDUP = 4  # a 15-minute funding interval: none falls due by itself mid-test
 

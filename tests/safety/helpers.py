@@ -7,12 +7,8 @@ accounts' key pairs, run with ``live=True`` so loopback is not taken for the dem
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-
-from textual.pilot import Pilot
 
 from bpx_tui.config import Secret, Settings
 from bpx_tui.exchange.numbers import round_to_step
@@ -35,32 +31,6 @@ def live_settings(sim: SimServer, account: DemoAccount, **changes: Any) -> Setti
     }
     values.update(changes)
     return Settings(**values)
-
-
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], object], what: str, timeout: float = 10.0
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
-
-
-async def wait_console(pilot: Pilot[Any]) -> BpxApp:
-    """Until the console is up (live or demo) with the active market's book live."""
-    app = pilot.app
-    assert isinstance(app, BpxApp)
-
-    def up() -> bool:
-        client = app.client
-        book = client.books.get(app.active) if client is not None else None
-        return app.ready and book is not None and book.synced
-
-    await wait_for(pilot, up, "the console and its first book", timeout=15)
-    await pilot.pause(0.1)
-    return app
 
 
 def screen_text(app: BpxApp) -> str:

@@ -17,7 +17,8 @@ from bpx_tui.ui.run import make_app
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
-from tests.safety.helpers import BTC, SIZE, live_settings, screen_text, wait_console, wait_for
+from tests.safety.helpers import BTC, SIZE, live_settings, screen_text
+from tests.ui.helpers import wait_for, wait_ready
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ async def test_first_live_order_asks_once_and_reducing_actions_never_ask(sim: Si
     account = sim.create_account()
     app = make_app(live_settings(sim, account), demo=False, live=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_console(pilot)
+        await wait_ready(pilot)
         assert app.client is not None
         mode = app.query_one("#status-mode")
         await wait_for(pilot, lambda: "LIVE" in screen_text(app), "the LIVE badge")
@@ -107,7 +108,7 @@ async def test_live_confirmation_can_be_switched_off(sim: SimServer) -> None:
     settings = live_settings(sim, account, confirm_first_live_order=False)
     app = make_app(settings, demo=False, live=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_console(pilot)
+        await wait_ready(pilot)
         await pilot.press("b", "enter")
         await wait_for(pilot, lambda: len(_resting(sim, account)) == 1, "the order")
         assert _no_modal(app)
@@ -117,7 +118,7 @@ async def test_a_reduce_only_first_order_does_not_ask(sim: SimServer) -> None:
     account = sim.create_account()
     app = make_app(live_settings(sim, account), demo=False, live=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_console(pilot)
+        await wait_ready(pilot)
         await pilot.press("b", "r", "enter")  # r: reduce-only in the ticket
         await pilot.pause(0.3)
         assert _no_modal(app) and not app.live_order_confirmed

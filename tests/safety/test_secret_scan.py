@@ -30,7 +30,8 @@ from bpx_tui.ui.run import make_app
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
-from tests.safety.helpers import BTC, SIZE, screen_text, wait_console, wait_for
+from tests.safety.helpers import BTC, SIZE, screen_text
+from tests.ui.helpers import wait_for, wait_ready
 
 # An X-Signature header (or signature field) followed by anything but the mask.
 _UNMASKED_SIGNATURE = re.compile(
@@ -136,7 +137,7 @@ async def test_a_live_session_leaks_no_secret(
             def capture(step: str) -> None:
                 screens[f"screen:{step}"] = screen_text(app)
 
-            await wait_console(pilot)
+            await wait_ready(pilot)
             assert app.client is not None
             capture("start-up")
 

@@ -26,9 +26,8 @@ from tests.safety.helpers import (
     live_settings,
     resting_bid_payload,
     screen_text,
-    wait_console,
-    wait_for,
 )
+from tests.ui.helpers import wait_for, wait_ready
 
 
 @pytest.fixture
@@ -79,7 +78,7 @@ async def test_demo_start_finds_the_order_an_earlier_run_left_unanswered(
             placed = await rest.execute_order(dict(payload))
     app = BpxApp(Settings(), sim=sim, journal_path=journal_path, log_ring=ring)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_console(pilot)
+        await wait_ready(pilot)
         assert app.journal_check is not None
         assert app.journal_check.summary() == "journal: 1 order reconciled (found open)"
         assert app.journal is not None
@@ -113,7 +112,7 @@ async def test_live_start_blocks_a_market_whose_order_stays_unknown(sim: SimServ
     app = make_app(settings, demo=False, live=True)
     assert not app.demo
     async with app.run_test(size=SIZE) as pilot:
-        await wait_console(pilot)
+        await wait_ready(pilot)
         check = app.journal_check
         assert check is not None and [r.outcome for r in check.results] == ["unknown"]
         assert BTC in check.blocked and app.gate.blocked(BTC)

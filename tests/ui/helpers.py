@@ -59,23 +59,20 @@ async def wait_for(
 
 
 async def wait_ready(pilot: Pilot[Any]) -> BpxApp:
-    """Until the console is up and the active market's book is live.
+    """Until the console is up (live or demo) and the active market's book is live.
 
     Nothing is stepped: a paused market sends no deltas and the client syncs it from the
     REST snapshot alone, so the exchange's random state is the same every run.
     """
     app = pilot.app
-    assert isinstance(app, BpxApp) and app.sim is not None
-    symbol = app.settings.symbol
-    await wait_for(pilot, lambda: app.client is not None, "the client")
-    assert app.client is not None
-    client = app.client
-    await wait_for(
-        pilot,
-        lambda: app.ready and symbol in client.books and client.books[symbol].synced,
-        "the console and its first book",
-        timeout=15,
-    )
+    assert isinstance(app, BpxApp)
+
+    def up() -> bool:
+        client = app.client
+        book = client.books.get(app.active) if client is not None and app.ready else None
+        return book is not None and book.synced
+
+    await wait_for(pilot, up, "the console and its first book", timeout=15)
     await pilot.pause(0.1)
     return app
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,20 +13,12 @@ import pytest
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import InvalidOrder
 from bpx_tui.exchange.stream import ConnectionState
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, until
 from tests.fakes.rest_server import FakeRestServer
 from tests.fakes.ws_server import FakeWsServer
 
 KEY = load_fixture("signing_vectors.json")["key"]
 BTC = "BTC_USDC_PERP"
-
-
-async def until(predicate: Callable[[], bool], what: str, steps: int = 500) -> None:
-    for _ in range(steps):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -291,6 +282,6 @@ async def test_quiet_market_syncs_from_the_snapshot_alone(
     rest, _ = servers
     await client.start([BTC])
     # No depth message ever arrives: the book must still sync from REST.
-    await until(lambda: client.books[BTC].synced, "snapshot-only sync", steps=400)
+    await until(lambda: client.books[BTC].synced, "snapshot-only sync", timeout=4.0)
     assert client.books[BTC].last_update_id == 2204871163
     assert any(r.path == "/api/v1/depth" for r in rest.requests)
