@@ -126,7 +126,6 @@ class BackpackClient:
 
         self.markets: dict[str, Market] = {}
         self.books: dict[str, OrderBook] = {}
-        self.book_tickers: dict[str, dict[str, Any]] = {}
         self.tickers: dict[str, Ticker] = {}
         self.marks: dict[str, MarkPrice] = {}
         self.mark_times: dict[str, float] = {}
@@ -157,7 +156,6 @@ class BackpackClient:
         # Dispatch by stream prefix; depth first because it is most of the traffic.
         self._handlers: dict[str, Callable[[str, dict[str, Any]], None]] = {
             "depth": self._on_depth,
-            "bookTicker": self._on_book_ticker,
             "ticker": self._on_ticker,
             "markPrice": self._on_mark,
             "trade": self._on_trade,
@@ -259,7 +257,9 @@ class BackpackClient:
         return frozenset(self._watched)
 
     def _market_streams(self, symbol: str) -> list[str]:
-        streams = [f"depth.{symbol}", f"bookTicker.{symbol}", f"ticker.{symbol}"]
+        # No bookTicker: the synced book already has the touch, and the stream would
+        # double the decoding work per book change.
+        streams = [f"depth.{symbol}", f"ticker.{symbol}"]
         streams.append(f"trade.{symbol}")
         streams.append(f"kline.1m.{symbol}")
         if self.market(symbol).is_perp:
@@ -340,9 +340,6 @@ class BackpackClient:
             self._schedule_resync(symbol)
         elif not book.synced and symbol not in self._resync_tasks and self._started:
             self._schedule_resync(symbol)
-
-    def _on_book_ticker(self, stream: str, data: dict[str, Any]) -> None:
-        self.book_tickers[str(data.get("s", ""))] = data
 
     def _on_ticker(self, stream: str, data: dict[str, Any]) -> None:
         ticker = Ticker.from_stream(data)
