@@ -23,9 +23,11 @@ from aiohttp.typedefs import Middleware
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.exchange.signing import instruction_for
 from bpx_tui.sim.auth import AuthPolicy, unauthorized, verify_request
-from bpx_tui.sim.errors import SimError, bad_request
+from bpx_tui.sim.errors import SimError, bad_request, shown
 from bpx_tui.sim.faults import Faults, OrderFault
 from bpx_tui.sim.hub import KLINE_INTERVALS
+from bpx_tui.sim.numbers import parse_integer
+from bpx_tui.sim.payload import decode_order
 
 if TYPE_CHECKING:
     from bpx_tui.sim.engine import Engine
@@ -36,6 +38,7 @@ DEPTH_LIMITS = frozenset({5, 10, 20, 50, 100, 500, 1000})
 PRICE_TYPES = frozenset({"Last", "Index", "Mark"})
 HISTORY_LIMIT_MAX = 1000
 JSON = "application/json"
+INTERNAL_ERROR = SimError(500, "SERVER_ERROR", "Internal server error")
 
 
 def _json_default(value: Any) -> Any:
@@ -78,7 +81,8 @@ class Params:
             raise bad_request(f"Invalid `{name}`: expected a string")
         if choices is not None and value not in choices:
             raise bad_request(
-                f'failed to parse parameter `{name}`: "{value}" Expect a valid enumeration value.'
+                f"failed to parse parameter `{name}`: {shown(value)} "
+                "Expect a valid enumeration value."
             )
         return value
 
@@ -95,18 +99,7 @@ class Params:
             if required:
                 raise bad_request(f"Missing required parameter `{name}`")
             return None
-        if isinstance(value, bool):
-            raise bad_request(f"Invalid `{name}`: expected an integer")
-        if isinstance(value, str):
-            text = value.strip()
-            if not text.lstrip("-").isdigit():
-                raise bad_request(f"Invalid `{name}`: expected an integer, got {value!r}")
-            value = int(text)
-        if not isinstance(value, int):
-            raise bad_request(f"Invalid `{name}`: expected an integer")
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise bad_request(f"Invalid `{name}`: {value} is out of range")
-        return value
+        return parse_integer(value, name, minimum=minimum, maximum=maximum)
 
 
 @dataclass
@@ -330,17 +323,32 @@ class RestApi:
         return order
 
     async def execute_orders(self, call: Call) -> Any:
+        """``POST /api/v1/orders``: read every item before any runs, then run each.
+
+        An item that cannot even be read refuses the whole batch (nothing placed),
+        like Backpack's deserializer; an item the engine refuses is answered in place.
+        Nothing after the first placed order may turn the answer into a bare 500,
+        because the client could not tell which orders now rest.
+        """
         if not isinstance(call.body, list) or not call.body:
             raise bad_request("Invalid request body: expected a non-empty array of orders")
+        for index, item in enumerate(call.body):
+            try:
+                decode_order(item)
+            except SimError as exc:
+                raise SimError(
+                    exc.status, exc.code, f"Invalid order at index {index}: {exc.message}"
+                ) from None
         results: list[dict[str, Any]] = []
         accepted = False
-        for item in call.body:
+        for index, item in enumerate(call.body):
             try:
-                if not isinstance(item, Mapping):
-                    raise bad_request("Invalid order: expected an object")
                 order = self.engine.execute_order(call.account_id, dict(item))
             except SimError as exc:
                 results.append({"operation": "Err", **exc.body()})
+            except Exception:
+                log.exception("batch item %d failed unexpectedly", index)
+                results.append({"operation": "Err", **INTERNAL_ERROR.body()})
             else:
                 accepted = True
                 results.append({**order, "operation": "Ok"})
@@ -470,7 +478,7 @@ def error_middleware(faults: Faults) -> Middleware:
             raise
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
-            return error_response(SimError(500, "SERVER_ERROR", "Internal server error"))
+            return error_response(INTERNAL_ERROR)
 
     return middleware
 

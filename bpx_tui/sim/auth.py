@@ -21,6 +21,7 @@ from bpx_tui.exchange.signing import (
     verify,
 )
 from bpx_tui.sim.errors import SimError
+from bpx_tui.sim.numbers import parse_integer
 
 INVALID = "INVALID_CLIENT_REQUEST"
 
@@ -111,10 +112,10 @@ def message_for(
 def _int_header(value: str | None, name: str) -> int | None:
     if value is None:
         return None
-    text = value.strip()
-    if not text or not text.lstrip("-").isdigit():
-        raise _bad(f"Invalid {name} header")
-    return int(text)
+    try:
+        return parse_integer(value.strip(), name)
+    except SimError:
+        raise _bad(f"Invalid {name} header") from None
 
 
 def check_credentials(

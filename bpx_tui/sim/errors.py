@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+INTEGER_BOUND = 10**19
+"""Integers at or beyond this are refused unread (an int64 is below it)."""
+_SHOWN_CHARS = 24
+
 
 class SimError(Exception):
     """A rejected request, carried as Backpack reports it."""
@@ -23,6 +27,23 @@ class SimError(Exception):
     def body(self) -> dict[str, Any]:
         """The JSON error body the server sends."""
         return {"code": self.code, "message": self.message}
+
+
+def shown(value: object) -> str:
+    """A client's value for an error message, cut short so a 10 kB value stays a line.
+
+    Never ``repr`` of the whole value: that of a 5,000-digit int raises, and that of a
+    deeply nested array costs as much as the array.
+    """
+    if isinstance(value, str):
+        return repr(value) if len(value) <= _SHOWN_CHARS else repr(value[:_SHOWN_CHARS]) + "..."
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if abs(value) < INTEGER_BOUND else "an integer too large"
+    if isinstance(value, dict):
+        return "an object"
+    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 def bad_request(message: str, code: str = "INVALID_CLIENT_REQUEST") -> SimError:
@@ -43,8 +64,9 @@ def invalid_quantity(message: str) -> SimError:
 
 def invalid_market(symbol: object) -> SimError:
     """Backpack answers an unknown symbol with a parse error naming the field."""
+    text = symbol[:_SHOWN_CHARS] if isinstance(symbol, str) else shown(symbol)
     return SimError(
-        400, "INVALID_MARKET", f'failed to parse "MarketSymbol": Invalid market symbol ({symbol})'
+        400, "INVALID_MARKET", f'failed to parse "MarketSymbol": Invalid market symbol ({text})'
     )
 
 

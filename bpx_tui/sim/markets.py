@@ -10,7 +10,7 @@ here is a power of ten, so turning units back into Backpack's strings is a divmo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 Json = dict[str, Any]
@@ -43,15 +43,32 @@ def units_to_decimal(units: int, decimals: int) -> Decimal:
     return Decimal(units).scaleb(-decimals)
 
 
+_MAX_SCALE = 64
+
+
 def decimal_to_units(value: Decimal, decimals: int) -> int | None:
-    """Units on the grid, or ``None`` when ``value`` has more decimals than allowed."""
-    try:
-        scaled = value.scaleb(decimals)
-        if scaled != scaled.to_integral_value():
-            return None
-        return int(scaled)
-    except (InvalidOperation, OverflowError):
+    """Units on the grid, or ``None`` when ``value`` has more decimals than allowed.
+
+    Exact integer arithmetic on the digits: ``Decimal.scaleb`` would round to the
+    context's 28 digits (or raise ``Overflow`` for ``1E+999999``). A value whose
+    exponent is beyond any grid is refused the same way rather than expanded.
+    """
+    if not value.is_finite():
         return None
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    shift = exponent + decimals
+    if abs(shift) > _MAX_SCALE:
+        return None
+    coefficient = int("".join(map(str, digits)) or "0")
+    scale: int = 10 ** abs(shift)
+    if shift >= 0:
+        units = coefficient * scale
+    else:
+        units, rest = divmod(coefficient, scale)
+        if rest:
+            return None
+    return -units if sign else units
 
 
 @dataclass(frozen=True)

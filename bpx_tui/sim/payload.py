@@ -1,14 +1,16 @@
 """Parse and validate an ``orderExecute`` payload into the engine's grid units.
 
-Only the checks that need no market state live here (types, enums, precision, size
-filters); price bands, margin and funds are checked by the engine. Every refusal is
+Two stages: :func:`decode_order` reads the body (types, enums, every number through
+the strict parser in :mod:`.numbers`) without looking at any market, and
+:func:`validate_order` checks it against its market's static filters (symbol,
+precision, size). Price bands, margin and funds are checked by the engine. Every refusal is
 the :class:`SimError` Backpack would send (backpack-api.md §4.1, §5).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from bpx_tui.sim.errors import (
@@ -19,6 +21,7 @@ from bpx_tui.sim.errors import (
     invalid_quantity,
 )
 from bpx_tui.sim.markets import MarketSpec, decimal_to_units
+from bpx_tui.sim.numbers import parse_decimal, parse_integer
 
 UINT32_MAX = 4_294_967_295
 STP_MODES = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
@@ -68,32 +71,99 @@ def _bool(payload: dict[str, Any], key: str) -> bool:
 
 def _decimal(payload: dict[str, Any], key: str) -> Decimal | None:
     value = payload.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise bad_request(f'failed to parse "{key}": expected a decimal string')
-    try:
-        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise bad_request(f'failed to parse "{key}": invalid decimal') from None
-    if not result.is_finite():
-        raise bad_request(f'failed to parse "{key}": invalid decimal')
-    return result
+    return None if value is None else parse_decimal(value, key)
 
 
 def _client_id(payload: dict[str, Any]) -> int | None:
     value = payload.get("clientId")
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise bad_request('failed to parse "clientId": expected an unsigned 32-bit integer')
-    try:
-        number = int(value) if isinstance(value, int | str) else None
-    except ValueError:
-        number = None
-    if number is None or not 0 <= number <= UINT32_MAX:
-        raise bad_request('failed to parse "clientId": expected an unsigned 32-bit integer')
-    return number
+    return parse_integer(value, "clientId", minimum=0, maximum=UINT32_MAX)
+
+
+def _percent(value: str) -> Decimal:
+    """``"50%"`` -> 50: a share of the position, in (0, 100]."""
+    percent = parse_decimal(value[:-1], "triggerQuantity")
+    if not 0 < percent <= 100:
+        raise invalid_quantity("Trigger quantity percentage must be in (0, 100]")
+    return percent
+
+
+@dataclass
+class OrderFields:
+    """An ``orderExecute`` body with every field type-checked but no market consulted.
+
+    Splitting this from :func:`validate_order` lets a batch be decoded whole before any
+    item runs: a body that cannot even be read is refused as a whole, like Backpack's
+    deserializer does, while market-level refusals stay per item.
+    """
+
+    symbol: object
+    is_bid: bool
+    is_limit: bool
+    tif: str
+    stp: str
+    post_only: bool
+    reduce_only: bool
+    client_id: int | None
+    price: Decimal | None
+    quantity: Decimal | None
+    quote_quantity: Decimal | None
+    trigger_price: Decimal | None
+    trigger_amount: Decimal | None  # triggerQuantity as an amount
+    trigger_percent: str | None  # triggerQuantity as "NN%", as echoed
+    trigger_by: str | None  # None: the market's default
+    attached: dict[str, tuple[Decimal, Decimal | None, str]]
+
+
+def _attached_fields(payload: dict[str, Any]) -> dict[str, tuple[Decimal, Decimal | None, str]]:
+    """Take-profit / stop-loss fields: each becomes a reduce-only trigger on fill (§4.1)."""
+    attached: dict[str, tuple[Decimal, Decimal | None, str]] = {}
+    for kind in ("takeProfit", "stopLoss"):
+        trigger = _decimal(payload, f"{kind}TriggerPrice")
+        limit = _decimal(payload, f"{kind}LimitPrice")
+        by = _enum(payload, f"{kind}TriggerBy", TRIGGER_BY, "MarkPrice")
+        if trigger is None:
+            if limit is not None:
+                raise bad_request(f"`{kind}LimitPrice` requires `{kind}TriggerPrice`")
+            continue
+        attached[kind] = (trigger, limit, by)
+    return attached
+
+
+def decode_order(payload: object) -> OrderFields:
+    """Type-check ``payload`` (a decoded JSON body) without consulting any market."""
+    if not isinstance(payload, dict):
+        raise bad_request("Invalid request body: expected a JSON object")
+    for key in ("symbol", "side", "orderType"):
+        if key not in payload or payload[key] is None:
+            raise bad_request(f'missing field "{key}"')
+    raw_trigger_qty = payload.get("triggerQuantity")
+    trigger_price = _decimal(payload, "triggerPrice")
+    if (trigger_price is None) != (raw_trigger_qty is None):
+        raise bad_request(BOTH_OR_NEITHER)
+    is_percent = isinstance(raw_trigger_qty, str) and raw_trigger_qty.endswith("%")
+    if isinstance(raw_trigger_qty, str) and is_percent:
+        _percent(raw_trigger_qty)
+    trigger_by = payload.get("triggerBy")
+    return OrderFields(
+        symbol=payload["symbol"],
+        is_bid=_enum(payload, "side", ("Bid", "Ask"), "Bid") == "Bid",
+        is_limit=_enum(payload, "orderType", ("Limit", "Market"), "Limit") == "Limit",
+        tif=_enum(payload, "timeInForce", TIME_IN_FORCE, "GTC"),
+        stp=_enum(payload, "selfTradePrevention", STP_MODES, "RejectTaker"),
+        post_only=_bool(payload, "postOnly"),
+        reduce_only=_bool(payload, "reduceOnly"),
+        client_id=_client_id(payload),
+        price=_decimal(payload, "price"),
+        quantity=_decimal(payload, "quantity"),
+        quote_quantity=_decimal(payload, "quoteQuantity"),
+        trigger_price=trigger_price,
+        trigger_amount=None if is_percent else _decimal(payload, "triggerQuantity"),
+        trigger_percent=raw_trigger_qty if is_percent else None,
+        trigger_by=None if trigger_by is None else _enum(payload, "triggerBy", TRIGGER_BY, ""),
+        attached=_attached_fields(payload),
+    )
 
 
 def price_units(value: Decimal, spec: MarketSpec, what: str = "Price") -> int:
@@ -118,115 +188,74 @@ def quantity_units(value: Decimal, spec: MarketSpec) -> int:
     return units
 
 
-def _trigger_quantity(value: Decimal | str, spec: MarketSpec) -> str:
-    if isinstance(value, str):
-        try:
-            percent = Decimal(value[:-1])
-        except InvalidOperation:
-            raise bad_request('failed to parse "triggerQuantity": invalid percentage') from None
-        if not percent.is_finite() or not 0 < percent <= 100:
-            raise invalid_quantity("Trigger quantity percentage must be in (0, 100]")
-        return value
-    return spec.qty_text(quantity_units(value, spec))
-
-
-def _attached(
-    payload: dict[str, Any], spec: MarketSpec
-) -> dict[str, tuple[int, int | None, str]] | None:
-    """Take-profit / stop-loss fields: each becomes a reduce-only trigger on fill (§4.1)."""
-    attached: dict[str, tuple[int, int | None, str]] = {}
-    for kind in ("takeProfit", "stopLoss"):
-        trigger = _decimal(payload, f"{kind}TriggerPrice")
-        limit = _decimal(payload, f"{kind}LimitPrice")
-        if trigger is None:
-            if limit is not None:
-                raise bad_request(f"`{kind}LimitPrice` requires `{kind}TriggerPrice`")
-            continue
-        by = _enum(payload, f"{kind}TriggerBy", TRIGGER_BY, "MarkPrice")
-        attached[kind] = (
+def validate_order(fields: OrderFields, markets: dict[str, MarketSpec]) -> OrderRequest:
+    """Check decoded ``fields`` against their market and convert them to grid units."""
+    symbol = fields.symbol
+    spec = markets.get(symbol) if isinstance(symbol, str) else None
+    if spec is None:
+        raise invalid_market(symbol)
+    price = price_units(fields.price, spec) if fields.price is not None else None
+    quantity = quantity_units(fields.quantity, spec) if fields.quantity is not None else None
+    quote = fields.quote_quantity
+    if quote is not None and quote <= 0:
+        raise invalid_quantity("Quote quantity must be positive")
+    request = OrderRequest(
+        spec=spec,
+        is_bid=fields.is_bid,
+        is_limit=fields.is_limit,
+        price=price,
+        quantity=quantity,
+        quote_quantity=quote,
+        tif=fields.tif,
+        post_only=fields.post_only,
+        reduce_only=fields.reduce_only,
+        client_id=fields.client_id,
+        stp=fields.stp,
+    )
+    if fields.trigger_price is not None:
+        request.trigger_price = price_units(fields.trigger_price, spec, "Trigger price")
+        if fields.trigger_percent is not None:
+            request.trigger_quantity = fields.trigger_percent
+        else:
+            assert fields.trigger_amount is not None
+            request.trigger_quantity = spec.qty_text(quantity_units(fields.trigger_amount, spec))
+        default_by = "MarkPrice" if spec.is_perp else "LastPrice"
+        request.trigger_by = fields.trigger_by or default_by
+    request.attached = {
+        kind: (
             price_units(trigger, spec, "Trigger price"),
             price_units(limit, spec) if limit is not None else None,
             by,
         )
-    return attached or None
+        for kind, (trigger, limit, by) in fields.attached.items()
+    } or None
+    _check_consistency(request, spec)
+    return request
+
+
+def _check_consistency(request: OrderRequest, spec: MarketSpec) -> None:
+    """Field combinations Backpack refuses whatever the market state."""
+    quote = request.quote_quantity
+    if request.is_limit:
+        if request.price is None:
+            raise invalid_order("Limit orders require a price")
+        if request.quantity is None and request.trigger_quantity is None:
+            raise invalid_order("Limit orders require a quantity")
+        if quote is not None:
+            raise invalid_order("quoteQuantity is only allowed on market orders")
+        if request.post_only and request.tif != "GTC":
+            raise invalid_order("Post only orders must be GTC")
+    else:
+        if request.post_only:
+            raise invalid_order("Market orders cannot be post only")
+        if request.quantity is None and quote is None and request.trigger_quantity is None:
+            raise invalid_order("Market orders require a quantity or a quoteQuantity")
+        if request.quantity is not None and quote is not None:
+            raise invalid_order("Specify either quantity or quoteQuantity, not both")
+    if request.reduce_only and not spec.is_perp:
+        raise invalid_order("Reduce only orders are only supported on futures markets")
 
 
 def parse_order(payload: object, markets: dict[str, MarketSpec]) -> OrderRequest:
-    """Validate ``payload`` (a decoded JSON body) and convert it to grid units."""
-    if not isinstance(payload, dict):
-        raise bad_request("Invalid request body: expected a JSON object")
-    symbol = payload.get("symbol")
-    if symbol is None:
-        raise bad_request('missing field "symbol"')
-    spec = markets.get(symbol) if isinstance(symbol, str) else None
-    if spec is None:
-        raise invalid_market(symbol)
-    if "side" not in payload:
-        raise bad_request('missing field "side"')
-    if "orderType" not in payload:
-        raise bad_request('missing field "orderType"')
-    is_bid = _enum(payload, "side", ("Bid", "Ask"), "Bid") == "Bid"
-    is_limit = _enum(payload, "orderType", ("Limit", "Market"), "Limit") == "Limit"
-    tif = _enum(payload, "timeInForce", TIME_IN_FORCE, "GTC")
-    stp = _enum(payload, "selfTradePrevention", STP_MODES, "RejectTaker")
-    post_only = _bool(payload, "postOnly")
-    reduce_only = _bool(payload, "reduceOnly")
-    client_id = _client_id(payload)
-
-    raw_trigger_qty = payload.get("triggerQuantity")
-    trigger_price_dec = _decimal(payload, "triggerPrice")
-    if (trigger_price_dec is None) != (raw_trigger_qty is None):
-        raise bad_request(BOTH_OR_NEITHER)
-    price_dec = _decimal(payload, "price")
-    quantity_dec = _decimal(payload, "quantity")
-    quote_dec = _decimal(payload, "quoteQuantity")
-
-    price = price_units(price_dec, spec) if price_dec is not None else None
-    quantity = quantity_units(quantity_dec, spec) if quantity_dec is not None else None
-    if quote_dec is not None and quote_dec <= 0:
-        raise invalid_quantity("Quote quantity must be positive")
-
-    request = OrderRequest(
-        spec=spec,
-        is_bid=is_bid,
-        is_limit=is_limit,
-        price=price,
-        quantity=quantity,
-        quote_quantity=quote_dec,
-        tif=tif,
-        post_only=post_only,
-        reduce_only=reduce_only,
-        client_id=client_id,
-        stp=stp,
-    )
-    if trigger_price_dec is not None:
-        request.trigger_price = price_units(trigger_price_dec, spec, "Trigger price")
-        if isinstance(raw_trigger_qty, str) and raw_trigger_qty.strip().endswith("%"):
-            request.trigger_quantity = _trigger_quantity(raw_trigger_qty.strip(), spec)
-        else:
-            amount = _decimal(payload, "triggerQuantity")
-            assert amount is not None
-            request.trigger_quantity = _trigger_quantity(amount, spec)
-        default_by = "MarkPrice" if spec.is_perp else "LastPrice"
-        request.trigger_by = _enum(payload, "triggerBy", TRIGGER_BY, default_by)
-
-    request.attached = _attached(payload, spec)
-    if is_limit:
-        if price is None:
-            raise invalid_order("Limit orders require a price")
-        if quantity is None and request.trigger_quantity is None:
-            raise invalid_order("Limit orders require a quantity")
-        if quote_dec is not None:
-            raise invalid_order("quoteQuantity is only allowed on market orders")
-        if post_only and tif != "GTC":
-            raise invalid_order("Post only orders must be GTC")
-    else:
-        if post_only:
-            raise invalid_order("Market orders cannot be post only")
-        if quantity is None and quote_dec is None and request.trigger_quantity is None:
-            raise invalid_order("Market orders require a quantity or a quoteQuantity")
-        if quantity is not None and quote_dec is not None:
-            raise invalid_order("Specify either quantity or quoteQuantity, not both")
-    if reduce_only and not spec.is_perp:
-        raise invalid_order("Reduce only orders are only supported on futures markets")
-    return request
+    """Decode and validate ``payload`` (a decoded JSON body) into grid units."""
+    return validate_order(decode_order(payload), markets)

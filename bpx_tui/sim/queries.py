@@ -13,6 +13,7 @@ from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.accounts import Account, Position
 from bpx_tui.sim.errors import bad_request
 from bpx_tui.sim.markets import ASSETS, COLLATERAL_WEIGHTS, MarketSpec, asset_json
+from bpx_tui.sim.numbers import parse_decimal, parse_integer
 from bpx_tui.sim.risk import margin, spot_locks
 from bpx_tui.sim.views import PositionFigures, money, order_history_row, position_rest
 
@@ -39,14 +40,7 @@ def page_limit(value: object, default: int, maximum: int) -> int:
 
 def to_int(value: object, key: str) -> int | None:
     """An integer parameter that may arrive as text; junk is a 400, not a crash."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise bad_request(f'failed to parse "{key}": expected an integer')
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise bad_request(f'failed to parse "{key}": expected an integer') from None
+    return None if value is None else parse_integer(value, key)
 
 
 def _int_param(params: dict[str, Any], key: str) -> int | None:
@@ -181,12 +175,11 @@ def max_order_quantity(engine: Engine, account: Account, params: dict[str, Any])
         raise bad_request('failed to parse "side": Expect a valid enumeration value')
     is_bid = side == "Bid"
     raw_price = params.get("price")
-    try:
-        price = (
-            Decimal(str(raw_price)) if raw_price is not None else engine.prices.mark(spec.symbol)
-        )
-    except ArithmeticError:
-        raise bad_request('failed to parse "price": invalid decimal') from None
+    price = (
+        parse_decimal(raw_price, "price")
+        if raw_price is not None
+        else engine.prices.mark(spec.symbol)
+    )
     if price <= 0:
         raise bad_request("Price must be positive")
     reduce_only = str(params.get("reduceOnly", "false")).lower() == "true"
