@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bpx_tui.sim.history import DEFAULT_CAP, History
 from bpx_tui.sim.markets import MarketSpec
 from bpx_tui.sim.orders import Order
 
@@ -75,6 +76,14 @@ class Position:
         return realized
 
 
+def _order_id(order: Order) -> str:
+    return order.id
+
+
+def _fill_order_id(row: dict[str, object]) -> str:
+    return str(row["orderId"])
+
+
 @dataclass
 class Account:
     """One exchange account (a key pair maps to one of these)."""
@@ -86,11 +95,16 @@ class Account:
     deposits: dict[str, Decimal] = field(default_factory=dict)
     open_orders: dict[str, Order] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
-    order_history: list[Order] = field(default_factory=list)
-    fills: list[dict[str, object]] = field(default_factory=list)
-    fill_times: list[int] = field(default_factory=list)  # ms, parallel to ``fills``
-    funding_history: list[dict[str, object]] = field(default_factory=list)
+    history_cap: int = DEFAULT_CAP
     liquidating: bool = False
+    order_history: History[Order] = field(init=False)
+    fills: History[dict[str, object]] = field(init=False)
+    funding_history: History[dict[str, object]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.order_history = History(self.history_cap, ident=_order_id)
+        self.fills = History(self.history_cap, ident=_fill_order_id)
+        self.funding_history = History(self.history_cap)
 
     def deposit(self, asset: str, amount: Decimal) -> None:
         self.balances[asset] = self.balances.get(asset, ZERO) + amount

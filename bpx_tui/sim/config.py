@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bpx_tui.sim.history import DEFAULT_CAP
+
 
 @dataclass
 class SimConfig:
@@ -21,6 +23,9 @@ class SimConfig:
     taker_fee: Decimal = Decimal("0.0005")
     starting_usdc: Decimal = Decimal("100000")
     ts_as_strings: bool = False
+    # Orders, fills and funding payments kept per account (each); older ones are
+    # dropped so a long-running exchange does not grow without bound.
+    history_cap: int = DEFAULT_CAP
     # Synthetic market shape: levels per side the market maker keeps (0 = no market
     # maker, empty books) and how many it re-quotes per step (work per step stays
     # O(requotes), not O(book)).

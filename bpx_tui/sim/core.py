@@ -20,6 +20,7 @@ from bpx_tui.sim.errors import (
     SimError,
     invalid_market,
 )
+from bpx_tui.sim.history import History
 from bpx_tui.sim.marketdata import MarketData
 from bpx_tui.sim.markets import FUNDING_INTERVAL_MS, MARKETS, MarketSpec, fmt_units
 from bpx_tui.sim.orders import (
@@ -38,6 +39,11 @@ Json = dict[str, Any]
 Emit = Callable[[str, dict[str, Any], int | None], None]
 FIRST_UPDATE_ID = 1_000_000
 FIRST_ORDER_ID = 4_200_000_000
+
+
+def history_keys(spec: MarketSpec) -> tuple[tuple[str, str], ...]:
+    """The index keys a history record of ``spec`` is filed under (see :mod:`.history`)."""
+    return (("symbol", spec.symbol), ("marketType", spec.market_type))
 
 
 class EngineCore:
@@ -59,7 +65,9 @@ class EngineCore:
         self.house: dict[str, Decimal] = {}  # fees and rounding the exchange keeps
         self.holders: dict[str, set[int]] = {s: set() for s in self.symbols}
         self.triggers: dict[str, dict[str, Order]] = {s: {} for s in self.symbols}
-        self.rate_history: dict[str, list[Json]] = {s: [] for s in self.symbols}
+        self.rate_history: dict[str, History[Json]] = {
+            s: History(config.history_cap) for s in self.symbols
+        }
         self._next_order_id = FIRST_ORDER_ID
         self._next_position_id = 7_000_000_000
         self._top: dict[str, tuple[int | None, int, int | None, int]] = {}
@@ -186,7 +194,9 @@ class EngineCore:
 
     def _add_account(self, api_key: str, usdc: Decimal, system: bool = False) -> int:
         account_id = len(self.accounts) + 1
-        account = Account(id=account_id, api_key=api_key, system=system)
+        account = Account(
+            id=account_id, api_key=api_key, system=system, history_cap=self.config.history_cap
+        )
         account.deposit("USDC", usdc)
         self.accounts[account_id] = account
         self._keys[api_key] = account_id
@@ -195,7 +205,8 @@ class EngineCore:
     def _record(self, account: Account, order: Order) -> None:
         if not account.system and not order.recorded:
             order.recorded = True
-            account.order_history.append(order)
+            spec = self.specs[order.symbol]
+            account.order_history.add(order, order.created_us // 1000, history_keys(spec))
 
     def _emit_order(
         self,

@@ -156,11 +156,9 @@ class Engine(Lifecycle):
 
     def funding_rates(self, symbol: str, limit: int | None, offset: int | None) -> list[Json]:
         self.spec(symbol)
-        rows = self.rate_history[symbol]
         limit = queries.page_limit(limit, 100, 10000)
         start = max(0, queries.to_int(offset, "offset") or 0)
-        newest_first = rows[::-1]
-        return newest_first[start : start + limit]
+        return self.rate_history[symbol].page(offset=start, limit=limit)
 
     def open_interest(self, symbol: str | None) -> list[Json]:
         symbols = self.symbols if symbol is None else [self.spec(symbol).symbol]

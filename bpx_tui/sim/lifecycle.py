@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.accounts import ZERO, Account
+from bpx_tui.sim.core import history_keys
 from bpx_tui.sim.marketdata import naive_datetime
 from bpx_tui.sim.matching import Matching
 from bpx_tui.sim.orders import (
@@ -124,12 +125,13 @@ class Lifecycle(Matching):
                 continue
             state = self.prices.states[symbol]
             rate, mark = state.funding_rate, state.mark
-            self.rate_history[symbol].append(
+            self.rate_history[symbol].add(
                 {
                     "symbol": symbol,
                     "intervalEndTimestamp": stamp,
                     "fundingRate": wire(rate),
-                }
+                },
+                interval_end_us // 1000,
             )
             for account_id in sorted(self.holders[symbol]):
                 account = self.accounts[account_id]
@@ -139,7 +141,7 @@ class Lifecycle(Matching):
                 self.house["USDC"] = self.house.get("USDC", ZERO) - flow
                 position.funding += flow
                 if not account.system:
-                    account.funding_history.append(
+                    account.funding_history.add(
                         {
                             "userId": account.id,
                             "subaccountId": None,
@@ -147,7 +149,9 @@ class Lifecycle(Matching):
                             "quantity": money(flow) if flow else "0",
                             "intervalEndTimestamp": stamp,
                             "fundingRate": wire(rate),
-                        }
+                        },
+                        interval_end_us // 1000,
+                        history_keys(spec),
                     )
                 self._emit_position(account, position, spec, "positionAdjusted")
 

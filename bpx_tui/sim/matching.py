@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from bpx_tui.sim.accounts import ZERO, Account, Position
 from bpx_tui.sim.book import Book
-from bpx_tui.sim.core import EngineCore
+from bpx_tui.sim.core import EngineCore, history_keys
 from bpx_tui.sim.errors import (
     SimError,
     bad_request,
@@ -393,8 +393,8 @@ class Matching(EngineCore):
             fee, fee_symbol, moved = self._settle(account, order, spec, price, qty, is_maker)
             fill = FillInfo(trade_id, qty, price, is_maker, fee, fee_symbol)
             if not account.system:
-                account.fills.append(fill_row(order, spec, fill, order.side, now))
-                account.fill_times.append(now // 1000)
+                row = fill_row(order, spec, fill, order.side, now)
+                account.fills.add(row, now // 1000, history_keys(spec))
                 self._emit_order(account, "orderFill", order, spec, fill)
             if moved is not None:
                 self._emit_position(account, moved[0], spec, moved[1])

@@ -6,14 +6,18 @@ engine knows into Backpack's bodies (backpack-api.md §4.6-§4.10).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.accounts import Account, Position
 from bpx_tui.sim.errors import bad_request
+from bpx_tui.sim.history import ALL
 from bpx_tui.sim.markets import ASSETS, COLLATERAL_WEIGHTS, MarketSpec, asset_json
 from bpx_tui.sim.numbers import parse_decimal, parse_integer
+from bpx_tui.sim.orders import Order
 from bpx_tui.sim.risk import margin, spot_locks
 from bpx_tui.sim.views import PositionFigures, money, order_history_row, position_rest
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from bpx_tui.sim.engine import Engine
 
 Json = dict[str, Any]
+R = TypeVar("R")
 ZERO = Decimal(0)
 AMOUNT = Decimal("1e-8")
 
@@ -47,16 +52,69 @@ def _int_param(params: dict[str, Any], key: str) -> int | None:
     return to_int(params.get(key), key)
 
 
-def _page(rows: list[Json], params: dict[str, Any]) -> list[Json]:
-    """Apply ``sortDirection`` (default newest first), ``offset`` and ``limit`` (§4.10)."""
+@dataclass(frozen=True)
+class _Page:
+    """Where one history page comes from: an index key, paging, and leftover filters."""
+
+    key: Hashable | None  # None: no record can match
+    newest_first: bool
+    offset: int
+    limit: int
+    symbol_ok: Callable[[str], bool] | None = None  # a market-type filter without an index
+
+    def where(self, symbol_of: Callable[[R], str]) -> Callable[[R], bool] | None:
+        """The leftover filter for records whose symbol is ``symbol_of(record)``."""
+        ok = self.symbol_ok
+        return None if ok is None else lambda record: ok(symbol_of(record))
+
+
+def _order_symbol(order: Order) -> str:
+    return order.symbol
+
+
+def _row_symbol(row: Json) -> str:
+    return str(row["symbol"])
+
+
+def _history_page(engine: Engine, params: dict[str, Any]) -> _Page:
+    """Validate the shared history parameters (§4.10) and pick the narrowest index.
+
+    ``symbol`` and ``marketType`` are indexes (see :mod:`.history`), so paging stays
+    O(page) with or without them; default order is newest first.
+    """
     direction = params.get("sortDirection", "Desc")
     if direction not in ("Asc", "Desc"):
         raise bad_request('failed to parse "sortDirection": Expect a valid enumeration value')
-    if direction == "Desc":
-        rows = rows[::-1]
     limit = page_limit(params.get("limit"), 100, 1000)
     offset = max(0, _int_param(params, "offset") or 0)
-    return rows[offset : offset + limit]
+    symbol = params.get("symbol")
+    wanted = _market_types(params)
+    types = {spec.market_type for spec in engine.specs.values()}
+    key: Hashable | None = ALL
+    symbol_ok: Callable[[str], bool] | None = None
+    if symbol is not None:
+        spec = engine.spec(symbol)
+        matches = wanted is None or spec.market_type in wanted
+        key = ("symbol", spec.symbol) if matches else None
+    elif wanted is not None:
+        chosen = types & wanted
+        if not chosen:
+            key = None
+        elif len(chosen) == 1:
+            key = ("marketType", next(iter(chosen)))
+        elif chosen != types:
+            specs = engine.specs
+            symbol_ok = lambda name: specs[name].market_type in chosen  # noqa: E731
+    return _Page(key, direction == "Desc", offset, limit, symbol_ok)
+
+
+def _market_types(params: dict[str, Any]) -> set[str] | None:
+    market_type = params.get("marketType")
+    if market_type is None:
+        return None
+    if isinstance(market_type, list | tuple):
+        return {str(value) for value in market_type}
+    return set(str(market_type).split(","))
 
 
 def _amount(value: Decimal, asset: str) -> str:
@@ -213,29 +271,21 @@ def max_order_quantity(engine: Engine, account: Account, params: dict[str, Any])
     }
 
 
-def _market_type_ok(engine: Engine, symbol: str, params: dict[str, Any]) -> bool:
-    market_type = params.get("marketType")
-    if market_type is None:
-        return True
-    wanted = market_type if isinstance(market_type, list | tuple) else str(market_type).split(",")
-    return engine.specs[symbol].market_type in wanted
-
-
 def order_history(engine: Engine, account: Account, params: dict[str, Any]) -> list[Json]:
-    symbol = params.get("symbol")
-    if symbol is not None:
-        engine.spec(symbol)
+    """``/wapi/v1/history/orders``: rows are built for the page only (orders change)."""
+    page = _history_page(engine, params)
+    if page.key is None:
+        return []
     order_id = params.get("orderId")
-    rows = []
-    for order in account.order_history:
-        if symbol is not None and order.symbol != symbol:
-            continue
-        if order_id is not None and order.id != str(order_id):
-            continue
-        if not _market_type_ok(engine, order.symbol, params):
-            continue
-        rows.append(order_history_row(order, engine.specs[order.symbol]))
-    return _page(rows, params)
+    orders = account.order_history.page(
+        page.key,
+        newest_first=page.newest_first,
+        offset=page.offset,
+        limit=page.limit,
+        ident=None if order_id is None else str(order_id),
+        where=page.where(_order_symbol),
+    )
+    return [order_history_row(order, engine.specs[order.symbol]) for order in orders]
 
 
 LIQUIDATION_TYPES = {
@@ -254,41 +304,46 @@ LIQUIDATION_TYPES = {
 
 
 def fill_history(engine: Engine, account: Account, params: dict[str, Any]) -> list[Json]:
-    symbol = params.get("symbol")
-    if symbol is not None:
-        engine.spec(symbol)
-    order_id = params.get("orderId")
+    """``/wapi/v1/history/fills``; ``fillType`` is the one filter without an index."""
+    page = _history_page(engine, params)
     fill_type = params.get("fillType")
     if fill_type is not None and fill_type != "User" and fill_type not in LIQUIDATION_TYPES:
         raise bad_request('failed to parse "fillType": Expect a valid enumeration value')
     start = _int_param(params, "from")
     end = _int_param(params, "to")
-    rows = []
-    for row, ts_ms in zip(account.fills, account.fill_times, strict=True):
-        if symbol is not None and row["symbol"] != symbol:
-            continue
-        if order_id is not None and row["orderId"] != str(order_id):
-            continue
-        if fill_type == "User" and row["systemOrderType"] is not None:
-            continue
-        if (
-            fill_type in LIQUIDATION_TYPES
-            and row["systemOrderType"] not in LIQUIDATION_TYPES[fill_type]
-        ):
-            continue
-        if start is not None and ts_ms < start:
-            continue
-        if end is not None and ts_ms > end:
-            continue
-        if not _market_type_ok(engine, str(row["symbol"]), params):
-            continue
-        rows.append(row)
-    return _page(rows, params)
+    if page.key is None:
+        return []
+    wheres = [w for w in (page.where(_row_symbol), _fill_type_filter(fill_type)) if w is not None]
+    order_id = params.get("orderId")
+    return account.fills.page(
+        page.key,
+        newest_first=page.newest_first,
+        offset=page.offset,
+        limit=page.limit,
+        since=start,
+        until=end,
+        ident=None if order_id is None else str(order_id),
+        where=(lambda row: all(w(row) for w in wheres)) if wheres else None,
+    )
+
+
+def _fill_type_filter(fill_type: object) -> Callable[[Json], bool] | None:
+    if fill_type == "User":
+        return lambda row: row["systemOrderType"] is None
+    if isinstance(fill_type, str) and fill_type in LIQUIDATION_TYPES:
+        kinds = LIQUIDATION_TYPES[fill_type]
+        return lambda row: row["systemOrderType"] in kinds
+    return None
 
 
 def funding_history(engine: Engine, account: Account, params: dict[str, Any]) -> list[Json]:
-    symbol = params.get("symbol")
-    if symbol is not None:
-        engine.spec(symbol)
-    rows = [row for row in account.funding_history if symbol is None or row["symbol"] == symbol]
-    return _page(rows, params)
+    page = _history_page(engine, params)
+    if page.key is None:
+        return []
+    return account.funding_history.page(
+        page.key,
+        newest_first=page.newest_first,
+        offset=page.offset,
+        limit=page.limit,
+        where=page.where(_row_symbol),
+    )
