@@ -445,13 +445,45 @@ def page_headers(rows: int, limit: int, offset: int) -> dict[str, str]:
     }
 
 
+MAX_HEADER_BYTES = 8190
+"""Longest request line or header field served: the usual server default."""
+
+PARSER_LIMIT_BYTES = 65536
+"""What the HTTP parser is told to tolerate, so that a line between the two limits is
+refused here with a JSON body and one log line instead of aiohttp's plain-text 400."""
+
+
+def oversized(request: web.Request) -> SimError | None:
+    """A 414/431 for a request line or header field longer than :data:`MAX_HEADER_BYTES`."""
+    if len(request.raw_path) > MAX_HEADER_BYTES:
+        return SimError(414, "INVALID_CLIENT_REQUEST", "Request line too long")
+    for name, value in request.raw_headers:
+        if len(name) + len(value) > MAX_HEADER_BYTES:
+            return SimError(431, "INVALID_CLIENT_REQUEST", "Request header field too large")
+    return None
+
+
 def error_middleware(faults: Faults) -> Middleware:
-    """Faults first (latency, 429), then every failure as a Backpack JSON error body."""
+    """Faults first (latency, 429), then every failure as a Backpack JSON error body.
+
+    Failures the client causes (oversized headers, a vanished connection) are one
+    warning line; only a failure of the exchange itself gets a traceback.
+    """
 
     @web.middleware
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
+        refusal = oversized(request)
+        if refusal is not None:
+            log.warning(
+                "refused %s %s from %s: %s",
+                request.method,
+                request.path[:64],
+                request.remote,
+                refusal.message,
+            )
+            return error_response(refusal)
         is_ws = request.headers.get("Upgrade", "").lower() == "websocket"
         try:
             if not is_ws:
@@ -476,6 +508,9 @@ def error_middleware(faults: Faults) -> Middleware:
             return error_response(SimError(exc.status, "INVALID_CLIENT_REQUEST", exc.reason))
         except asyncio.CancelledError:
             raise
+        except ConnectionError as exc:
+            log.warning("%s %s: client connection lost (%s)", request.method, request.path, exc)
+            return error_response(SimError(400, "INVALID_CLIENT_REQUEST", "Connection lost"))
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return error_response(INTERNAL_ERROR)

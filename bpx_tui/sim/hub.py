@@ -67,6 +67,7 @@ PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate", "account.rfq
 AGGREGATED_DEPTH_MS = (200, 600, 1000)
 WRITE_BATCH_BYTES = 256 * 1024
 WRITE_HIGH_WATER = 1024 * 1024
+JSON_TYPE = "application/json"
 
 
 class HubEngine(Protocol):
@@ -387,7 +388,13 @@ class Hub:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """aiohttp handler for the WebSocket route."""
         ws = web.WebSocketResponse(autoping=False, compress=False, max_msg_size=1 << 20)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError as exc:
+            # The client gave up mid-handshake: its problem, worth one line, no traceback.
+            log.warning("ws: upgrade from %s aborted by the client (%s)", request.remote, exc)
+            body = SimError(400, "INVALID_CLIENT_REQUEST", "WebSocket upgrade aborted").body()
+            return web.Response(body=orjson.dumps(body), status=400, content_type=JSON_TYPE)
         conn = Connection(next(self._ids), ws, request)
         self.connections.add(conn)
         log.info("ws#%d: connected from %s", conn.id, request.remote)

@@ -19,9 +19,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bpx_tui.exchange.signing import api_key_of, generate_secret
-from bpx_tui.sim.app import RestApi, error_middleware, json_response
+from bpx_tui.sim.app import PARSER_LIMIT_BYTES, RestApi, error_middleware, json_response
 from bpx_tui.sim.auth import AuthPolicy
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.faults import Faults, OrderFaultMode
@@ -31,6 +32,28 @@ if TYPE_CHECKING:
     from bpx_tui.sim.engine import Engine
 
 log = logging.getLogger("bpx_tui.sim")
+
+
+class ClientFaultsInOneLine(logging.Filter):
+    """aiohttp logs a request it cannot parse, or a client that vanished, with a full
+    traceback; both are the client's doing and a flood of them must not bury the log.
+    They become one warning line; anything else passes untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError | ConnectionError):
+            detail = " ".join(str(exc).split())[:200]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {detail}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno = logging.WARNING
+            record.levelname = "WARNING"
+        return True
+
+
+http_log = logging.getLogger("bpx_tui.sim.http")
+http_log.addFilter(ClientFaultsInOneLine())
 
 EngineFactory = Callable[
     [SimConfig, Callable[[str, dict[str, Any], "int | None"], None], Callable[[], int]], "Engine"
@@ -180,7 +203,13 @@ class SimServer:
             raise RuntimeError("SimServer already started")
         self._stopping.clear()
         runner = web.AppRunner(
-            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self.build_app(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            logger=http_log,
+            max_line_size=PARSER_LIMIT_BYTES,
+            max_field_size=PARSER_LIMIT_BYTES,
         )
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True)
