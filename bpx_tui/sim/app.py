@@ -95,7 +95,7 @@ class Params:
         maximum: int | None = None,
     ) -> int | None:
         value = self.values.get(name)
-        if value is None or value == "":
+        if value is None:
             if required:
                 raise bad_request(f"Missing required parameter `{name}`")
             return None

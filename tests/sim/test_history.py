@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpx_tui.sim import queries
+from bpx_tui.sim import queries, views
 from bpx_tui.sim.history import ALL, History
 from tests.sim.engine_harness import BTC, SOL, Harness
 
@@ -132,7 +132,7 @@ class Counter:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.rows = 0
-        build = queries.order_history_row
+        build = views.order_history_row
 
         def counting(*args: Any) -> Any:
             self.rows += 1
