@@ -15,7 +15,6 @@ import gc
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
@@ -27,6 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.timer import Timer
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from bpx_tui import paths
@@ -45,6 +45,7 @@ from bpx_tui.ui.commands import ConsoleCommands
 from bpx_tui.ui.desk import TradingDesk
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.ladder_model import Marker
+from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
@@ -77,9 +78,9 @@ DROP_VISIBLE_S = 2.0  # a reconnect faster than the eye stays on the status bar 
 ERROR_VISIBLE_S = 60.0  # then the error lives on in the log panel (L) only
 BOOK_WAIT_S = 3.0
 OPEN_INTEREST_EVERY_S = 30.0
-# Actions that must work from anywhere on the main screen, even while typing in the
-# ticket: they only ever reduce risk (or stop new risk).
-SAFETY_ACTIONS = frozenset({"close_all", "close_position", "kill_switch"})
+# Desk keys, plus Textual's own quit (ctrl+q) and command palette (ctrl+p), which are
+# priority bindings: none of them runs while an input context is open.
+DESK_ACTIONS = keys.desk_actions() | {"quit", "command_palette"}
 
 
 STYLESHEETS: list[str | PurePath] = [*paths.css_paths()]
@@ -95,9 +96,9 @@ class BpxApp(TradingDesk):
 
     CSS_PATH = STYLESHEETS
     TITLE = "bpx-tui"
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        replace(b, priority=b.action in SAFETY_ACTIONS) for b in keys.bindings("app")
-    ]
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = keys.bindings(
+        "app"
+    )
     COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
 
     def __init__(
@@ -496,14 +497,28 @@ class BpxApp(TradingDesk):
 
     # ------------------------------------------------------------------ safety gating
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Trading keys act only on the main screen once connected.
+    @property
+    def input_context(self) -> bool:
+        """A ticket is open, a dialog is up, or the cursor is in a text field.
 
-        Safety keys are priority bindings (they work while typing in the ticket); this
-        keeps them from firing inside a modal such as the market switcher's filter.
+        The fields and dialogs own their keys (see ``OrderTicket``); this is the second
+        wall: whatever key reaches the app then, no desk action runs.
         """
-        if action in SAFETY_ACTIONS or action.startswith(("ticket", "cancel", "preset")):
-            return self.ready and len(self.screen_stack) == 1
+        if len(self.screen_stack) > 1:
+            return True
+        try:
+            if self.query_one(OrderTicket).is_open:
+                return True
+        except NoMatches:
+            return False
+        return isinstance(self.focused, Input)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No desk action inside an input context; trading keys only once connected."""
+        if action in DESK_ACTIONS and self.input_context:
+            return False
+        if action.startswith(("ticket", "cancel", "preset", "close", "kill")):
+            return self.ready
         return True
 
     # ------------------------------------------------------------------ navigation
@@ -535,6 +550,37 @@ class BpxApp(TradingDesk):
         self.push_screen(HelpScreen(self.settings.keys))
 
     async def action_quit(self) -> None:
+        """Quit at once when flat; with exposure, ask first. Quitting cancels nothing."""
+        exposure = self._exposure_words()
+        if not exposure:
+            await self._quit_now()
+            return
+
+        async def answered(answer: bool | None) -> None:
+            if answer:
+                await self._quit_now()
+
+        question = (
+            f"{exposure} open — quit? y/n\n\n"
+            "Quitting cancels no order and closes no position (X does that)."
+        )
+        self.push_screen(ConfirmScreen(question, yes_keys="y"), answered)
+
+    def _exposure_words(self) -> str:
+        """``2 positions and 3 orders`` (empty when flat or not yet connected)."""
+        client = self.client
+        if client is None or not self.ready:
+            return ""
+        positions = sum(1 for p in client.positions.values() if p.net_quantity != 0)
+        orders = len(client.open_orders)
+        parts = [
+            f"{n} {word}{'' if n == 1 else 's'}"
+            for n, word in ((positions, "position"), (orders, "order"))
+            if n
+        ]
+        return " and ".join(parts)
+
+    async def _quit_now(self) -> None:
         await self.shutdown()
         self.exit(0)
 

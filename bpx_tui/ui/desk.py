@@ -31,7 +31,7 @@ from bpx_tui.trading.risk import (
 from bpx_tui.ui import fmt
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.screens.confirm import ConfirmScreen
-from bpx_tui.ui.ticket_model import Fees, Preview, Ticket, TicketError
+from bpx_tui.ui.ticket_model import Exposure, Fees, Preview, Ticket, TicketError
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
@@ -90,6 +90,7 @@ class TradingDesk(App[int]):
         widget = self.query_one(OrderTicket)
         widget.previewer = self._preview
         widget.reference_price = self._reference_price
+        widget.position_of = self._held
         widget.open(ticket, market, presets)
 
     def _presets(self) -> tuple[Decimal, ...]:
@@ -115,8 +116,32 @@ class TradingDesk(App[int]):
         taken = None
         if book is not None:
             taken = book.best_ask_price() if ticket.side == "Bid" else book.best_bid_price()
-        preview = ticket.preview(client.market(ticket.symbol), book, taken, self._fees)
+        preview = ticket.preview(
+            client.market(ticket.symbol), book, taken, self._fees, self._exposure(ticket.symbol)
+        )
         return preview, not self._fees.known
+
+    def _held(self, symbol: str) -> Decimal:
+        position = self._client.positions.get(symbol)
+        return position.net_quantity if position is not None else Decimal(0)
+
+    def _exposure(self, symbol: str) -> Exposure:
+        """The account as the preview needs it: this market's position, the others'
+        notional at mark, and equity (unknown until the account is read)."""
+        client = self._client
+        others = Decimal(0)
+        for other, position in client.positions.items():
+            if other == symbol or position.net_quantity == 0:
+                continue
+            mark = client.marks.get(other)
+            price = mark.mark_price if mark is not None else position.mark_price
+            others += abs(position.net_quantity) * (price or position.entry_price)
+        collateral = client.collateral
+        return Exposure(
+            position=self._held(symbol),
+            equity=collateral.net_equity if collateral is not None else None,
+            other_notional=others,
+        )
 
     def action_preset(self, index: int) -> None:
         presets = self._presets()

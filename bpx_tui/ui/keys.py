@@ -21,7 +21,6 @@ class KeySpec:
     description: str
     scope: str  # "app" | "ladder" | "ticket" | "watchlist"
     show: bool = True
-    priority: bool = False
 
 
 KEYS: tuple[KeySpec, ...] = (
@@ -61,57 +60,78 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("cursor_up", "up,k", "cursor(-1)", "Ladder cursor up", "ladder", show=False),
     KeySpec("cursor_down", "down,j", "cursor(1)", "Ladder cursor down", "ladder", show=False),
     KeySpec("recenter", "space", "recenter", "Recenter the ladder", "ladder"),
-    KeySpec(
-        "price_up", "up", "nudge_price(1)", "Ticket: price one tick up", "ticket", priority=True
-    ),
+    KeySpec("price_up", "up", "nudge_price(1)", "Ticket: price one tick up", "ticket"),
     KeySpec(
         "price_down",
         "down",
         "nudge_price(-1)",
         "Ticket: price one tick down",
         "ticket",
-        priority=True,
     ),
-    KeySpec(
-        "size_up", "shift+up", "nudge_size(1)", "Ticket: next size preset", "ticket", priority=True
-    ),
+    KeySpec("size_up", "shift+up", "nudge_size(1)", "Ticket: next size preset", "ticket"),
     KeySpec(
         "size_down",
         "shift+down",
         "nudge_size(-1)",
         "Ticket: previous size preset",
         "ticket",
-        priority=True,
     ),
-    KeySpec("post_only", "p", "flip('post_only')", "Ticket: post-only", "ticket", priority=True),
+    KeySpec("post_only", "p", "flip('post_only')", "Ticket: post-only", "ticket"),
+    KeySpec("reduce_only", "r", "flip('reduce_only')", "Ticket: reduce-only", "ticket"),
+    KeySpec("order_type", "m", "flip('market')", "Ticket: limit / market", "ticket"),
+    KeySpec("tif", "t", "cycle_tif", "Ticket: time in force GTC/IOC/FOK", "ticket"),
+    KeySpec("size_unit", "u", "convert_unit", "Ticket: convert the size base <-> quote", "ticket"),
+    KeySpec("next_field", "tab", "cycle_field(1)", "Ticket: next field", "ticket", show=False),
     KeySpec(
-        "reduce_only", "r", "flip('reduce_only')", "Ticket: reduce-only", "ticket", priority=True
+        "previous_field",
+        "shift+tab",
+        "cycle_field(-1)",
+        "Ticket: previous field",
+        "ticket",
+        show=False,
     ),
-    KeySpec("order_type", "m", "flip('market')", "Ticket: limit / market", "ticket", priority=True),
-    KeySpec("tif", "t", "cycle_tif", "Ticket: time in force GTC/IOC/FOK", "ticket", priority=True),
-    KeySpec(
-        "size_unit", "u", "flip('quote')", "Ticket: size in base / quote", "ticket", priority=True
-    ),
-    KeySpec("send", "enter", "send", "Ticket: send", "ticket", priority=True),
-    KeySpec("discard", "escape", "discard", "Ticket: discard", "ticket", priority=True),
+    KeySpec("send", "enter", "send", "Ticket: send", "ticket"),
+    KeySpec("discard", "escape", "discard", "Ticket: discard", "ticket"),
     KeySpec("select", "enter", "select", "Watchlist: make the row the active market", "watchlist"),
 )
 
 
 def bindings(scope: str) -> list[Binding]:
-    """Textual bindings of one scope, each carrying its keymap id."""
+    """Textual bindings of one scope, each carrying its keymap id.
+
+    None is a priority binding: a priority binding reaches through whatever has focus
+    (a text field, a dialog), and no desk key may ever do that.
+    """
+    return [
+        Binding(spec.key, spec.action, spec.description, show=spec.show, id=spec.id)
+        for spec in by_scope(scope)
+    ]
+
+
+def field_bindings() -> list[Binding]:
+    """The ticket's keys, bound on each ticket field so they win inside the field.
+
+    A field claims every printable key (nothing typed into it reaches the desk), and
+    Textual drops a parent's binding for a key its focused child claims; bound on the
+    field itself, the ticket's own keys are the only ones that act. Each runs the
+    ticket's action of the same name (``TicketField.action_ticket``).
+    """
     return [
         Binding(
             spec.key,
-            spec.action,
+            f"ticket({spec.action!r})",
             spec.description,
             show=spec.show,
             id=spec.id,
-            priority=spec.priority,
+            priority=True,
         )
-        for spec in KEYS
-        if spec.scope == scope
+        for spec in by_scope("ticket")
     ]
+
+
+def desk_actions() -> frozenset[str]:
+    """The action names of the desk keys: none may run while an input context is open."""
+    return frozenset(spec.action.split("(")[0] for spec in by_scope("app"))
 
 
 def keymap(overrides: Mapping[str, str] | None) -> tuple[dict[str, str], list[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Literal, Protocol
 
 from bpx_tui.exchange.book import FillEstimate
@@ -24,6 +24,8 @@ from bpx_tui.ui import fmt
 Side = Literal["Bid", "Ask"]
 OrderType = Literal["Limit", "Market"]
 TIFS = ("GTC", "IOC", "FOK")
+THOUSAND_SUFFIXES = ("k", "K")
+QUOTE_CENT = Decimal("0.01")  # a quote-sized ticket is written to the cent
 DEFAULT_MAKER_FEE = Decimal("0.0002")
 DEFAULT_TAKER_FEE = Decimal("0.0005")
 
@@ -66,8 +68,17 @@ def fees_from_account(account: dict[str, object], perp: bool) -> Fees:
 
 
 @dataclass(frozen=True, slots=True)
+class Exposure:
+    """What the preview needs of the account to say where the order leaves it."""
+
+    position: Decimal = Decimal(0)  # signed net quantity held in the ticket's market
+    equity: Decimal | None = None  # None: unknown (no account yet), no leverage shown
+    other_notional: Decimal = Decimal(0)  # |notional| at mark of every other position
+
+
+@dataclass(frozen=True, slots=True)
 class Preview:
-    """What the ticket shows under the fields."""
+    """What the ticket shows under the fields; every number the order would send."""
 
     quantity: Decimal | None = None  # base units
     notional: Decimal | None = None
@@ -75,6 +86,23 @@ class Preview:
     average_price: Decimal | None = None  # market orders: walked from the local book
     slippage: Decimal | None = None  # fraction vs the best price on the taken side
     error: str | None = None
+    quote_amount: Decimal | None = None  # the typed quote size, when sized in quote
+    maker: bool = False  # rests on the book (does not cross): charged the maker fee
+    resulting: Decimal | None = None  # signed position after a full fill (perps)
+    leverage: Decimal | None = None  # account notional / equity after a full fill
+    warning: str | None = None  # sendable, but the trader should know (e.g. post-only cross)
+
+
+def parse_size(text: str) -> tuple[Decimal, bool]:
+    """The typed size and whether it is in the quote unit.
+
+    ``1k`` is a thousand *of the quote unit* (``1k`` on a BTC ticket is 1,000 USDC): a
+    trader writes thousands of dollars that way, never thousands of coins.
+    """
+    stripped = text.strip()
+    if stripped.endswith(THOUSAND_SUFFIXES):
+        return parse_number(stripped[:-1], "size") * 1000, True
+    return parse_number(stripped, "size"), False
 
 
 def parse_number(text: str, what: str) -> Decimal:
@@ -110,13 +138,16 @@ class Ticket:
     def is_market(self) -> bool:
         return self.order_type == "Market"
 
+    @property
+    def in_quote(self) -> bool:
+        """The size is a quote amount: toggled with ``u``, or written as ``1k``."""
+        return self.size_in_quote or self.size.strip().endswith(THOUSAND_SUFFIXES)
+
     # ------------------------------------------------------------------ edits
 
     def toggled(self, flag: str) -> Ticket:
         if flag == "market":
             return replace(self, order_type="Limit" if self.is_market else "Market")
-        if flag == "quote":
-            return replace(self, size_in_quote=not self.size_in_quote)
         if flag == "post_only":
             return replace(self, post_only=not self.post_only)
         if flag == "reduce_only":
@@ -141,16 +172,35 @@ class Ticket:
             return self
         return replace(self, price=market.format_price(price))
 
+    def converted(self, market: Market, preview: Preview) -> Ticket:
+        """The same order with its size written in the other unit (``u``).
+
+        The conversion uses the preview's own numbers (its quantity, its notional at the
+        limit price or the walked average fill), so the number shown after ``u`` is the
+        one the preview already showed beside the old unit; an empty size only changes
+        the unit. Raises :class:`TicketError` when there is no price to convert at.
+        """
+        if not self.size.strip():
+            return replace(self, size_in_quote=not self.in_quote)
+        if preview.quantity is None or (not self.in_quote and preview.notional is None):
+            reason = preview.error or "no price yet"
+            raise TicketError(f"cannot convert the size: {reason}")
+        if self.in_quote:
+            return replace(self, size=market.format_quantity(preview.quantity), size_in_quote=False)
+        assert preview.notional is not None
+        quote = preview.notional.quantize(QUOTE_CENT, ROUND_DOWN)
+        return replace(self, size=fmt.plain(quote), size_in_quote=True)
+
     def nudged_size(self, steps: int, presets: Sequence[Decimal]) -> Ticket:
         """The next/previous preset from the current size (base units)."""
         if not presets:
             return self
         try:
-            current = parse_number(self.size, "size")
+            current, _ = parse_size(self.size)
         except TicketError:
             current = None
         ordered = sorted(presets)
-        if current is None or self.size_in_quote:
+        if current is None or self.in_quote:
             index = 0 if steps > 0 else len(ordered) - 1
         elif steps > 0:
             index = next((i for i, p in enumerate(ordered) if p > current), len(ordered) - 1)
@@ -168,19 +218,17 @@ class Ticket:
             raise TicketError(f"post-only cannot be {self.tif}; press t for GTC")
         if self.reduce_only and not market.is_perp:
             raise TicketError(f"{market.symbol} is spot: reduce-only applies to perps; press r")
-        amount = parse_number(self.size, "size")
+        amount, quoted = parse_size(self.size)
+        quoted = quoted or self.size_in_quote
         try:
             if self.is_market:
-                if self.size_in_quote:
+                if quoted:
                     return self._build(quote_quantity=amount)
                 market.check_quantity(amount)
                 return self._build(quantity=amount)
             price = parse_number(self.price, "price")
             market.check_price(price)
-            if self.size_in_quote:
-                quantity = round_to_step(amount / price, market.step_size, "down")
-            else:
-                quantity = amount
+            quantity = round_to_step(amount / price, market.step_size, "down") if quoted else amount
             market.check_quantity(quantity)
             return self._build(quantity=quantity, price=price)
         except InvalidOrder as exc:
@@ -211,21 +259,44 @@ class Ticket:
         book: Walker | None,
         best_taken: Decimal | None,
         fees: Fees,
+        exposure: Exposure | None = None,
     ) -> Preview:
-        """Notional and fee; for market orders the average fill and slippage.
+        """Notional, fee, and where a full fill leaves the position and the account.
 
         ``best_taken`` is the best price on the side a market order takes (best ask
-        for a buy); slippage is measured from it.
+        for a buy); slippage is measured from it, and a limit order priced at or through
+        it crosses the book: it pays the taker fee, not the maker fee.
         """
         try:
             intent = self.intent(market)
         except TicketError as exc:
             return Preview(error=str(exc))
+        quote_amount = intent.quote_quantity
         if not self.is_market:
             assert intent.price is not None and intent.quantity is not None
-            notional = intent.price * intent.quantity
-            rate = fees.maker if self.post_only else fees.taker
-            return Preview(intent.quantity, notional, notional * rate)
+            price, quantity = intent.price, intent.quantity
+            crosses = best_taken is not None and (
+                price >= best_taken if self.side == "Bid" else price <= best_taken
+            )
+            warning = None
+            if crosses and self.post_only:
+                warning = (
+                    f"post-only at or through the best {'ask' if self.side == 'Bid' else 'bid'}"
+                    f" {market.format_price(best_taken or 0)}: the exchange will reject it"
+                )
+            notional = price * quantity
+            if self.in_quote:
+                quote_amount = parse_size(self.size)[0]
+            rate = fees.taker if crosses else fees.maker
+            base = Preview(
+                quantity,
+                notional,
+                notional * rate,
+                quote_amount=quote_amount,
+                maker=not crosses,
+                warning=warning,
+            )
+            return self._with_result(base, market, price, exposure)
         if book is None or best_taken is None:
             return Preview(error="no order book yet: cannot estimate the fill")
         quantity = intent.quantity
@@ -240,4 +311,49 @@ class Ticket:
             )
         notional = estimate.average_price * quantity
         slippage = abs(estimate.average_price - best_taken) / best_taken
-        return Preview(quantity, notional, notional * fees.taker, estimate.average_price, slippage)
+        base = Preview(
+            quantity,
+            notional,
+            notional * fees.taker,
+            estimate.average_price,
+            slippage,
+            quote_amount=quote_amount,
+        )
+        return self._with_result(base, market, estimate.average_price, exposure)
+
+    def _with_result(
+        self, preview: Preview, market: Market, price: Decimal, exposure: Exposure | None
+    ) -> Preview:
+        """Add the position after a full fill and the account leverage it brings."""
+        if exposure is None or not market.is_perp or preview.quantity is None:
+            return preview
+        held = exposure.position
+        delta = preview.quantity if self.side == "Bid" else -preview.quantity
+        after = held + delta
+        warning = preview.warning
+        if self.reduce_only:
+            if held == 0 or (held > 0) == (delta > 0):
+                warning = "reduce-only with nothing to reduce on this side: it will not fill"
+                after = held
+            elif (after > 0) != (held > 0):
+                after = Decimal(0)  # reduce-only never flips: it stops at flat
+        leverage = None
+        if exposure.equity is not None and exposure.equity > 0:
+            leverage = (exposure.other_notional + abs(after) * price) / exposure.equity
+        return replace(preview, resulting=after, leverage=leverage, warning=warning)
+
+
+def describe_result(held: Decimal, after: Decimal, base: str, decimals: int) -> str:
+    """Where a full fill leaves the position, as a trader says it."""
+
+    def side(quantity: Decimal) -> str:
+        return f"{'LONG' if quantity > 0 else 'SHORT'} {fmt.num(abs(quantity), decimals)} {base}"
+
+    if after == 0:
+        return "FLAT" if held == 0 else f"FLAT (closes {side(held)})"
+    if held == 0:
+        return f"you will be {side(after)}"
+    if (held > 0) != (after > 0):
+        return f"flips you to {side(after)}"
+    verb = "adds to" if abs(after) > abs(held) else "reduces to"
+    return f"{verb} {side(after)}" if after != held else f"stays {side(after)}"

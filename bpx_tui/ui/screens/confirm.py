@@ -13,16 +13,24 @@ from textual.widgets import Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    """Only its own keys act: a modal screen stops every other key short of the desk."""
+
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("y,enter", "dismiss(True)", "Yes"),
         Binding("n,escape", "dismiss(False)", "No"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, yes_keys: str = "y,enter") -> None:
+        """``yes_keys``: a question whose yes must not be a reflex (quit with exposure)
+        takes ``y`` alone, not Enter."""
         super().__init__()
         self.question = question
+        self.yes_keys = yes_keys
+
+    def on_mount(self) -> None:
+        self._bindings.bind(self.yes_keys, "dismiss(True)", "Yes")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(self.question, id="confirm-question")
-            yield Static("y / enter: yes    n / esc: no", id="confirm-keys")
+            yes = " / ".join(self.yes_keys.split(","))
+            yield Static(f"{yes}: yes    n / esc: no", id="confirm-keys")

@@ -38,7 +38,10 @@ def help_text(overrides: Mapping[str, str] | None = None) -> str:
             lines.append(f"  {key:<16} {description}")
         lines.append("")
     lines.append("  ctrl+p           Command palette")
-    lines.append("  tab / shift+tab  Move focus between panels")
+    lines.append("  tab / shift+tab  Move focus between panels (in the ticket: between its fields)")
+    lines.append("")
+    lines.append("  An open ticket, a dialog or a text field takes every key: desk keys such as")
+    lines.append("  x, X, K, c and q do nothing there. Esc closes the ticket first.")
     return "\n".join(lines)
 
 

@@ -2,8 +2,13 @@
 
 The widget only edits a :class:`~bpx_tui.ui.ticket_model.Ticket` and renders its
 preview; sending is the app's job (it owns the trading service), reached through the
-:class:`OrderTicket.Send` message. Ticket keys are priority bindings so that ``p``/``r``
-work while the cursor sits in a number field (the fields accept digits only).
+:class:`OrderTicket.Send` message.
+
+An open ticket is a modal input context. Its fields claim every printable key, so
+nothing typed into them can reach a desk key (``x`` close, ``K`` kill switch, ``q``
+quit); the ticket's own keys are bound on the fields themselves, the only place a
+binding still wins over a field that claims the key. While the ticket is open, focus
+cannot leave it (Tab cycles its fields; a click elsewhere gives focus back).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -22,45 +27,91 @@ from textual.widgets import Input, Label, Static
 
 from bpx_tui.exchange.models import Market
 from bpx_tui.ui import fmt, keys
-from bpx_tui.ui.ticket_model import Preview, Ticket
+from bpx_tui.ui.ticket_model import Preview, Ticket, TicketError, describe_result
 
-NUMBER = r"[0-9.,]*"
+PRICE_CHARACTERS = "0123456789.,"
+SIZE_CHARACTERS = PRICE_CHARACTERS + "kK"  # 1k: a thousand of the quote unit
 
 
-class NumberInput(Input):
-    """A price/size field that only claims the characters a number can contain.
+class TicketField(Input):
+    """A price or size field of the ticket: it owns every printable key.
 
-    Textual skips priority bindings for keys a focused input may consume; declining
-    letters lets the ticket keys (p, r, m, t, u) and the safety keys (x, X, K) work
-    while the cursor is in a field.
+    A character a number cannot contain is refused here, with a sentence in the ticket,
+    instead of passing on to whatever else binds it.
     """
 
-    NUMBER_CHARACTERS = frozenset("0123456789.,")
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = list(
+        keys.field_bindings()
+    )
 
-    def __init__(self, *, placeholder: str, id: str) -> None:
-        super().__init__(placeholder=placeholder, restrict=NUMBER, id=id, compact=True)
+    class Refused(Message):
+        """A key the ticket does not use was typed into one of its fields."""
+
+        def __init__(self, key: str) -> None:
+            self.key = key
+            """The key as typed (its character, or its name)."""
+            super().__init__()
+
+    def __init__(self, *, placeholder: str, id: str, characters: str) -> None:
+        restrict = "[" + characters.replace(".", r"\.") + "]*"
+        super().__init__(placeholder=placeholder, restrict=restrict, id=id, compact=True)
+        self.characters = frozenset(characters)
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character is not None and character in self.NUMBER_CHARACTERS
+        """Every printable key is the field's: no parent binding may take one."""
+        return character is not None and character.isprintable()
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character not in self.characters:
+            event.stop()
+            event.prevent_default()  # Input's own handler does not run
+            self.post_message(self.Refused(event.character or event.key))
+
+    async def action_ticket(self, action: str) -> None:
+        """A ticket key pressed in this field: the ticket runs its action."""
+        ticket = next((a for a in self.ancestors if isinstance(a, OrderTicket)), None)
+        if ticket is not None:
+            await self.app.run_action(action, ticket)
 
 
 IDLE_TEXT = "b/s limit ticket · B/S market ticket\n1-5 size preset · ? all keys"
+REFUSED_HINT = "{key!r} is not a ticket key · Esc closes the ticket first"
 
 
-def preview_text(ticket: Ticket, preview: Preview, market: Market, estimated_fee: bool) -> str:
+def preview_text(
+    ticket: Ticket,
+    preview: Preview,
+    market: Market,
+    estimated_fee: bool,
+    held: Decimal = Decimal(0),
+) -> str:
+    """The preview under the fields: both units, the fee's kind, the resulting position."""
     quote = market.quote_symbol or "USDC"
+    base = market.base_symbol
+    quantity = fmt.num(preview.quantity, market.quantity_decimals)
+    if preview.quote_amount is not None:
+        size = f"{fmt.num(preview.quote_amount, 2)} {quote} ≈ {quantity} {base}"
+    else:
+        size = f"{quantity} {base} ≈ {fmt.num(preview.notional, 2)} {quote}"
+    kind = "taker" if ticket.is_market or not preview.maker else "maker"
     lines = [
-        f"Qty      {fmt.num(preview.quantity, market.quantity_decimals)} {market.base_symbol}",
+        f"Size     {size}",
         f"Notional {fmt.num(preview.notional, 2)} {quote}",
-        f"Fee      {fmt.num(preview.fee, 4)} {quote}"
-        + (" (est.)" if estimated_fee else "")
-        + (" maker" if ticket.post_only and not ticket.is_market else " taker"),
+        f"Fee      {fmt.num(preview.fee, 4)} {quote} {kind}" + (" (est.)" if estimated_fee else ""),
     ]
     if ticket.is_market:
         lines.append(
             f"Avg fill {fmt.num(preview.average_price, market.price_decimals)}"
             f"   slippage {fmt.pct(preview.slippage, 3, sign=False)}"
         )
+    if preview.resulting is not None:
+        lines.append(
+            "Result   " + describe_result(held, preview.resulting, base, market.quantity_decimals)
+        )
+    if preview.leverage is not None:
+        lines.append(f"Leverage {fmt.num(preview.leverage, 2)}x of equity after the fill")
+    if preview.warning:
+        lines.append(f"⚠ {preview.warning}")
     return "\n".join(lines)
 
 
@@ -70,10 +121,6 @@ class OrderTicket(Vertical, can_focus=False):
     OrderTicket.-open .ticket-part { display: block; }
     OrderTicket.-open.-market #ticket-price-row { display: none; }
     """
-
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = list(
-        keys.bindings("ticket")
-    )
 
     class Send(Message):
         def __init__(self, ticket: Ticket) -> None:
@@ -90,6 +137,7 @@ class OrderTicket(Vertical, can_focus=False):
         self.presets: Sequence[Decimal] = ()
         self.reference_price: Callable[[Ticket], Decimal | None] = lambda _t: None
         self.previewer: Callable[[Ticket], tuple[Preview, bool]] | None = None
+        self.position_of: Callable[[str], Decimal] = lambda _symbol: Decimal(0)
         self._preview_key: object = None
         self._preview_lines = -1
 
@@ -97,16 +145,16 @@ class OrderTicket(Vertical, can_focus=False):
         yield Static(IDLE_TEXT, id="ticket-head")
         with Horizontal(id="ticket-price-row", classes="ticket-row ticket-part"):
             yield Label("Price", classes="ticket-label")
-            yield NumberInput(placeholder="price", id="ticket-price")
+            yield TicketField(placeholder="price", id="ticket-price", characters=PRICE_CHARACTERS)
         with Horizontal(id="ticket-size-row", classes="ticket-row ticket-part"):
             yield Label("Size", classes="ticket-label")
-            yield NumberInput(placeholder="size", id="ticket-size")
+            yield TicketField(placeholder="size", id="ticket-size", characters=SIZE_CHARACTERS)
             yield Label("", id="ticket-unit")
         yield Static("", id="ticket-preview", classes="ticket-part")
         yield Static("", id="ticket-error")
         yield Static(
             "enter send · esc discard · ↑↓ tick · ⇧↑↓ size\n"
-            "m mkt/limit · p post · r reduce · t TIF · u unit",
+            "m mkt/limit · p post · r reduce · t TIF · u convert · 1k = 1,000 quote",
             id="ticket-help",
             classes="ticket-part",
         )
@@ -140,8 +188,7 @@ class OrderTicket(Vertical, can_focus=False):
         self._set_open(True)
         self.show_error(None)
         self._render_ticket()
-        target = "#ticket-size" if ticket.is_market or ticket.price else "#ticket-price"
-        self.query_one(target, Input).focus()
+        self._focus_first()
 
     def close(self) -> None:
         self.ticket = None
@@ -186,7 +233,7 @@ class OrderTicket(Vertical, can_focus=False):
     def _size_typed(self, event: Input.Changed) -> None:
         if self.ticket is not None and event.value != self.ticket.size:
             self.ticket = replace(self.ticket, size=event.value)
-            self._render_preview(force=True)
+            self._render_ticket()  # "1k" changes the unit label as well as the preview
 
     def action_nudge_price(self, ticks: int) -> None:
         if self.ticket is None or self.market is None or self.ticket.is_market:
@@ -208,6 +255,55 @@ class OrderTicket(Vertical, can_focus=False):
             if reference is not None and self.market is not None:
                 ticket = replace(ticket, price=self.market.format_price(reference))
         self._replace(ticket)
+
+    def action_convert_unit(self) -> None:
+        """``u``: the size rewritten in the other unit at the preview's price."""
+        if self.ticket is None or self.market is None or self.previewer is None:
+            return
+        preview, _estimated = self.previewer(self.ticket)
+        try:
+            self._replace(self.ticket.converted(self.market, preview))
+        except TicketError as exc:
+            self.show_error(str(exc))
+
+    def action_cycle_field(self, step: int) -> None:
+        """Tab / shift+Tab move between the ticket's visible fields, never out of it."""
+        fields = [f for f in self.query(TicketField) if f.parent is not None and f.parent.display]
+        if self.ticket is not None and self.ticket.is_market:
+            fields = [f for f in fields if f.id != "ticket-price"]
+        if not fields:
+            return
+        focused = self.app.focused
+        index = (
+            fields.index(focused) if isinstance(focused, TicketField) and focused in fields else -1
+        )
+        fields[(index + step) % len(fields)].focus()
+
+    @on(TicketField.Refused)
+    def _refused(self, event: TicketField.Refused) -> None:
+        event.stop()
+        self.show_error(REFUSED_HINT.format(key=event.key))
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        """Focus never leaves an open ticket (a click elsewhere gives it back)."""
+        if self.is_open:
+            self.call_after_refresh(self._keep_focus)
+
+    def _keep_focus(self) -> None:
+        if not self.is_open or self.app.screen is not self.screen:
+            return
+        focused = self.app.focused
+        if focused is None or self not in focused.ancestors:
+            self._focus_first()
+
+    def _focus_first(self) -> None:
+        ticket = self.ticket
+        target = (
+            "#ticket-size"
+            if ticket is None or ticket.is_market or ticket.price
+            else "#ticket-price"
+        )
+        self.query_one(target, Input).focus()
 
     def action_cycle_tif(self) -> None:
         if self.ticket is not None:
@@ -246,7 +342,7 @@ class OrderTicket(Vertical, can_focus=False):
         )
         self.query_one("#ticket-head", Static).update(head)
         self.set_class(ticket.is_market, "-market")
-        unit = market.quote_symbol if ticket.size_in_quote else market.base_symbol
+        unit = market.quote_symbol if ticket.in_quote else market.base_symbol
         self.query_one("#ticket-unit", Label).update(unit)
         self._render_preview(force=True)
 
@@ -259,7 +355,7 @@ class OrderTicket(Vertical, can_focus=False):
         if not force and key == self._preview_key:
             return
         self._preview_key = key
-        text = preview_text(ticket, preview, market, estimated)
+        text = preview_text(ticket, preview, market, estimated, self.position_of(ticket.symbol))
         if preview.error:
             text += f"\n⚠ {preview.error}"
         # A market ticket re-previews as the book moves: reflow only if the height changed.
