@@ -399,6 +399,7 @@ class BpxApp(TradingDesk):
     def _pump_slow(self) -> None:
         feed, client = self.feed, self._client
         now_ms = self._wall_ms()
+        freshness = {symbol: self._freshness(symbol) for symbol in self._shown_symbols()}
         self.query_one(Watchlist).show(
             client,
             self.watchlist_symbols,
@@ -406,13 +407,17 @@ class BpxApp(TradingDesk):
             self.open_interest,
             now_ms,
             time.monotonic(),
+            freshness,
         )
-        if feed.positions or feed.markets:
-            self.query_one(PositionsPanel).show(client)
+        self.query_one(DepthLadder).set_freshness(
+            self._freshness(self.active, book=client.books.get(self.active))
+        )
+        if feed.positions or feed.markets or any(not f.live for f in freshness.values()):
+            self.query_one(PositionsPanel).show(client, freshness)
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
             self.query_one(OrdersPanel).show(client, now_ms)
-        if feed.account or feed.positions:
-            self.query_one(AccountStrip).show(client)
+        feed_state = self._freshness("")
+        self.query_one(AccountStrip).show(client, feed_state)
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
@@ -426,6 +431,9 @@ class BpxApp(TradingDesk):
             self._show_log(log_panel)
         feed.markets = feed.orders = feed.positions = feed.account = False
         feed.trades_dirty = feed.candles = feed.connection = False
+
+    def _shown_symbols(self) -> set[str]:
+        return {*self.watchlist_symbols, self.active, *self._client.positions}
 
     def _candles(self) -> list[Kline]:
         merged = {k.start_ms: k for k in self.history.get(self.active, ())}

@@ -9,6 +9,7 @@ notification; risk-increasing orders go through the trading layer's
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Coroutine
 from dataclasses import replace
 from decimal import Decimal
@@ -17,9 +18,11 @@ from typing import Any
 from textual.app import App
 
 from bpx_tui.config import Settings
+from bpx_tui.exchange.book import OrderBook
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
 from bpx_tui.exchange.models import Order
+from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.risk import (
     DuplicateSubmit,
@@ -30,6 +33,7 @@ from bpx_tui.trading.risk import (
 )
 from bpx_tui.ui import fmt
 from bpx_tui.ui.feed import Feed
+from bpx_tui.ui.freshness import Freshness, assess
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.ticket_model import Exposure, Fees, Preview, Ticket, TicketError
 from bpx_tui.ui.widgets.ladder import DepthLadder
@@ -58,6 +62,28 @@ class TradingDesk(App[int]):
     def _client(self) -> BackpackClient:
         assert self.client is not None
         return self.client
+
+    # ------------------------------------------------------------------ freshness
+
+    def _freshness(self, symbol: str, book: OrderBook | None = None) -> Freshness:
+        """How live one market's numbers are ("" : the feed as a whole).
+
+        A perp's data age is its mark's (the mark streams about once a second, so an
+        old one means the feed is not delivering); anything else has only the stream's
+        last message to go by.
+        """
+        client = self._client
+        now = time.monotonic()
+        market = client.markets.get(symbol)
+        seen: float | None = client.stream.last_message_at or None
+        if market is not None and market.is_perp and client.connection is ConnectionState.CONNECTED:
+            seen = client.mark_times.get(symbol, seen)
+        return assess(
+            client.connection,
+            None if seen is None else now - seen,
+            self.settings.stale_after_s,
+            synced=book is None or book.synced,
+        )
 
     # ------------------------------------------------------------------ order entry
 
@@ -119,6 +145,12 @@ class TradingDesk(App[int]):
         preview = ticket.preview(
             client.market(ticket.symbol), book, taken, self._fees, self._exposure(ticket.symbol)
         )
+        fresh = self._freshness(ticket.symbol, book)
+        if not fresh.live and preview.error is None:
+            # The numbers above were computed from a book that may no longer exist.
+            preview = replace(
+                preview, warning=f"book not live ({fresh.label}): these numbers may be wrong"
+            )
         return preview, not self._fees.known
 
     def _held(self, symbol: str) -> Decimal:

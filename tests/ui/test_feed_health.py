@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
+from bpx_tui.config import Settings
+from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.ladder import DepthLadder
+from bpx_tui.ui.widgets.positions import PositionsPanel, PositionsTable
 from bpx_tui.ui.widgets.ticket import OrderTicket
+from bpx_tui.ui.widgets.watchlist import Watchlist
 from tests.ui.helpers import SIZE, label_text, make_demo_app, wait_for, wait_ready
 
 
@@ -92,3 +97,58 @@ async def test_resyncing_book_is_shown_and_blocks_ladder_trading(tmp_path: Path)
         await wait_for(pilot, lambda: sim.step(1) or book.synced, "the resync", timeout=15)
         await wait_for(pilot, lambda: not ladder.has_class("-resyncing"), "the live ladder")
         assert book.resyncs == 1
+
+
+async def test_a_dead_exchange_dims_every_price_and_a_restart_restores_them(
+    tmp_path: Path,
+) -> None:
+    """Stopped exchange: ladder, watchlist, marks/uPnL and account are drawn as not live,
+    with the connection's word and the data's age; back to normal by themselves."""
+    app, sim = make_demo_app(tmp_path, settings=replace(Settings(), stale_after_s=1.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("B", "enter")
+        await wait_for(pilot, lambda: app.client.positions, "a position to mark")
+        ladder = app.query_one(DepthLadder)
+        watchlist = app.query_one(Watchlist)
+        positions = app.query_one(PositionsPanel)
+        await wait_for(pilot, lambda: not ladder.has_class("-stale"), "a live ladder")
+        assert watchlist._shown[app.active][1][1] != "stale"
+
+        port = sim.port
+        await sim.stop()
+        await wait_for(pilot, lambda: ladder.has_class("-stale"), "the ladder dimmed", timeout=5)
+        assert ladder.border_subtitle.startswith(("RECONNECTING", "DISCONNECTED"))
+        assert ladder.dimmed
+        await wait_for(pilot, lambda: "stale" in ladder.border_subtitle, "the data's age")
+        assert all(style == "stale" for _text, style in watchlist._shown[app.active][1:])
+        assert watchlist.border_subtitle.startswith(("RECONNECTING", "DISCONNECTED"))
+        await wait_for(pilot, lambda: "marks stale" in str(positions.border_subtitle), "marks")
+        cells = dict(
+            zip(
+                (c.key for c in PositionsTable.COLUMNS),
+                positions.table._shown[app.active],
+                strict=True,
+            )
+        )
+        assert cells["mark"][1] == cells["upnl"][1] == "stale"
+        assert cells["size"][1] != "stale"  # the position's size is not a price
+        assert app.query_one(AccountStrip).has_class("-stale")
+
+        await sim.start("127.0.0.1", port)
+        await wait_for(pilot, lambda: not ladder.has_class("-stale"), "the live ladder", timeout=20)
+        await wait_for(pilot, lambda: not watchlist.has_class("-stale"), "a live watchlist")
+        assert watchlist._shown[app.active][1][1] != "stale"
+        await wait_for(pilot, lambda: not positions.has_class("-stale"), "live marks")
+        assert not app.query_one(AccountStrip).has_class("-stale")
+
+
+async def test_a_silent_feed_turns_stale_after_stale_after_s(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path, settings=replace(Settings(), stale_after_s=1.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ladder = app.query_one(DepthLadder)
+        sim.go_silent(6)
+        await wait_for(pilot, lambda: ladder.has_class("-stale"), "stale", timeout=5)
+        assert ladder.border_subtitle.startswith(("STALE", "RECONNECTING"))
+        await wait_for(pilot, lambda: not ladder.has_class("-stale"), "live again", timeout=20)

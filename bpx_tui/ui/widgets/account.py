@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.widgets import Static
 
 from bpx_tui.ui import fmt
+from bpx_tui.ui.freshness import LIVE, Freshness
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -64,7 +65,11 @@ class AccountStrip(Static):
         self.border_title = "Account"
         self._text = ""
 
-    def show(self, client: BackpackClient) -> None:
+    def show(self, client: BackpackClient, freshness: Freshness = LIVE) -> None:
+        """``freshness``: the feed's; equity and uPnL are marked to a price that may
+        no longer be live."""
+        self.border_subtitle = freshness.label
+        self.set_class(not freshness.live, "-stale")
         text = account_text(client)
         if text != self._text:
             # Reflow only when the height changes (e.g. "Loading account…" -> 4 lines).

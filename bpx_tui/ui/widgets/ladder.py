@@ -21,6 +21,7 @@ from textual.widget import Widget
 
 from bpx_tui.exchange.book import OrderBook
 from bpx_tui.ui import keys
+from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.ladder_model import (
     LadderView,
     Marker,
@@ -79,6 +80,7 @@ class DepthLadder(Widget, can_focus=True):
         self._cursor: Decimal | None = None
         self._last_price: Decimal | None = None
         self._markers: tuple[Marker, ...] = ()
+        self.freshness = LIVE
         self._strips: dict[tuple[Row, int, bool], Strip] = {}
         self._styles: dict[tuple[str, bool, bool], Style] = {}
         self._cells: dict[tuple[object, ...], Segment] = {}
@@ -111,6 +113,22 @@ class DepthLadder(Widget, can_focus=True):
     @property
     def resyncing(self) -> bool:
         return self._book is not None and not self._book.synced
+
+    @property
+    def dimmed(self) -> bool:
+        """Not live (feed down, stale or resyncing): every size and price is dimmed."""
+        return self.resyncing or not self.freshness.live
+
+    def set_freshness(self, freshness: Freshness) -> None:
+        """The feed's state for this market; repaints only when it changes."""
+        if freshness == self.freshness:
+            return
+        dim_changed = freshness.live != self.freshness.live
+        self.freshness = freshness
+        self._update_titles()
+        if dim_changed:
+            self._forget()
+            self.refresh()
 
     @property
     def group(self) -> Decimal | None:
@@ -178,9 +196,10 @@ class DepthLadder(Widget, can_focus=True):
     def _update_titles(self) -> None:
         group = f"×{self.group_factor}"
         self.border_title = f"Depth {self.symbol}" if self.symbol else "Depth"
-        state = "RESYNCING" if self.resyncing else ""
+        state = "RESYNCING" if self.resyncing else self.freshness.label
         self.border_subtitle = f"{state} {group}".strip()
         self.set_class(self.resyncing, "-resyncing")
+        self.set_class(self.dimmed, "-stale")
 
     def _forget(self) -> None:
         """Drop cached strips and cells (market, grouping, size or theme changed)."""
@@ -198,14 +217,14 @@ class DepthLadder(Widget, can_focus=True):
 
     def _style(self, name: str, cursor: bool = False) -> Style:
         """A cell style, composed once per theme (``rich_style`` is costly per call)."""
-        key = (name, cursor, self.resyncing)
+        key = (name, cursor, self.dimmed)
         style = self._styles.get(key)
         if style is None:
             if name == "base":
                 style = self.rich_style
             else:
                 style = self._style("base") + self.get_component_rich_style(f"depth-ladder--{name}")
-                if key[2] and name in ("ask", "bid", "size", "total"):
+                if key[2] and name in ("ask", "bid", "size", "total", "ask-bar", "bid-bar"):
                     style += Style(dim=True)
                 if cursor:
                     style += self.get_component_rich_style("depth-ladder--cursor")
@@ -221,7 +240,7 @@ class DepthLadder(Widget, can_focus=True):
         if index >= len(self.view.rows):
             return Strip.blank(width, self._style("base"))
         row = self.view.rows[index]
-        key = (row, width, self.resyncing)
+        key = (row, width, self.dimmed)
         strip = self._strips.get(key)
         if strip is None:
             if len(self._strips) > _CACHE_LIMIT:
@@ -256,7 +275,7 @@ class DepthLadder(Widget, can_focus=True):
     ) -> Segment:
         """One formatted, styled cell; cached because most cells repeat frame to frame
         (a new cumulative size shifts every row below it, but prices and sizes stay)."""
-        key = (value, kind, width, cursor, last, self.resyncing)
+        key = (value, kind, width, cursor, last, self.dimmed)
         cell = self._cells.get(key)
         if cell is None:
             if len(self._cells) > _CACHE_LIMIT * 4:

@@ -6,17 +6,21 @@ market between the (sparser) position updates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from bpx_tui.exchange.models import Position
 from bpx_tui.ui import fmt
+from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.widgets.table import Cell, Column, DiffTable, TablePanel
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
 
 NO_POSITIONS = "No open positions"
+# Columns computed from the live mark: dimmed when that mark is not live.
+MARK_COLUMNS = frozenset({"notional", "mark", "upnl", "upnl_pct", "liq_dist"})
 
 
 class PositionsTable(DiffTable):
@@ -77,18 +81,34 @@ class PositionsPanel(TablePanel):
     def table(self) -> PositionsTable:
         return self.query_one(PositionsTable)
 
-    def show(self, client: BackpackClient) -> None:
+    def show(
+        self, client: BackpackClient, freshness: Mapping[str, Freshness] | None = None
+    ) -> None:
         rows: dict[str, tuple[Cell, ...]] = {}
+        stale_ages: list[int] = []
+        columns = PositionsTable.COLUMNS
         for symbol in sorted(client.positions):
             position = client.positions[symbol]
             if position.net_quantity == 0:
                 continue
             market = client.markets.get(symbol)
             mark = client.marks.get(symbol)
-            rows[symbol] = position_cells(
+            cells = position_cells(
                 position,
                 mark.mark_price if mark else None,
                 market.price_decimals if market else 2,
                 market.quantity_decimals if market else 4,
             )
-        self.show_rows(rows, f"{len(rows)} open")
+            fresh = (freshness or {}).get(symbol, LIVE)
+            if not fresh.live:
+                stale_ages.append(fresh.age_s or 0)
+                cells = tuple(
+                    (text, "stale") if column.key in MARK_COLUMNS else (text, style)
+                    for (text, style), column in zip(cells, columns, strict=True)
+                )
+            rows[symbol] = cells
+        subtitle = f"{len(rows)} open"
+        if stale_ages:
+            subtitle += f" · marks stale {max(stale_ages)} s"
+        self.set_class(bool(stale_ages), "-stale")
+        self.show_rows(rows, subtitle)

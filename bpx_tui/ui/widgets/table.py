@@ -42,6 +42,7 @@ class DiffTable(DataTable[Text]):
         "diff-table--active",
         "diff-table--alarm",
         "diff-table--warn",
+        "diff-table--stale",
     }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

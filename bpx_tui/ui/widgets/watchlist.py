@@ -7,6 +7,7 @@ diff-updated DataTable is cheap enough; a changed last price flashes up/down for
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.message import Message
 
 from bpx_tui.ui import fmt
+from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.widgets.table import Cell, Column, DiffTable
 
 if TYPE_CHECKING:
@@ -73,15 +75,29 @@ class Watchlist(DiffTable):
         open_interest: dict[str, Decimal],
         now_ms: int,
         now: float,
+        freshness: Mapping[str, Freshness] | None = None,
     ) -> bool:
-        """Push the current values; returns True while a flash is still running."""
+        """Push the current values; returns True while a flash is still running.
+
+        A market whose data is not live has its numbers dimmed (no flash), and the
+        panel's subtitle says how old the oldest is.
+        """
         rows: dict[str, tuple[Cell, ...]] = {}
         flashing = False
+        worst: Freshness = LIVE
         for symbol in symbols:
             cells, flash = self._row(client, symbol, active, open_interest, now_ms, now)
+            fresh = (freshness or {}).get(symbol, LIVE)
+            if not fresh.live:
+                cells = (cells[0], *((text, "stale") for text, _style in cells[1:]))
+                flash = False
+                if worst.live or (fresh.age_s or 0) > (worst.age_s or 0):
+                    worst = fresh
             rows[symbol] = cells
             flashing = flashing or flash
         self.sync(rows)
+        self.border_subtitle = worst.label
+        self.set_class(not worst.live, "-stale")
         return flashing
 
     def _row(
