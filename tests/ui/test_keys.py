@@ -113,3 +113,68 @@ async def test_cancel_market_orders_then_quit_closes_every_socket(tmp_path: Path
         await wait_for(pilot, lambda: client.connection is ConnectionState.DOWN, "the stream")
         with pytest.raises(OSError):  # the local exchange stopped listening
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+async def test_quit_with_exposure_asks_and_cancels_nothing(tmp_path: Path) -> None:
+    """The issue's repro: B Enter, b, Tab, q. Tab stays in the ticket, q is refused
+    there; with the ticket closed q asks, Enter is not a yes, n keeps the console."""
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("B", "enter")
+        await wait_for(pilot, lambda: app.client.positions, "the long")
+        await pilot.press("b", "enter")
+        await wait_for(pilot, lambda: app.client.open_orders, "the resting order")
+        await pilot.press("b", "tab", "q")
+        ticket = app.query_one(OrderTicket)
+        assert ticket.is_open and app.is_running
+        assert app.focused is not None and ticket in app.focused.ancestors
+        await pilot.press("escape", "q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        question = str(app.screen.query_one("#confirm-question").content)
+        assert question.startswith("1 position and 1 order open — quit? y/n")
+        await pilot.press("enter", "n")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, "the answer")
+        assert app.is_running
+        account = sim.demo.account_id
+        assert len(sim.engine.open_orders(account, None, None)) == 1
+        assert len(sim.engine.positions(account, None)) == 1
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, "the exit")
+    # Quitting closed nothing: the order rests and the position is held.
+    assert len(sim.engine.open_orders(account, None, None)) == 1
+    assert len(sim.engine.positions(account, None)) == 1
+
+
+async def test_flat_quits_at_once(tmp_path: Path) -> None:
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, "the exit")
+    assert app.return_code == 0
+
+
+async def test_u_converts_a_250_usdc_sol_ticket_and_enter_buys_what_it_showed(
+    tmp_path: Path,
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        app.set_active("SOL_USDC_PERP")
+        await wait_for(pilot, lambda: app.client.books["SOL_USDC_PERP"].synced, "SOL's book")
+        await pilot.press("B", "u", "ctrl+a", "ctrl+k", "2", "5", "0")
+        widget = app.query_one(OrderTicket)
+        assert widget.ticket is not None and widget.ticket.in_quote
+        preview = str(widget.query_one("#ticket-preview").content)
+        assert "250.00 USDC ≈" in preview
+        shown = Decimal(preview.split("≈ ")[1].split(" SOL")[0].replace(",", ""))
+        await pilot.press("u")
+        assert widget.ticket is not None and not widget.ticket.in_quote
+        assert Decimal(widget.ticket.size) == shown  # converted, not relabelled
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "SOL_USDC_PERP" in app.client.positions, "the fill")
+        [position] = sim.engine.positions(sim.demo.account_id, "SOL_USDC_PERP")
+        assert Decimal(position["netQuantity"]) == shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,14 @@ from bpx_tui.ui import fmt
 from bpx_tui.ui.keys import KEYS, keymap
 from bpx_tui.ui.ladder_model import Marker, build_view, cursor_stops, move_cursor, next_group
 from bpx_tui.ui.screens.switcher import matches
-from bpx_tui.ui.ticket_model import Fees, Ticket, TicketError, fees_from_account
+from bpx_tui.ui.ticket_model import (
+    Exposure,
+    Fees,
+    Ticket,
+    TicketError,
+    describe_result,
+    fees_from_account,
+)
 from tests.conftest import load_fixture
 
 
@@ -219,3 +227,84 @@ def test_open_orders_put_trigger_orders_after_the_rest() -> None:
     assert texts[4] == "0.02000" and texts[7] == "1m"
     limit = order_cells(plain[0], 1, 5, now_ms=plain[0].created_at_ms or 0)
     assert [t for t, _ in limit][2] == "Limit·P"
+
+
+# ------------------------------------------------------------------ size units and result
+
+
+def test_u_converts_quote_to_base_and_back_at_the_previews_price(btc: Market) -> None:
+    """250 USDC at a 100.0 limit is 2.5 BTC; converting back gives 250 USDC, not 2.5."""
+    book = make_book()
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="250", size_in_quote=True)
+    preview = ticket.preview(btc, book, Decimal("100.5"), Fees())
+    assert preview.quote_amount == Decimal(250) and preview.quantity == Decimal("2.50000")
+    in_base = ticket.converted(btc, preview)
+    assert (in_base.size, in_base.in_quote) == ("2.50000", False)
+    assert in_base.intent(btc).quantity == Decimal("2.5")
+    back = in_base.converted(btc, in_base.preview(btc, book, Decimal("100.5"), Fees()))
+    assert back.in_quote and Decimal(back.size) == Decimal(250)
+
+
+def test_u_on_a_market_ticket_sends_the_quote_amount_it_shows(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Market", size="0.5")
+    preview = ticket.preview(btc, make_book(), Decimal("100.5"), Fees())
+    quoted = ticket.converted(btc, preview)
+    assert quoted.in_quote and Decimal(quoted.size) == Decimal("50.25")
+    assert quoted.intent(btc).quote_quantity == Decimal("50.25")
+
+
+def test_u_without_a_price_refuses_instead_of_relabelling(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Market", size="250", size_in_quote=True)
+    preview = ticket.preview(btc, None, None, Fees())
+    with pytest.raises(TicketError, match="cannot convert"):
+        ticket.converted(btc, preview)
+    empty = Ticket("BTC_USDC_PERP", size="")
+    assert empty.converted(btc, empty.preview(btc, None, None, Fees())).in_quote
+
+
+def test_1k_is_a_thousand_of_the_quote_unit(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Market", size="1k")
+    assert ticket.in_quote and ticket.intent(btc).quote_quantity == Decimal(1000)
+    limit = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="1.5K")
+    assert limit.intent(btc).quantity == Decimal("15.00000")
+    with pytest.raises(TicketError):
+        Ticket("BTC_USDC_PERP", size="k").intent(btc)
+
+
+def test_a_limit_through_the_touch_pays_taker_and_post_only_is_warned(btc: Market) -> None:
+    resting = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="1")
+    crossing = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.5", size="1")
+    fees = Fees(maker=Decimal("0.0002"), taker=Decimal("0.0005"))
+    rests = resting.preview(btc, make_book(), Decimal("100.5"), fees)
+    crosses = crossing.preview(btc, make_book(), Decimal("100.5"), fees)
+    assert rests.maker and rests.fee == Decimal("100.0") * fees.maker
+    assert not crosses.maker and crosses.fee == Decimal("100.5") * fees.taker
+    post = replace(crossing, post_only=True).preview(btc, make_book(), Decimal("100.5"), fees)
+    assert post.warning is not None and "will reject" in post.warning
+
+
+@pytest.mark.parametrize(
+    ("held", "side", "size", "reduce", "after", "words"),
+    [
+        ("0", "Bid", "0.02", False, "0.02", "you will be LONG 0.02000 BTC"),
+        ("0.01", "Ask", "0.02", False, "-0.01", "flips you to SHORT 0.01000 BTC"),
+        ("0.01", "Ask", "0.01", False, "0", "FLAT (closes LONG 0.01000 BTC)"),
+        ("0.01", "Bid", "0.01", False, "0.02", "adds to LONG 0.02000 BTC"),
+        ("0.01", "Ask", "0.05", True, "0", "FLAT (closes LONG 0.01000 BTC)"),
+    ],
+)
+def test_the_preview_says_where_the_fill_leaves_the_position(
+    btc: Market, held: str, side: str, size: str, reduce: bool, after: str, words: str
+) -> None:
+    ticket = Ticket("BTC_USDC_PERP", side, "Limit", price="100.0", size=size, reduce_only=reduce)  # type: ignore[arg-type]
+    exposure = Exposure(Decimal(held), equity=Decimal(10), other_notional=Decimal(3))
+    preview = ticket.preview(btc, make_book(), Decimal("100.5"), Fees(), exposure)
+    assert preview.resulting == Decimal(after)
+    assert describe_result(Decimal(held), preview.resulting, "BTC", 5) == words
+    assert preview.leverage == (Decimal(3) + abs(Decimal(after)) * 100) / 10
+
+
+def test_reduce_only_with_nothing_to_reduce_is_warned(btc: Market) -> None:
+    ticket = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="1", reduce_only=True)
+    preview = ticket.preview(btc, make_book(), Decimal("100.5"), Fees(), Exposure(Decimal(0)))
+    assert preview.resulting == 0 and preview.warning and "nothing to reduce" in preview.warning
