@@ -31,6 +31,10 @@ from bpx_tui.ui.ticket_model import Preview, Ticket, TicketError, describe_resul
 
 PRICE_CHARACTERS = "0123456789.,"
 SIZE_CHARACTERS = PRICE_CHARACTERS + "kK"  # 1k: a thousand of the quote unit
+# What a field may hold while being typed: digits and separators, and a k only as the
+# last character after a digit ("1.5k", never "k1"). The price field never takes a k
+# (its characters exclude it), so one shape serves both.
+NUMBER_SHAPE = r"[0-9.,]*(?:[0-9][kK])?"
 
 
 class TicketField(Input):
@@ -53,8 +57,7 @@ class TicketField(Input):
             super().__init__()
 
     def __init__(self, *, placeholder: str, id: str, characters: str) -> None:
-        restrict = "[" + characters.replace(".", r"\.") + "]*"
-        super().__init__(placeholder=placeholder, restrict=restrict, id=id, compact=True)
+        super().__init__(placeholder=placeholder, restrict=NUMBER_SHAPE, id=id, compact=True)
         self.characters = frozenset(characters)
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -76,6 +79,11 @@ class TicketField(Input):
 
 IDLE_TEXT = "b/s limit ticket · B/S market ticket\n1-5 size preset · ? all keys"
 REFUSED_HINT = "{key!r} is not a ticket key · Esc closes the ticket first"
+
+
+def leverage_text(leverage: Decimal) -> str:
+    """``2.35x``; a leverage too small to read at two decimals is ``<0.01x``, not 0."""
+    return "<0.01x" if 0 < leverage < Decimal("0.01") else f"{fmt.num(leverage, 2)}x"
 
 
 def preview_text(
@@ -109,7 +117,7 @@ def preview_text(
             "Result   " + describe_result(held, preview.resulting, base, market.quantity_decimals)
         )
     if preview.leverage is not None:
-        lines.append(f"Leverage {fmt.num(preview.leverage, 2)}x of equity after the fill")
+        lines.append(f"Leverage {leverage_text(preview.leverage)} of equity after the fill")
     if preview.warning:
         lines.append(f"⚠ {preview.warning}")
     return "\n".join(lines)
