@@ -96,8 +96,8 @@ class BpxApp(TradingDesk):
 
     CSS_PATH = STYLESHEETS
     TITLE = "bpx-tui"
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = keys.bindings(
-        "app"
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = list(
+        keys.bindings("app")
     )
     COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
 

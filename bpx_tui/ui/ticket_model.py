@@ -274,7 +274,7 @@ class Ticket:
         quote_amount = intent.quote_quantity
         if not self.is_market:
             assert intent.price is not None and intent.quantity is not None
-            price, quantity = intent.price, intent.quantity
+            price, size = intent.price, intent.quantity
             crosses = best_taken is not None and (
                 price >= best_taken if self.side == "Bid" else price <= best_taken
             )
@@ -284,12 +284,12 @@ class Ticket:
                     f"post-only at or through the best {'ask' if self.side == 'Bid' else 'bid'}"
                     f" {market.format_price(best_taken or 0)}: the exchange will reject it"
                 )
-            notional = price * quantity
+            notional = price * size
             if self.in_quote:
                 quote_amount = parse_size(self.size)[0]
             rate = fees.taker if crosses else fees.maker
             base = Preview(
-                quantity,
+                size,
                 notional,
                 notional * rate,
                 quote_amount=quote_amount,
@@ -299,7 +299,7 @@ class Ticket:
             return self._with_result(base, market, price, exposure)
         if book is None or best_taken is None:
             return Preview(error="no order book yet: cannot estimate the fill")
-        quantity = intent.quantity
+        quantity: Decimal | None = intent.quantity
         if quantity is None:
             assert intent.quote_quantity is not None
             quantity = round_to_step(intent.quote_quantity / best_taken, market.step_size, "down")
