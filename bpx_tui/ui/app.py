@@ -417,7 +417,9 @@ class BpxApp(TradingDesk):
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
             self.query_one(OrdersPanel).show(client, now_ms)
         feed_state = self._freshness("")
-        self.query_one(AccountStrip).show(client, feed_state)
+        account = self.query_one(AccountStrip)
+        if feed.account or feed.positions or feed_state != account.freshness:
+            account.show(client, feed_state)
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
@@ -572,7 +574,7 @@ class BpxApp(TradingDesk):
             f"{exposure} open — quit? y/n\n\n"
             "Quitting cancels no order and closes no position (X does that)."
         )
-        self.push_screen(ConfirmScreen(question, yes_keys="y"), answered)
+        self.push_screen(ConfirmScreen(question, enter_is_yes=False), answered)
 
     def _exposure_words(self) -> str:
         """``2 positions and 3 orders`` (empty when flat or not yet connected)."""

@@ -116,7 +116,6 @@ class TradingDesk(App[int]):
         widget = self.query_one(OrderTicket)
         widget.previewer = self._preview
         widget.reference_price = self._reference_price
-        widget.position_of = self._held
         widget.open(ticket, market, presets)
 
     def _presets(self) -> tuple[Decimal, ...]:
@@ -148,14 +147,10 @@ class TradingDesk(App[int]):
         fresh = self._freshness(ticket.symbol, book)
         if not fresh.live and preview.error is None:
             # The numbers above were computed from a book that may no longer exist.
-            preview = replace(
-                preview, warning=f"book not live ({fresh.label}): these numbers may be wrong"
-            )
+            stale = f"book not live ({fresh.label}): these numbers may be wrong"
+            warning = f"{preview.warning}\n⚠ {stale}" if preview.warning else stale
+            preview = replace(preview, warning=warning)
         return preview, not self._fees.known
-
-    def _held(self, symbol: str) -> Decimal:
-        position = self._client.positions.get(symbol)
-        return position.net_quantity if position is not None else Decimal(0)
 
     def _exposure(self, symbol: str) -> Exposure:
         """The account as the preview needs it: this market's position, the others'
@@ -169,8 +164,9 @@ class TradingDesk(App[int]):
             price = mark.mark_price if mark is not None else position.mark_price
             others += abs(position.net_quantity) * (price or position.entry_price)
         collateral = client.collateral
+        held = client.positions.get(symbol)
         return Exposure(
-            position=self._held(symbol),
+            position=held.net_quantity if held is not None else Decimal(0),
             equity=collateral.net_equity if collateral is not None else None,
             other_notional=others,
         )

@@ -88,6 +88,7 @@ class Preview:
     error: str | None = None
     quote_amount: Decimal | None = None  # the typed quote size, when sized in quote
     maker: bool = False  # rests on the book (does not cross): charged the maker fee
+    held: Decimal = Decimal(0)  # signed position before the order (perps)
     resulting: Decimal | None = None  # signed position after a full fill (perps)
     leverage: Decimal | None = None  # account notional / equity after a full fill
     warning: str | None = None  # sendable, but the trader should know (e.g. post-only cross)
@@ -340,7 +341,7 @@ class Ticket:
         leverage = None
         if exposure.equity is not None and exposure.equity > 0:
             leverage = (exposure.other_notional + abs(after) * price) / exposure.equity
-        return replace(preview, resulting=after, leverage=leverage, warning=warning)
+        return replace(preview, held=held, resulting=after, leverage=leverage, warning=warning)
 
 
 def describe_result(held: Decimal, after: Decimal, base: str, decimals: int) -> str:

@@ -178,3 +178,18 @@ async def test_u_converts_a_250_usdc_sol_ticket_and_enter_buys_what_it_showed(
         await wait_for(pilot, lambda: "SOL_USDC_PERP" in app.client.positions, "the fill")
         [position] = sim.engine.positions(sim.demo.account_id, "SOL_USDC_PERP")
         assert Decimal(position["netQuantity"]) == shown
+
+
+async def test_tab_cycles_the_tickets_visible_fields_only(tmp_path: Path) -> None:
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("b")
+        assert app.focused is not None and app.focused.id == "ticket-size"
+        await pilot.press("tab")
+        assert app.focused.id == "ticket-price"
+        await pilot.press("shift+tab", "m")  # a market ticket has no price field
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "ticket-size"
+        await pilot.press("tab", "tab")
+        assert app.focused is not None and app.focused.id == "ticket-size"

@@ -16,21 +16,24 @@ class ConfirmScreen(ModalScreen[bool]):
     """Only its own keys act: a modal screen stops every other key short of the desk."""
 
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("y", "dismiss(True)", "Yes"),
+        Binding("enter", "enter", "Yes", show=False),
         Binding("n,escape", "dismiss(False)", "No"),
     ]
 
-    def __init__(self, question: str, *, yes_keys: str = "y,enter") -> None:
-        """``yes_keys``: a question whose yes must not be a reflex (quit with exposure)
-        takes ``y`` alone, not Enter."""
+    def __init__(self, question: str, *, enter_is_yes: bool = True) -> None:
+        """``enter_is_yes`` False: a yes that must not be a reflex (quit with exposure)
+        takes ``y`` alone, and Enter does nothing."""
         super().__init__()
         self.question = question
-        self.yes_keys = yes_keys
+        self.enter_is_yes = enter_is_yes
 
-    def on_mount(self) -> None:
-        self._bindings.bind(self.yes_keys, "dismiss(True)", "Yes")
+    def action_enter(self) -> None:
+        if self.enter_is_yes:
+            self.dismiss(True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(self.question, id="confirm-question")
-            yes = " / ".join(self.yes_keys.split(","))
+            yes = "y / enter" if self.enter_is_yes else "y"
             yield Static(f"{yes}: yes    n / esc: no", id="confirm-keys")

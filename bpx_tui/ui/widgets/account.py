@@ -61,6 +61,8 @@ class AccountStrip(Static):
     """Static updated without a layout pass unless its height changes: new numbers
     several times a second must not reflow the screen."""
 
+    freshness: Freshness = LIVE  # what the strip last showed; the pump redraws on a change
+
     def on_mount(self) -> None:
         self.border_title = "Account"
         self._text = ""
@@ -68,6 +70,7 @@ class AccountStrip(Static):
     def show(self, client: BackpackClient, freshness: Freshness = LIVE) -> None:
         """``freshness``: the feed's; equity and uPnL are marked to a price that may
         no longer be live."""
+        self.freshness = freshness
         self.border_subtitle = freshness.label
         self.set_class(not freshness.live, "-stale")
         text = account_text(client)

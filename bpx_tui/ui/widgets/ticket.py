@@ -91,7 +91,6 @@ def preview_text(
     preview: Preview,
     market: Market,
     estimated_fee: bool,
-    held: Decimal = Decimal(0),
 ) -> str:
     """The preview under the fields: both units, the fee's kind, the resulting position."""
     quote = market.quote_symbol or "USDC"
@@ -114,7 +113,8 @@ def preview_text(
         )
     if preview.resulting is not None:
         lines.append(
-            "Result   " + describe_result(held, preview.resulting, base, market.quantity_decimals)
+            "Result   "
+            + describe_result(preview.held, preview.resulting, base, market.quantity_decimals)
         )
     if preview.leverage is not None:
         lines.append(f"Leverage {leverage_text(preview.leverage)} of equity after the fill")
@@ -145,7 +145,6 @@ class OrderTicket(Vertical, can_focus=False):
         self.presets: Sequence[Decimal] = ()
         self.reference_price: Callable[[Ticket], Decimal | None] = lambda _t: None
         self.previewer: Callable[[Ticket], tuple[Preview, bool]] | None = None
-        self.position_of: Callable[[str], Decimal] = lambda _symbol: Decimal(0)
         self._preview_key: object = None
         self._preview_lines = -1
 
@@ -275,10 +274,9 @@ class OrderTicket(Vertical, can_focus=False):
             self.show_error(str(exc))
 
     def action_cycle_field(self, step: int) -> None:
-        """Tab / shift+Tab move between the ticket's visible fields, never out of it."""
+        """Tab / shift+Tab move between the ticket's visible fields, never out of it
+        (a market ticket's price row is hidden by its CSS, so it is skipped)."""
         fields = [f for f in self.query(TicketField) if f.parent is not None and f.parent.display]
-        if self.ticket is not None and self.ticket.is_market:
-            fields = [f for f in fields if f.id != "ticket-price"]
         if not fields:
             return
         focused = self.app.focused
@@ -363,7 +361,7 @@ class OrderTicket(Vertical, can_focus=False):
         if not force and key == self._preview_key:
             return
         self._preview_key = key
-        text = preview_text(ticket, preview, market, estimated, self.position_of(ticket.symbol))
+        text = preview_text(ticket, preview, market, estimated)
         if preview.error:
             text += f"\n⚠ {preview.error}"
         # A market ticket re-previews as the book moves: reflow only if the height changed.
