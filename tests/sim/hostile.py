@@ -135,3 +135,25 @@ def conservation_gaps(server: SimServer) -> dict[str, Decimal]:
     for asset, amount in engine.house.items():
         totals[asset] = totals.get(asset, Decimal(0)) + amount
     return {asset: gap for asset, gap in totals.items() if gap != 0}
+
+
+SYMBOL = "BTC_USDC_PERP"
+
+
+async def passive_price(hostile: Hostile) -> str:
+    """A bid price 3 % under the book's lowest bid: an order there rests untouched."""
+    answer = await hostile.send("GET", "/api/v1/depth", query={"symbol": SYMBOL})
+    return f"{round(float(answer.body['bids'][-1][0]) * 0.97, 1)}"
+
+
+def resting_bid(passive: str, /, **changes: Any) -> dict[str, Any]:
+    """A resting bid at ``passive`` with ``changes`` applied (None removes a field)."""
+    body: dict[str, Any] = {
+        "symbol": SYMBOL,
+        "side": "Bid",
+        "orderType": "Limit",
+        "price": passive,
+        "quantity": "0.001",
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}

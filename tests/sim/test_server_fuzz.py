@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
-from tests.sim.hostile import Answer, Hostile, account_state
+from tests.sim.hostile import SYMBOL, Answer, Hostile, account_state, passive_price, resting_bid
 
-SYMBOL = "BTC_USDC_PERP"
 BOUND_S = 5.0
 FUZZ = settings(
     max_examples=200,
@@ -79,25 +78,14 @@ async def resting() -> AsyncIterator[tuple[SimServer, aiohttp.ClientSession, Hos
     try:
         async with aiohttp.ClientSession() as session:
             hostile = Hostile(session, server, server.demo.api_secret)
-            depth = await hostile.send("GET", "/api/v1/depth", query={"symbol": SYMBOL})
-            price = f"{round(float(depth.body['bids'][-1][0]) * 0.97, 1)}"
-            placed = await hostile.send("POST", "/api/v1/order", body=_order(price, clientId=42))
+            price = await passive_price(hostile)
+            placed = await hostile.send(
+                "POST", "/api/v1/order", body=resting_bid(price, clientId=42)
+            )
             assert placed.status == 200, placed
             yield server, session, hostile, price
     finally:
         await server.stop()
-
-
-def _order(passive: str, /, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "symbol": SYMBOL,
-        "side": "Bid",
-        "orderType": "Limit",
-        "price": passive,
-        "quantity": "0.001",
-    }
-    body.update(changes)
-    return body
 
 
 def _assert_refused(answer: Answer) -> None:
@@ -130,7 +118,7 @@ ORDER_FIELDS: dict[str, dict[str, Any]] = {
 
 
 def _bad_order(passive: str, field: str, value: Any) -> dict[str, Any]:
-    body = _order(passive, **ORDER_FIELDS[field])
+    body = resting_bid(passive, **ORDER_FIELDS[field])
     body[field] = value
     return {k: v for k, v in body.items() if v is not None or k == field}
 
@@ -146,7 +134,7 @@ async def test_bad_order_fields_are_refused_and_change_nothing(
     server, _, hostile, price = resting
     bad = _bad_order(price, field, value)
     if batch:  # a good order first: the whole batch must still be refused
-        send = hostile.send("POST", "/api/v1/orders", body=[_order(price, clientId=7), bad])
+        send = hostile.send("POST", "/api/v1/orders", body=[resting_bid(price, clientId=7), bad])
     else:
         send = hostile.send("POST", "/api/v1/order", body=bad)
     _assert_refused(await _unchanged(server, send))

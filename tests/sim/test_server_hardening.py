@@ -17,33 +17,14 @@ import aiohttp
 import pytest
 
 from bpx_tui.sim.server import SimServer
-from tests.sim.hostile import Answer, Hostile, account_state
+from tests.sim.hostile import SYMBOL, Answer, Hostile, account_state, passive_price, resting_bid
 
-SYMBOL = "BTC_USDC_PERP"
 PROMPT_S = 3.0
 
 
 @pytest.fixture
 def hostile(sim: SimServer, http: aiohttp.ClientSession) -> Hostile:
     return Hostile(http, sim, sim.demo.api_secret)
-
-
-async def _passive_price(hostile: Hostile) -> str:
-    answer = await hostile.send("GET", "/api/v1/depth", query={"symbol": SYMBOL})
-    return f"{round(float(answer.body['bids'][-1][0]) * 0.97, 1)}"
-
-
-def _order(passive: str, /, **changes: Any) -> dict[str, Any]:
-    """A resting bid at ``passive`` with ``changes`` applied (None removes a field)."""
-    body: dict[str, Any] = {
-        "symbol": SYMBOL,
-        "side": "Bid",
-        "orderType": "Limit",
-        "price": passive,
-        "quantity": "0.001",
-    }
-    body.update(changes)
-    return {k: v for k, v in body.items() if v is not None}
 
 
 def _refused(answer: Answer, field: str | None = None) -> None:
@@ -78,9 +59,9 @@ HUGE = "9" * 5000
 async def test_a_bad_number_in_an_order_is_a_prompt_400_that_changes_nothing(
     sim: SimServer, hostile: Hostile, changes: dict[str, Any], field: str
 ) -> None:
-    price = await _passive_price(hostile)
+    price = await passive_price(hostile)
     before = account_state(sim, sim.demo.account_id)
-    answer = await hostile.send("POST", "/api/v1/order", body=_order(price, **changes))
+    answer = await hostile.send("POST", "/api/v1/order", body=resting_bid(price, **changes))
     _refused(answer, field)
     assert account_state(sim, sim.demo.account_id) == before
 
@@ -118,9 +99,9 @@ async def test_a_bad_number_in_a_query_is_a_prompt_400(
 async def test_a_batch_with_one_unreadable_item_places_nothing(
     sim: SimServer, hostile: Hostile
 ) -> None:
-    price = await _passive_price(hostile)
+    price = await passive_price(hostile)
     before = account_state(sim, sim.demo.account_id)
-    batch = [_order(price, clientId=1), _order(price, price="1e999999", clientId=2)]
+    batch = [resting_bid(price, clientId=1), resting_bid(price, price="1e999999", clientId=2)]
     answer = await hostile.send("POST", "/api/v1/orders", body=batch)
     _refused(answer, "price")
     assert "index 1" in answer.body["message"]
@@ -131,8 +112,8 @@ async def test_a_batch_with_one_unreadable_item_places_nothing(
 async def test_a_batch_item_the_engine_refuses_is_answered_in_place(
     sim: SimServer, hostile: Hostile
 ) -> None:
-    price = await _passive_price(hostile)
-    batch = [_order(price, clientId=1), _order(price, price="1.05", clientId=2)]
+    price = await passive_price(hostile)
+    batch = [resting_bid(price, clientId=1), resting_bid(price, price="1.05", clientId=2)]
     answer = await hostile.send("POST", "/api/v1/orders", body=batch)
     assert answer.status == 200
     assert [item["operation"] for item in answer.body] == ["Ok", "Err"]
@@ -143,7 +124,7 @@ async def test_an_unexpected_engine_failure_in_a_batch_is_answered_per_item(
     sim: SimServer, hostile: Hostile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last resort: a bug in the engine must not turn a partly placed batch into a 500."""
-    price = await _passive_price(hostile)
+    price = await passive_price(hostile)
     place = sim.engine.execute_order
 
     def flaky(account_id: int, payload: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +133,7 @@ async def test_an_unexpected_engine_failure_in_a_batch_is_answered_per_item(
         return place(account_id, payload)
 
     monkeypatch.setattr(sim.engine, "execute_order", flaky)
-    batch = [_order(price, clientId=1), _order(price, clientId=2)]
+    batch = [resting_bid(price, clientId=1), resting_bid(price, clientId=2)]
     answer = await hostile.send("POST", "/api/v1/orders", body=batch)
     assert answer.status == 200
     assert [item["operation"] for item in answer.body] == ["Ok", "Err"]
@@ -164,12 +145,12 @@ async def test_a_hostile_order_does_not_hold_up_another_client(
 ) -> None:
     other = sim.create_account()
     bystander = Hostile(http, sim, other.api_secret)
-    price = await _passive_price(hostile)
+    price = await passive_price(hostile)
     attacks = [
         hostile.send(
             "POST",
             "/api/v1/order",
-            body=_order(
+            body=resting_bid(
                 price, orderType="Market", price=None, quantity=None, quoteQuantity="1e999999"
             ),
         )
