@@ -19,6 +19,7 @@ from textual import events
 from textual.command import CommandPalette
 from textual.keys import _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from bpx_tui.config import Settings
 from bpx_tui.sim.server import SimServer
@@ -171,3 +172,19 @@ async def test_typing_1k_into_size_is_a_thousand_quote_not_the_kill_switch(
         assert not app.gate.halted
         preview = str(app.query_one("#ticket-preview").content)
         assert "1,000.00 USDC ≈" in preview
+
+
+async def test_keys_typed_fast_into_an_open_ticket_land_where_they_were_aimed(
+    tmp_path: Path,
+) -> None:
+    """shift+Tab then ``95000`` in one burst: the price is what was typed. With focus
+    moved on a later turn of the loop, the digits went to the field being left."""
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("b")
+        await sweep(pilot, ["shift+tab", "9", "5", "0", "0", "0"], set())
+        ticket = app.query_one(OrderTicket).ticket
+        assert ticket is not None and ticket.price == "95000"
+        assert ticket.size == app.query_one("#ticket-size", Input).value != ""
+        assert exchange_state(sim)[2] == 0

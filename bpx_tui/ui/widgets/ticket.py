@@ -283,7 +283,7 @@ class OrderTicket(Vertical, can_focus=False):
         index = (
             fields.index(focused) if isinstance(focused, TicketField) and focused in fields else -1
         )
-        fields[(index + step) % len(fields)].focus()
+        self._focus(fields[(index + step) % len(fields)])
 
     @on(TicketField.Refused)
     def _refused(self, event: TicketField.Refused) -> None:
@@ -309,7 +309,16 @@ class OrderTicket(Vertical, can_focus=False):
             if ticket is None or ticket.is_market or ticket.price
             else "#ticket-price"
         )
-        self.query_one(target, Input).focus()
+        self._focus(self.query_one(target, Input))
+
+    def _focus(self, field: Input) -> None:
+        """Focus ``field`` now, not on the next turn of the loop (``Widget.focus``).
+
+        Keys typed straight after ``b`` are already queued behind it; with a deferred
+        focus they would go to whatever had focus before (typed-ahead digits of a price
+        lost, then Enter sending the ticket's default price).
+        """
+        self.screen.set_focus(field)
 
     def action_cycle_tif(self) -> None:
         if self.ticket is not None:
