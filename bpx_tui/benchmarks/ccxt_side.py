@@ -14,8 +14,8 @@ import gc
 import time
 from typing import Any
 
+from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, repeat
-from bpx_tui.exchange.book_synth import check_book
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.models import Market
 from bpx_tui.ui.feed import Feed

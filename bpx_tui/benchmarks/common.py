@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bpx_tui.exchange.book_synth import SynthStream, synth_stream
+from bpx_tui.benchmarks.book_synth import SynthStream, synth_stream
 from bpx_tui.sim.blast import BlastFeed, encode_feed
 from bpx_tui.sim.markets import MARKETS
 

@@ -14,8 +14,8 @@ import gc
 import time
 from dataclasses import dataclass
 
+from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, rss_bytes
-from bpx_tui.exchange.book_synth import check_book
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.sim.blast import BlastInfo, serve_in_subprocess
 from bpx_tui.ui.feed import Feed

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from bpx_tui.exchange.numbers import parse_int, to_decimal
 
-__all__ = ["DeltaResult", "FillEstimate", "Level", "OrderBook", "Side", "benchmark"]
+__all__ = ["DeltaResult", "FillEstimate", "Level", "OrderBook", "Side"]
 
 log = logging.getLogger(__name__)
 
@@ -688,15 +688,3 @@ def _append_bucket(
     cumulative += size_f
     out.append(Level(float(price), size_f, format(price, "f"), format(size, "f"), cumulative))
     return cumulative
-
-
-def benchmark(messages: int = 200_000, seed: int = 1) -> dict[str, float]:
-    """µs per depth message: ``apply_us``, ``apply_top20_us``, ``apply_ladder_us``.
-
-    Median of 5 runs over a deterministic synthetic stream (see ``book_synth``); the
-    final book is checked against the generator's reference so a fast wrong book fails.
-    Also returns ``calibration_us`` (``sum`` of 1000 ints) to compare machines.
-    """
-    from bpx_tui.exchange.book_synth import run_benchmark
-
-    return run_benchmark(messages=messages, seed=seed)

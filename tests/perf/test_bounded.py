@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from bpx_tui.benchmarks.book_synth import check_book, synth_stream
 from bpx_tui.exchange.book import DeltaResult, OrderBook
-from bpx_tui.exchange.book_synth import check_book, synth_stream
 from bpx_tui.exchange.client import CANDLES_KEPT, BackpackClient
 from bpx_tui.exchange.models import Market
 from bpx_tui.sim.markets import MARKETS

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
-from bpx_tui.exchange.book_synth import check_book
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.sim.blast import BlastServer, encode_feed
 from bpx_tui.ui.feed import Feed

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bpx_tui.benchmarks.book_synth import synth_stream
 from bpx_tui.config import Settings
-from bpx_tui.exchange.book_synth import synth_stream
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.sim.blast import BlastInfo, encode_feed, serve_in_subprocess
 from bpx_tui.sim.markets import MARKETS

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bpx_tui.benchmarks.book_synth import ZERO_SPELLINGS, check_book, synth_stream
 from bpx_tui.exchange.book import DeltaResult, FillEstimate, Level, OrderBook
-from bpx_tui.exchange.book_synth import ZERO_SPELLINGS, check_book, synth_stream
 from tests.conftest import load_fixture
 
 SYMBOL = "BTC_USDC_PERP"
@@ -607,11 +607,11 @@ def test_estimate_fill_matches_a_decimal_walk(
     assert estimate.average_price == (cost / filled if filled else None)
 
 
-def test_benchmark_reports_both_modes_on_a_small_stream() -> None:
-    from bpx_tui.exchange.book import benchmark
+def test_benchmark_reports_every_mode_on_a_small_stream() -> None:
+    from bpx_tui.benchmarks.book import measure
 
-    result = benchmark(messages=2_000, seed=3)
-    assert set(result) >= {"apply_us", "apply_top20_us", "apply_ladder_us", "messages"}
-    assert result["messages"] == 2_000
-    assert min(result["apply_us"], result["apply_top20_us"], result["apply_ladder_us"]) > 0
-    assert 2.5 < result["level_updates_per_message"] < 3.8
+    row = measure(synth_stream(2_000, seed=3), reps=1)
+    assert row.value is not None and row.value > 0
+    assert row.detail["messages"] == 2_000
+    assert min(row.detail["apply_only_us"], row.detail["with_cumulative_us"]) > 0
+    assert 2.5 < row.detail["level_updates_per_message"] < 3.8
