@@ -31,13 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import ipaddress
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -45,6 +43,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from bpx_tui.exchange.errors import TransportError
 from bpx_tui.exchange.signing import Signer
+from bpx_tui.exchange.urls import is_loopback
 
 __all__ = ["PRIVATE_PREFIX", "ConnectionState", "StreamClient"]
 
@@ -65,16 +64,6 @@ class ConnectionState(enum.Enum):
 OnMessage = Callable[[str, dict[str, Any]], None]
 OnState = Callable[[ConnectionState, str | None], None]
 OnError = Callable[[int | str | None, str], None]
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _describe(exc: BaseException) -> str:
@@ -153,7 +142,7 @@ class StreamClient:
         self._healthy_after = healthy_after
         self._log = logger or _log
         # A proxy can never reach our loopback exchange; skip the environment's proxy.
-        self._proxy: Literal[True] | None = None if _is_loopback(url) else True
+        self._proxy: Literal[True] | None = None if is_loopback(url) else True
 
         # Ordered set of remembered subscriptions: re-sent in the order they were made.
         self._subscriptions: dict[str, None] = {}
