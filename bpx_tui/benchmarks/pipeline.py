@@ -1,6 +1,6 @@
 """Sections ``pipeline`` and ``memory``: the real client fed by a blast server.
 
-The server runs in a forked process (:func:`bpx_tui.sim.blast.serve_in_subprocess`)
+The server runs in a forked process (:func:`bpx_tui.sim.synthetic.blast.serve_in_subprocess`)
 so the two event loops do not share a core; all timing is on the client side, from
 the first depth callback after the book synced to the callback of the last message.
 The client is the product's :class:`BackpackClient` with its books and the console's
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, rss_bytes
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.sim.blast import BlastInfo, serve_in_subprocess
+from bpx_tui.sim.synthetic.blast import BlastInfo, serve_in_subprocess
 from bpx_tui.ui.feed import Feed
 
 TARGET_MSGS = 60_000

@@ -22,7 +22,7 @@ from typing import Any
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, percentile
 from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.sim.blast import BlastInfo, serve_in_subprocess
+from bpx_tui.sim.synthetic.blast import BlastInfo, serve_in_subprocess
 
 RATES = (1_000, 5_000)
 TARGET_FPS = 20.0

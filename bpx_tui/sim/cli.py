@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bpx_tui.exchange.signing import decode_secret
-from bpx_tui.sim.auth import AuthPolicy
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
+from bpx_tui.sim.wire.auth import AuthPolicy
 
 log = logging.getLogger("bpx_tui.sim.cli")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bpx_tui.sim.history import DEFAULT_CAP
+from bpx_tui.sim.venue.history import DEFAULT_CAP
 
 
 @dataclass

@@ -22,14 +22,14 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bpx_tui.exchange.signing import api_key_of, generate_secret
-from bpx_tui.sim.app import PARSER_LIMIT_BYTES, RestApi, error_middleware, json_response
-from bpx_tui.sim.auth import AuthPolicy
 from bpx_tui.sim.config import SimConfig
-from bpx_tui.sim.faults import Faults, OrderFaultMode
-from bpx_tui.sim.hub import Hub
+from bpx_tui.sim.wire.auth import AuthPolicy
+from bpx_tui.sim.wire.faults import Faults, OrderFaultMode
+from bpx_tui.sim.wire.rest import PARSER_LIMIT_BYTES, RestApi, error_middleware, json_response
+from bpx_tui.sim.wire.websocket import Hub
 
 if TYPE_CHECKING:
-    from bpx_tui.sim.engine import Engine
+    from bpx_tui.sim.venue.engine import Engine
 
 log = logging.getLogger("bpx_tui.sim")
 
@@ -153,7 +153,7 @@ class SimServer:
             max_queue=max_ws_queue,
         )
         if engine_factory is None:
-            from bpx_tui.sim.engine import Engine
+            from bpx_tui.sim.venue.engine import Engine
 
             engine_factory = Engine
         self.engine = engine_factory(self.config, self.hub.publish, self.clock.now_us)

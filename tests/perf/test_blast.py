@@ -7,7 +7,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
-from bpx_tui.sim.blast import BlastFeed, BlastServer, encode_feed, ws_frame
+from bpx_tui.sim.synthetic.blast import BlastFeed, BlastServer, encode_feed, ws_frame
 
 
 @pytest.fixture(scope="module")

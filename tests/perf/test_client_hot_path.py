@@ -16,7 +16,7 @@ import pytest
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
 from bpx_tui.exchange.client import ROUTES_KEPT, BackpackClient
 from bpx_tui.exchange.models import Market
-from bpx_tui.sim.blast import BlastServer, encode_feed
+from bpx_tui.sim.synthetic.blast import BlastServer, encode_feed
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import asyncio
 from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.sim.blast import BlastServer, encode_feed
+from bpx_tui.sim.synthetic.blast import BlastServer, encode_feed
 from bpx_tui.ui.feed import Feed
 
 MESSAGES = 3_000

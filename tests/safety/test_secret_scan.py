@@ -22,9 +22,9 @@ from bpx_tui import paths
 from bpx_tui.config import load_settings
 from bpx_tui.exchange.signing import decode_secret, generate_secret
 from bpx_tui.logsetup import setup_for, teardown_logging
-from bpx_tui.sim import auth as sim_auth
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
+from bpx_tui.sim.wire import auth as sim_auth
 from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.run import make_app
 from bpx_tui.ui.screens.confirm import ConfirmScreen

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.sim.config import SimConfig
-from bpx_tui.sim.engine import Engine
+from bpx_tui.sim.venue.engine import Engine
 
 BTC = "BTC_USDC_PERP"
 SOL = "SOL_USDC_PERP"

@@ -19,8 +19,8 @@ import aiohttp
 import orjson
 
 from bpx_tui.exchange.signing import Signer, instruction_for
-from bpx_tui.sim.auth import message_for
 from bpx_tui.sim.server import SimServer
+from bpx_tui.sim.wire.auth import message_for
 
 JSON = "application/json"
 WINDOW_MS = 5000

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from bpx_tui.exchange.signing import Signer
-from bpx_tui.sim.auth import AuthPolicy, message_for, verify_request, verify_ws_signature
 from bpx_tui.sim.errors import SimError
+from bpx_tui.sim.wire.auth import AuthPolicy, message_for, verify_request, verify_ws_signature
 from tests.conftest import load_fixture
 
 VECTORS = load_fixture("signing_vectors.json")

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpx_tui.sim import queries, views
-from bpx_tui.sim.history import ALL, History
+from bpx_tui.sim.venue import account_queries as queries
+from bpx_tui.sim.venue import views
+from bpx_tui.sim.venue.history import ALL, History
 from tests.sim.engine_harness import BTC, SOL, Harness
 
 

@@ -35,7 +35,7 @@ LAYERS = [
     "bpx_tui.trading",
     "bpx_tui.sim",
     "bpx_tui.sim.server",
-    "bpx_tui.sim.engine",
+    "bpx_tui.sim.venue.engine",
     "bpx_tui.sim.cli",
     "bpx_tui.trading.orders",
     "bpx_tui.trading.journal",

@@ -20,8 +20,8 @@ from bpx_tui.sim.errors import (
     invalid_order,
     invalid_quantity,
 )
-from bpx_tui.sim.markets import MarketSpec, decimal_to_units
 from bpx_tui.sim.numbers import parse_decimal, parse_integer
+from bpx_tui.sim.venue.markets import MarketSpec, decimal_to_units
 
 UINT32_MAX = 4_294_967_295
 STP_MODES = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")

@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.exchange.numbers import wire
-from bpx_tui.sim.accounts import Position
-from bpx_tui.sim.marketdata import naive_datetime
-from bpx_tui.sim.markets import MarketSpec
-from bpx_tui.sim.orders import EXPIRED, Order, ws_reason
+from bpx_tui.sim.venue.accounts import Position
+from bpx_tui.sim.venue.marketdata import naive_datetime
+from bpx_tui.sim.venue.markets import MarketSpec
+from bpx_tui.sim.venue.orders import EXPIRED, Order, ws_reason
 
 Json = dict[str, Any]
 MONEY = Decimal("1e-6")

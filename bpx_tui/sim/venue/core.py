@@ -13,22 +13,22 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bpx_tui.sim.accounts import ZERO, Account, Position
-from bpx_tui.sim.book import Book
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.errors import (
     SimError,
     invalid_market,
 )
-from bpx_tui.sim.history import History
-from bpx_tui.sim.marketdata import MarketData
-from bpx_tui.sim.markets import FUNDING_INTERVAL_MS, MARKETS, MarketSpec, fmt_units
-from bpx_tui.sim.orders import (
+from bpx_tui.sim.venue.accounts import ZERO, Account, Position
+from bpx_tui.sim.venue.book import Book
+from bpx_tui.sim.venue.history import History
+from bpx_tui.sim.venue.margin import margin
+from bpx_tui.sim.venue.marketdata import MarketData
+from bpx_tui.sim.venue.markets import FUNDING_INTERVAL_MS, MARKETS, MarketSpec, fmt_units
+from bpx_tui.sim.venue.orders import (
     Order,
 )
-from bpx_tui.sim.prices import PriceBoard
-from bpx_tui.sim.risk import margin
-from bpx_tui.sim.views import (
+from bpx_tui.sim.venue.prices import PriceBoard
+from bpx_tui.sim.venue.views import (
     FillInfo,
     PositionFigures,
     order_event,

@@ -22,15 +22,15 @@ from aiohttp.typedefs import Middleware
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.exchange.signing import instruction_for
-from bpx_tui.sim.auth import AuthPolicy, unauthorized, verify_request
 from bpx_tui.sim.errors import SimError, bad_request, shown
-from bpx_tui.sim.faults import Faults, OrderFault
-from bpx_tui.sim.hub import KLINE_INTERVALS
 from bpx_tui.sim.numbers import parse_integer
-from bpx_tui.sim.payload import decode_order
+from bpx_tui.sim.venue.payload import decode_order
+from bpx_tui.sim.wire.auth import AuthPolicy, unauthorized, verify_request
+from bpx_tui.sim.wire.faults import Faults, OrderFault
+from bpx_tui.sim.wire.websocket import KLINE_INTERVALS
 
 if TYPE_CHECKING:
-    from bpx_tui.sim.engine import Engine
+    from bpx_tui.sim.venue.engine import Engine
 
 log = logging.getLogger("bpx_tui.sim.rest")
 

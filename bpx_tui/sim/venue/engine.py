@@ -26,21 +26,21 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.exchange.numbers import wire
-from bpx_tui.sim import queries
 from bpx_tui.sim.config import SimConfig
-from bpx_tui.sim.core import FIRST_UPDATE_ID, Emit
 from bpx_tui.sim.errors import (
     bad_request,
     not_found,
     order_not_found,
 )
-from bpx_tui.sim.lifecycle import Lifecycle
-from bpx_tui.sim.market_maker import SyntheticMarket
-from bpx_tui.sim.orders import (
+from bpx_tui.sim.synthetic.market import SyntheticMarket
+from bpx_tui.sim.venue import account_queries as queries
+from bpx_tui.sim.venue.core import FIRST_UPDATE_ID, Emit
+from bpx_tui.sim.venue.lifecycle import Lifecycle
+from bpx_tui.sim.venue.orders import (
     TRIGGER_PENDING,
 )
-from bpx_tui.sim.payload import parse_order
-from bpx_tui.sim.views import (
+from bpx_tui.sim.venue.payload import parse_order
+from bpx_tui.sim.venue.views import (
     order_rest,
     position_event,
 )

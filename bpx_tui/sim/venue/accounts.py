@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bpx_tui.sim.history import DEFAULT_CAP, History
-from bpx_tui.sim.markets import MarketSpec
-from bpx_tui.sim.orders import Order
+from bpx_tui.sim.venue.history import DEFAULT_CAP, History
+from bpx_tui.sim.venue.markets import MarketSpec
+from bpx_tui.sim.venue.orders import Order
 
 ZERO = Decimal(0)
 COST_QUANTUM = Decimal("1e-10")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bpx_tui.sim.accounts import Account
-from bpx_tui.sim.markets import MarketSpec
-from bpx_tui.sim.prices import PriceBoard
+from bpx_tui.sim.venue.accounts import Account
+from bpx_tui.sim.venue.markets import MarketSpec
+from bpx_tui.sim.venue.prices import PriceBoard
 
 ZERO = Decimal(0)
 

@@ -12,7 +12,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
 
-from bpx_tui.sim.orders import Order
+from bpx_tui.sim.venue.orders import Order
 
 
 class Level:

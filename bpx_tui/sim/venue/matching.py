@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from bpx_tui.sim.accounts import ZERO, Account, Position
-from bpx_tui.sim.book import Book
-from bpx_tui.sim.core import EngineCore, history_keys
 from bpx_tui.sim.errors import (
     SimError,
     bad_request,
@@ -21,8 +18,12 @@ from bpx_tui.sim.errors import (
     invalid_order,
     invalid_price,
 )
-from bpx_tui.sim.markets import MarketSpec
-from bpx_tui.sim.orders import (
+from bpx_tui.sim.venue.accounts import ZERO, Account, Position
+from bpx_tui.sim.venue.book import Book
+from bpx_tui.sim.venue.core import EngineCore, history_keys
+from bpx_tui.sim.venue.margin import margin, spot_locks
+from bpx_tui.sim.venue.markets import MarketSpec
+from bpx_tui.sim.venue.orders import (
     CANCELLED,
     EXPIRED,
     FILLED,
@@ -32,9 +33,8 @@ from bpx_tui.sim.orders import (
     TRIGGER_PENDING,
     Order,
 )
-from bpx_tui.sim.payload import OrderRequest
-from bpx_tui.sim.risk import margin, spot_locks
-from bpx_tui.sim.views import (
+from bpx_tui.sim.venue.payload import OrderRequest
+from bpx_tui.sim.venue.views import (
     FillInfo,
     fill_row,
 )

@@ -21,11 +21,11 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import WSMsgType, web
 
-from bpx_tui.sim.auth import AuthPolicy, verify_ws_signature
 from bpx_tui.sim.errors import SimError
-from bpx_tui.sim.faults import Faults
+from bpx_tui.sim.wire.auth import AuthPolicy, verify_ws_signature
+from bpx_tui.sim.wire.faults import Faults
 
-log = logging.getLogger("bpx_tui.sim.hub")
+log = logging.getLogger("bpx_tui.sim.wire.websocket")
 
 # Error frame codes. Only 4006 "Invalid stream" has been observed on Backpack (§6.1);
 # the others are our own, in the same shape, so clients can tell the cases apart.

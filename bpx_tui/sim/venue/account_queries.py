@@ -12,17 +12,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bpx_tui.exchange.numbers import wire
-from bpx_tui.sim.accounts import Account, Position
 from bpx_tui.sim.errors import bad_request
-from bpx_tui.sim.history import ALL
-from bpx_tui.sim.markets import ASSETS, COLLATERAL_WEIGHTS, MarketSpec, asset_json
 from bpx_tui.sim.numbers import parse_decimal, parse_integer
-from bpx_tui.sim.orders import Order
-from bpx_tui.sim.risk import margin, spot_locks
-from bpx_tui.sim.views import PositionFigures, money, order_history_row, position_rest
+from bpx_tui.sim.venue.accounts import Account, Position
+from bpx_tui.sim.venue.history import ALL
+from bpx_tui.sim.venue.margin import margin, spot_locks
+from bpx_tui.sim.venue.markets import ASSETS, COLLATERAL_WEIGHTS, MarketSpec, asset_json
+from bpx_tui.sim.venue.orders import Order
+from bpx_tui.sim.venue.views import PositionFigures, money, order_history_row, position_rest
 
 if TYPE_CHECKING:
-    from bpx_tui.sim.engine import Engine
+    from bpx_tui.sim.venue.engine import Engine
 
 Json = dict[str, Any]
 R = TypeVar("R")

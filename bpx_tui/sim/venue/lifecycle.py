@@ -9,15 +9,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bpx_tui.exchange.numbers import wire
-from bpx_tui.sim.accounts import ZERO, Account
-from bpx_tui.sim.core import history_keys
-from bpx_tui.sim.marketdata import naive_datetime
-from bpx_tui.sim.matching import Matching
-from bpx_tui.sim.orders import (
+from bpx_tui.sim.venue.accounts import ZERO, Account
+from bpx_tui.sim.venue.core import history_keys
+from bpx_tui.sim.venue.margin import margin
+from bpx_tui.sim.venue.marketdata import naive_datetime
+from bpx_tui.sim.venue.matching import Matching
+from bpx_tui.sim.venue.orders import (
     Order,
 )
-from bpx_tui.sim.risk import margin
-from bpx_tui.sim.views import (
+from bpx_tui.sim.venue.views import (
     money,
 )
 

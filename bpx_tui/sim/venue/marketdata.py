@@ -15,7 +15,7 @@ from typing import Any
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.errors import bad_request
-from bpx_tui.sim.markets import MarketSpec
+from bpx_tui.sim.venue.markets import MarketSpec
 
 Json = dict[str, Any]
 ZERO = Decimal(0)

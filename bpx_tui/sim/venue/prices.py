@@ -11,7 +11,7 @@ import math
 import random
 from decimal import Decimal
 
-from bpx_tui.sim.markets import MarketSpec
+from bpx_tui.sim.venue.markets import MarketSpec
 
 PREMIUM_CAP = 0.003
 PREMIUM_REVERSION_S = 60.0

@@ -2,7 +2,7 @@
 
 Per step (one call of :meth:`SyntheticMarket.step`) one market, in turn, gets:
 
-1. its index walked (engine time based, see :mod:`bpx_tui.sim.prices`) and a *recentre*
+1. its index walked (engine time based, see :mod:`bpx_tui.sim.venue.prices`) and a *recentre*
    event: quotes now on the wrong side of the new touch are pulled, the touch is
    refilled, and a user order the market has moved through is taken;
 2. ``requotes_per_step`` re-quote events, each replacing one level: mostly near the
@@ -20,11 +20,11 @@ import math
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from bpx_tui.sim.markets import MarketSpec
-from bpx_tui.sim.orders import Order
+from bpx_tui.sim.venue.markets import MarketSpec
+from bpx_tui.sim.venue.orders import Order
 
 if TYPE_CHECKING:
-    from bpx_tui.sim.engine import Engine
+    from bpx_tui.sim.venue.engine import Engine
 
 SYSTEM_USDC = Decimal(10) ** 12
 SYSTEM_BASE = Decimal(10) ** 9
