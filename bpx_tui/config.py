@@ -95,7 +95,6 @@ _TOP_KEYS = (
     "risk",
     "markets",
 )
-_ENV_KEYS = ("BPX_API_KEY", "BPX_API_SECRET", "BPX_BASE_URL", "BPX_WS_URL")
 
 
 class ConfigError(Exception):

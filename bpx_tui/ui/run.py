@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bpx_tui.config import ConfigError, Settings, load_settings
-from bpx_tui.logsetup import setup_logging, teardown_logging
+from bpx_tui.logsetup import setup_for, teardown_logging
 from bpx_tui.ui.app import BpxApp
 
 
@@ -85,8 +85,7 @@ def run_console(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"bpx-tui: configuration problem:\n{exc}", file=sys.stderr)
         return 2
-    secrets = [settings.api_secret.reveal()] if settings.api_secret else []
-    logs = setup_logging(settings.log_level, secrets)
+    logs = setup_for(settings)
     try:
         app = make_app(
             settings,

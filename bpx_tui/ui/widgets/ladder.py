@@ -15,7 +15,6 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -60,13 +59,6 @@ class DepthLadder(Widget, can_focus=True):
     DEFAULT_CSS = """
     DepthLadder { height: 1fr; min-height: 8; }
     """
-
-    class CursorMoved(Message):
-        """The trader moved the cursor; the ticket may follow the price."""
-
-        def __init__(self, price: Decimal | None) -> None:
-            self.price = price
-            super().__init__()
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -151,12 +143,10 @@ class DepthLadder(Widget, can_focus=True):
     def action_cursor(self, delta: int) -> None:
         self._cursor = move_cursor(self.view, delta)
         self._rebuild()
-        self.post_message(self.CursorMoved(self._cursor))
 
     def action_recenter(self) -> None:
         self._cursor = None
         self._rebuild()
-        self.post_message(self.CursorMoved(None))
 
     # ------------------------------------------------------------------ painting
 
