@@ -1,4 +1,4 @@
-"""``bpx-tui bench``: the DESIGN.md performance targets, measured on this machine.
+"""``bpx-tui bench``: the performance targets (README.md "Performance"), measured here.
 
 Each section lives in :mod:`bpx_tui.benchmarks` and returns table rows; this module
 only picks sections, builds the shared synthetic data once, prints one table and
@@ -97,7 +97,11 @@ def _selected(only: list[str] | None) -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    """What the figures depend on; ``sum_1000_us`` compares CPUs (perf-anchors.md §0)."""
+    """What the figures depend on; ``sum_1000_us`` compares CPUs.
+
+    The reference figures were taken where it was 9.7 µs (docs/PERFORMANCE.md "Reference
+    machine and noise").
+    """
     calibration = min(
         timeit.repeat("sum(values)", "values = list(range(1000))", number=2000, repeat=5)
     )

@@ -1,7 +1,8 @@
 """Section ``ui``: ladder paints per second, staleness and CPU in the headless console.
 
 The real :class:`BpxApp` runs headless (``App.run_test``) with the real client, fed by a
-blast server in another process at a fixed offered rate (textual-notes.md §4.4):
+blast server in another process at a fixed offered rate (docs/PERFORMANCE.md "Measuring
+paint rate and staleness headless"):
 
 * paints: the ladder's own ``paints`` counter (one per repaint of its header line);
 * staleness: from the depth callback of the first message not yet taken by a frame pump

@@ -2,19 +2,22 @@
 
 Two concerns live here, both without I/O:
 
-* the §6.4 sync state machine: deltas are buffered until a REST snapshot lines up with
-  them, then applied strictly in sequence (``U == prev_u + 1``); any gap drops the book to
-  unsynced so the client refetches instead of showing a silently wrong book;
-* the "lean ladder" structure (perf-anchors.md §1-2): the UI reads the top of book every
-  frame and the bench after every message, so each side is kept sorted at write time.
+* the sync state machine (docs/PROTOCOL.md "Order book sync"): deltas are buffered until
+  a REST snapshot lines up with them, then applied strictly in sequence
+  (``U == prev_u + 1``); any gap drops the book to unsynced so the client refetches
+  instead of showing a silently wrong book;
+* the "lean ladder" structure (docs/PERFORMANCE.md "Order book"): the UI reads the top
+  of book every frame and the bench after every message, so each side is kept sorted at
+  write time.
 
 Why floats inside: a ``float`` key parses ~5x faster than ``Decimal`` and two spellings of
 one price (``"100.1"``/``"100.10"``) give the same float, so they are the same level.
 Decimal-distinct prices collide only beyond ~15 significant digits, which no market has.
 The exchange's own text is kept next to the float so the display shows exactly what was
 sent and money maths (:meth:`OrderBook.best_bid_price`, :meth:`OrderBook.estimate_fill`)
-is done exactly in ``Decimal`` from that text. Property tests compare the book with a
-naive ``Decimal`` reference after every message (DESIGN.md "Numbers").
+is done exactly in ``Decimal`` from that text. Using floats is allowed only because
+property tests compare the book with a naive ``Decimal`` reference after every message
+(``tests/unit/test_book.py``).
 
 Reads return the book's own :class:`Level` rows (no copy: building 40 objects per read
 would cost more than applying the message). They are valid until the next ``on_delta``
@@ -300,7 +303,8 @@ class _BookSide:
 def _clean_level(level: object) -> tuple[str, str] | None:
     """A level as exact ``(price_text, size_text)``, or None when it cannot be used.
 
-    Accepts JSON numbers as well as strings (payloads drift, §6.2); rejects anything
+    Accepts JSON numbers as well as strings (payloads drift: docs/PROTOCOL.md "Values on
+    the wire"); rejects anything
     that is not a finite positive price with a finite non-negative size.
     """
     if not isinstance(level, list | tuple) or len(level) != 2:
@@ -333,7 +337,7 @@ def _clean_level(level: object) -> tuple[str, str] | None:
 
 
 class OrderBook:
-    """The book of one symbol plus its §6.4 sync state (see docs/CONTRACTS.md).
+    """The book of one symbol plus its sync state (docs/PROTOCOL.md "Order book sync").
 
     ``last_update_id`` is the ``u`` of the last applied delta (or the snapshot's
     ``lastUpdateId``); ``messages`` counts deltas received, ``resyncs`` gaps seen,
@@ -367,8 +371,8 @@ class OrderBook:
     def needs_snapshot(self) -> bool:
         """True when the client should fetch a REST snapshot now.
 
-        Waits for ``min_buffered`` deltas because the REST snapshot lags the stream
-        (§6.4): fetching before anything is buffered usually gives one that is too old.
+        Waits for ``min_buffered`` deltas because the REST snapshot lags the stream:
+        fetching before anything is buffered usually gives one that is too old.
         """
         return not self.synced and len(self._buffer) >= self.min_buffered
 

@@ -2,7 +2,8 @@
 
 Every ``from_*`` constructor is lenient in what it reads (numbers as strings or JSON
 numbers, optional fields missing, unknown enum values kept as text) because Backpack's
-payloads drift (backpack-api.md §6.2, §9.6). Money is ``Decimal``; ``raw`` keeps the
+payloads drift (docs/PROTOCOL.md "Values on the wire", "Timestamps and units"). Money is
+``Decimal``; ``raw`` keeps the
 exchange's own dict for anything a caller needs that is not modelled.
 """
 
@@ -45,7 +46,11 @@ def _s(value: object) -> str | None:
 
 
 def parse_time_ms(value: object) -> int | None:
-    """Milliseconds from an int (ms or µs) or a naive UTC datetime string (§3, §9.6)."""
+    """Milliseconds from an int (ms or µs) or a naive UTC datetime string.
+
+    Backpack mixes all three (docs/PROTOCOL.md "Timestamps and units"); no real ms time
+    exceeds 10**14 (the year 5138), so anything larger is µs.
+    """
     if value is None:
         return None
     number = parse_int(value)
@@ -344,7 +349,7 @@ class Kline:
 
 @dataclass(frozen=True, slots=True)
 class DepthSnapshot:
-    """REST ``/depth``: bids and asks best-first (REST sends both ascending, §3.3)."""
+    """REST ``/depth``: bids and asks best-first (REST sends both ascending)."""
 
     symbol: str
     bids: list[tuple[Decimal, Decimal]]
@@ -371,7 +376,8 @@ class DepthSnapshot:
         )
 
 
-# WS order updates use single-letter keys (§6.5); REST uses camelCase.
+# WS order updates use single-letter keys (docs/PROTOCOL.md "Private streams"); REST uses
+# camelCase.
 _UPDATE_KEYS = {
     "id": "i",
     "clientId": "c",

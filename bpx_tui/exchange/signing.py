@@ -1,4 +1,4 @@
-"""ED25519 request signing exactly as Backpack verifies it (backpack-api.md §2).
+"""ED25519 request signing exactly as Backpack verifies it (docs/PROTOCOL.md "Signing").
 
 The signing string is rebuilt by the server from the parsed request, so the text we
 sign must be byte-for-byte what we send: booleans lowercase, keys sorted, ``None``
@@ -23,7 +23,8 @@ from bpx_tui.exchange.numbers import wire
 DEFAULT_WINDOW_MS = 5000
 MAX_WINDOW_MS = 60000
 
-# (method, path) -> instruction (backpack-api.md §2.8). Only private endpoints appear here.
+# (method, path) -> instruction. Only private endpoints appear here: anything else is sent
+# unsigned.
 INSTRUCTIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/account"): "accountQuery",
     ("PATCH", "/api/v1/account"): "accountUpdate",
@@ -66,7 +67,7 @@ def normalise_path(path: str) -> str:
 
 
 def render_value(value: Any) -> str:
-    """Text of one value in the signing string (§2.4): the same characters as on the wire."""
+    """Text of one value in the signing string: the same characters as on the wire."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
@@ -165,7 +166,7 @@ class Signer:
         }
 
     def ws_signature(self, timestamp: int | None = None) -> list[str]:
-        """The ``signature`` array of a private SUBSCRIBE frame (§2.7); all four are strings."""
+        """The ``signature`` array of a private SUBSCRIBE frame; all four are strings."""
         ts = self.clock() if timestamp is None else timestamp
         message = signing_string("subscribe", None, ts, self.window)
         return [self.api_key, self.sign(message), str(ts), str(self.window)]

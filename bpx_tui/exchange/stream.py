@@ -1,18 +1,21 @@
-"""One Backpack WebSocket connection carrying every subscription (backpack-api.md §6).
+"""One Backpack WebSocket connection carrying every subscription.
+
+The protocol facts relied on are in docs/PROTOCOL.md "WebSocket connection".
 
 Why it is shaped like this:
 
 * Backpack streams carry no snapshot on reconnect and the server may drop us at any
   time (shutdown grace, missed pongs), so subscriptions are *remembered* here and
-  re-sent after every reconnect, private ones with a fresh signature (§2.7): an old
-  signature would have expired.
+  re-sent after every reconnect, private ones with a fresh signature: an old one would
+  have expired with its window.
 * A socket can look open while nothing arrives (half-dead TCP, a stalled proxy). The
   websockets keepalive (``ping_interval``/``ping_timeout``) closes a peer that stops
   answering pings; the silence watchdog is a backstop with its own, shorter clock:
   when neither a frame nor the pong to its own probe ping arrived for
   ``silence_timeout`` it aborts the socket. A pong counts as alive, so a quiet
   private-only connection is not torn down. Server Pings are answered by websockets
-  itself (§6.1); nothing here turns that off.
+  itself (the exchange closes a connection that leaves its pings unanswered); nothing
+  here turns that off.
 * The reader is the hot path: ``recv(decode=False)`` hands raw bytes to ``orjson``
   (no ``str`` round trip), nothing is logged per frame, and ``on_message`` is called
   synchronously so a frame never waits behind a task switch.
@@ -215,7 +218,8 @@ class StreamClient:
         await self._shutdown("closed")
 
     def subscribe(self, streams: Iterable[str]) -> None:
-        """Remember streams and subscribe now if connected (no ack is awaited, §6.1).
+        """Remember streams and subscribe now if connected (no ack is awaited: none is
+        documented).
 
         Private streams (``account.*``) need a signer; they go in their own frame so a
         bad signature cannot take public market data down with it.
@@ -405,7 +409,7 @@ class StreamClient:
                 self._server_error(frame.get("id"), error)
                 return
             if "id" in frame and "result" in frame and "stream" not in frame:
-                return  # a subscribe ack: undocumented but harmless (§6.1)
+                return  # a subscribe ack: undocumented but harmless
         self.errors += 1
         if _sparse(self.errors):
             self._log.warning(

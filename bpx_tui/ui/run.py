@@ -29,7 +29,7 @@ def make_app(
 ) -> BpxApp:
     """The console for ``settings``: against Backpack, or the in-process local exchange.
 
-    ``demo`` is forced when there are no credentials (DESIGN.md "Modes"). The local
+    ``demo`` is forced when there are no credentials (README.md "Modes"). The local
     exchange is started by the app itself, inside the app's event loop. ``live`` is
     passed to :class:`BpxApp` (None: a loopback ``base_url`` counts as the demo).
     """

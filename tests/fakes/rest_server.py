@@ -3,7 +3,7 @@
 It is deliberately small and scriptable rather than realistic: it serves every
 ``tests/fixtures/rest_*.json`` payload, verifies each private request's signature the
 way the exchange does (rebuilding the signing string from the *parsed* request,
-backpack-api.md §2.10), records everything it received, and can be told to misbehave
+docs/PROTOCOL.md "Signing"), records everything it received, and can be told to misbehave
 (fail, delay, hang, or accept an order and then fail) so that retry and unknown-outcome
 paths are exercised over a real socket.
 

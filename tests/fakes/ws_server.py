@@ -1,4 +1,4 @@
-"""A loopback Backpack-style WebSocket server for tests (backpack-api.md §6.1, §2.7).
+"""A loopback Backpack-style WebSocket server for tests (docs/PROTOCOL.md "WebSocket connection").
 
 It speaks just enough of the protocol to exercise a client for real: it records every
 frame it receives, keeps per-connection subscriptions, checks private SUBSCRIBE
@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from bpx_tui.exchange.signing import signing_string, verify
 
 PRIVATE_PREFIX = "account."
-# Backpack's codes for these cases are undocumented (§6.1 only shows 4006); these are ours.
+# Backpack's codes for these cases are undocumented (only 4006 has been seen); these are ours.
 CODE_BAD_REQUEST = 4000
 CODE_BAD_SIGNATURE = 4001
 CODE_INVALID_STREAM = 4006
@@ -163,7 +163,7 @@ class FakeWsServer:
         return len(conns)
 
     async def close_all(self, code: int = 1001, reason: str = "going away") -> int:
-        """Close every connection politely, like a server shutting down (§6.1)."""
+        """Close every connection politely, like a server shutting down."""
         conns = self._live()
         await asyncio.gather(*(c.ws.close(code, reason) for c in conns))
         return len(conns)
@@ -248,7 +248,7 @@ class FakeWsServer:
         return None
 
     def _check_signature(self, signature: Any) -> str | None:
-        """Verify a §2.7 signature array; returns what is wrong, or None."""
+        """Verify a private SUBSCRIBE's signature array; returns what is wrong, or None."""
         if (
             not isinstance(signature, list)
             or len(signature) != 4

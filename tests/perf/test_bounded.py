@@ -1,4 +1,4 @@
-"""Memory stays bounded by counts, whatever the message count (DESIGN.md: <= 20 MB / 1M msgs).
+"""Memory stays bounded by counts, whatever the message count (target: <= 20 MB / 1M msgs).
 
 Counts rather than RSS: a count is exact and machine-independent; ``bpx-tui bench``
 measures the RSS itself.

@@ -1,6 +1,6 @@
 """A local exchange dressed up as a live one, and the console's screen as text.
 
-The console must not know whether it talks to Backpack or to the sim (DESIGN.md
+The console must not know whether it talks to Backpack or to the sim (README.md
 "Modes"): a live session here is just Settings with the sim's URLs and one of its
 accounts' key pairs, run with ``live=True`` so loopback is not taken for the demo.
 """

@@ -1,4 +1,4 @@
-"""The local order book: Backpack's §6.4 sync rules, reads, money maths, grouping.
+"""The local order book: Backpack's sync rules (docs/PROTOCOL.md "Order book sync"), reads, money maths, grouping.
 
 The property tests drive ``OrderBook`` and a naive exact reference (``Decimal`` dicts,
 sorted on read) with the same random streams and compare them after every message.

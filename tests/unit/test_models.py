@@ -1,4 +1,4 @@
-"""Parsing of Backpack payloads: the unit zoo, type drift and enum casing (§6.2, §9.6, §9.8)."""
+"""Parsing of Backpack payloads: the unit zoo, type drift and enum casing (docs/PROTOCOL.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every golden vector of the protocol reference, plus the rules behind them (§2)."""
+"""Every golden vector in the fixtures, plus the rules behind them (docs/PROTOCOL.md "Signing")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""StreamClient against a real loopback WebSocket server (backpack-api.md §6.1, §2.7)."""
+"""StreamClient against a real loopback WebSocket server (docs/PROTOCOL.md "WebSocket connection")."""
 
 from __future__ import annotations
 
@@ -208,7 +208,7 @@ async def test_fixture_frames_dispatched_intact(
     as_strings: bool,
 ) -> None:
     frames = [load_fixture(name) for name in WS_FIXTURES]
-    if as_strings:  # §6.2: newer captures carry E/T as strings
+    if as_strings:  # newer captures carry E/T as strings
         for frame in frames:
             for key in ("E", "T"):
                 if isinstance(frame["data"].get(key), int):

@@ -1,10 +1,10 @@
 """A DataTable that is only ever told "here is the whole table now".
 
-Any ``update_cell`` invalidates every render cache of a DataTable (textual-notes §4.2), so
-this class compares the new contents with what it already shows and touches only the
-cells that changed, with fixed column widths (no re-measure). Rows are rebuilt only when
-the set or order of rows changes (an order placed or filled, a position opened or
-closed), which is rare next to price changes.
+Any ``update_cell`` invalidates every render cache of a DataTable (docs/PERFORMANCE.md
+"Textual: DataTable"), so this class compares the new contents with what it already
+shows and touches only the cells that changed, with fixed column widths (no
+re-measure). Rows are rebuilt only when the set or order of rows changes (an order
+placed or filled, a position opened or closed), which is rare next to price changes.
 """
 
 from __future__ import annotations
