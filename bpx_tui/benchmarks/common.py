@@ -64,6 +64,27 @@ class Row:
     detail: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
+    @classmethod
+    def against(
+        cls,
+        section: str,
+        metric: str,
+        value: float,
+        unit: str,
+        target: float,
+        *,
+        floor: bool = False,
+        digits: int | None,
+        detail: dict[str, Any] | None = None,
+        note: str = "",
+    ) -> Row:
+        """A figure checked against its target: a ceiling (a time, a size), or with
+        ``floor`` a minimum (a rate, a ratio). ``digits`` None shows a whole number."""
+        met = value >= target if floor else value <= target
+        shown = round(value) if digits is None else round(value, digits)
+        target_text = f"{'>=' if floor else '<='} {_limit(target)}"
+        return cls(section, metric, shown, unit, target_text, met, detail or {}, note)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "section": self.section,
@@ -75,6 +96,11 @@ class Row:
             "detail": self.detail,
             "note": self.note,
         }
+
+
+def _limit(limit: float) -> str:
+    """``60,000`` for a count, ``1.3`` or ``4`` for a measure, as the table prints targets."""
+    return f"{limit:,}" if isinstance(limit, int) else f"{limit:g}"
 
 
 class Data:

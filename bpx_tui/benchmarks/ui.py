@@ -126,14 +126,14 @@ def _rows(rate: int, windows: list[dict[str, float]], hz: int) -> list[Row]:
     at = f"@{rate:,}/s, {hz} Hz"
     return [
         Row("ui", f"ladder paints/s {at}", round(fps, 1), "fps", target, fps >= floor, detail),
-        Row(
+        Row.against(
             "ui",
             f"staleness p99 {at}",
-            round(p99, 1),
+            p99,
             "ms",
-            f"<= {TARGET_STALE_MS:g}",
-            p99 <= TARGET_STALE_MS,
-            {"p50_ms": detail["p50_ms"]},
+            TARGET_STALE_MS,
+            digits=1,
+            detail={"p50_ms": detail["p50_ms"]},
         ),
         Row("ui", f"CPU of one core {at}", round(cpu, 1), "%", "", None),
     ]
