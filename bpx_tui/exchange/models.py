@@ -189,32 +189,33 @@ class Ticker:
 
     @classmethod
     def from_api(cls, d: Json) -> Ticker:
-        return cls(
-            symbol=str(d["symbol"]),
-            last_price=_d(d.get("lastPrice")),
-            first_price=_d(d.get("firstPrice")),
-            high=_d(d.get("high")),
-            low=_d(d.get("low")),
-            volume=_d(d.get("volume")),
-            quote_volume=_d(d.get("quoteVolume")),
-            change_percent=_od(d.get("priceChangePercent")),
-            trades=parse_int(d.get("trades"), 0) or 0,
-        )
+        keys = ("lastPrice", "firstPrice", "high", "low", "volume", "quoteVolume", "trades")
+        return cls._read(d, str(d["symbol"]), keys, "priceChangePercent")
 
     @classmethod
     def from_stream(cls, d: Json) -> Ticker:
-        """``ticker.<symbol>`` carries o/c/h/l/v/V/n; the change is derived from o and c."""
-        first, last = _d(d.get("o")), _d(d.get("c"))
+        """``ticker.<symbol>`` carries no change; it is derived from the first and last price."""
+        return cls._read(d, str(d.get("s", "")), ("c", "o", "h", "l", "v", "V", "n"), None)
+
+    @classmethod
+    def _read(cls, d: Json, symbol: str, keys: tuple[str, ...], change_key: str | None) -> Ticker:
+        """One reader for both sources, which differ only in their key names."""
+        last_key, first_key, high, low, volume, quote_volume, trades = keys
+        last, first = _d(d.get(last_key)), _d(d.get(first_key))
+        if change_key is not None:
+            change = _od(d.get(change_key))
+        else:
+            change = (last - first) / first if first else None
         return cls(
-            symbol=str(d.get("s", "")),
+            symbol=symbol,
             last_price=last,
             first_price=first,
-            high=_d(d.get("h")),
-            low=_d(d.get("l")),
-            volume=_d(d.get("v")),
-            quote_volume=_d(d.get("V")),
-            change_percent=(last - first) / first if first else None,
-            trades=parse_int(d.get("n"), 0) or 0,
+            high=_d(d.get(high)),
+            low=_d(d.get(low)),
+            volume=_d(d.get(volume)),
+            quote_volume=_d(d.get(quote_volume)),
+            change_percent=change,
+            trades=parse_int(d.get(trades), 0) or 0,
         )
 
 
@@ -228,22 +229,22 @@ class MarkPrice:
 
     @classmethod
     def from_api(cls, d: Json) -> MarkPrice:
-        return cls(
-            symbol=str(d["symbol"]),
-            mark_price=_d(d.get("markPrice")),
-            index_price=_od(d.get("indexPrice")),
-            funding_rate=_od(d.get("fundingRate")),
-            next_funding_ms=parse_time_ms(d.get("nextFundingTimestamp")),
-        )
+        keys = ("markPrice", "indexPrice", "fundingRate", "nextFundingTimestamp")
+        return cls._read(d, str(d["symbol"]), keys)
 
     @classmethod
     def from_stream(cls, d: Json) -> MarkPrice:
+        return cls._read(d, str(d.get("s", "")), ("p", "i", "f", "n"))
+
+    @classmethod
+    def _read(cls, d: Json, symbol: str, keys: tuple[str, ...]) -> MarkPrice:
+        mark, index, rate, next_funding = keys
         return cls(
-            symbol=str(d.get("s", "")),
-            mark_price=_d(d.get("p")),
-            index_price=_od(d.get("i")),
-            funding_rate=_od(d.get("f")),
-            next_funding_ms=parse_time_ms(d.get("n")),
+            symbol=symbol,
+            mark_price=_d(d.get(mark)),
+            index_price=_od(d.get(index)),
+            funding_rate=_od(d.get(rate)),
+            next_funding_ms=parse_time_ms(d.get(next_funding)),
         )
 
 
@@ -288,24 +289,22 @@ class Trade:
 
     @classmethod
     def from_api(cls, d: Json, symbol: str = "") -> Trade:
-        return cls(
-            symbol=symbol,
-            id=parse_int(d.get("id")),
-            price=_d(d.get("price")),
-            quantity=_d(d.get("quantity")),
-            timestamp_ms=parse_time_ms(d.get("timestamp")),
-            is_buyer_maker=bool(d.get("isBuyerMaker")),
-        )
+        return cls._read(d, symbol, ("id", "price", "quantity", "timestamp", "isBuyerMaker"))
 
     @classmethod
     def from_stream(cls, d: Json) -> Trade:
+        return cls._read(d, str(d.get("s", "")), ("t", "p", "q", "T", "m"))
+
+    @classmethod
+    def _read(cls, d: Json, symbol: str, keys: tuple[str, ...]) -> Trade:
+        trade_id, price, quantity, timestamp, buyer_maker = keys
         return cls(
-            symbol=str(d.get("s", "")),
-            id=parse_int(d.get("t")),
-            price=_d(d.get("p")),
-            quantity=_d(d.get("q")),
-            timestamp_ms=parse_time_ms(d.get("T")),
-            is_buyer_maker=bool(d.get("m")),
+            symbol=symbol,
+            id=parse_int(d.get(trade_id)),
+            price=_d(d.get(price)),
+            quantity=_d(d.get(quantity)),
+            timestamp_ms=parse_time_ms(d.get(timestamp)),
+            is_buyer_maker=bool(d.get(buyer_maker)),
         )
 
 
@@ -322,28 +321,24 @@ class Kline:
 
     @classmethod
     def from_api(cls, d: Json) -> Kline:
-        return cls(
-            start_ms=parse_time_ms(d.get("start")),
-            end_ms=parse_time_ms(d.get("end")),
-            open=_od(d.get("open")),
-            high=_od(d.get("high")),
-            low=_od(d.get("low")),
-            close=_od(d.get("close")),
-            volume=_d(d.get("volume")),
-            trades=parse_int(d.get("trades"), 0) or 0,
-        )
+        return cls._read(d, ("start", "end", "open", "high", "low", "close", "volume", "trades"))
 
     @classmethod
     def from_stream(cls, d: Json) -> Kline:
+        return cls._read(d, ("t", "T", "o", "h", "l", "c", "v", "n"))
+
+    @classmethod
+    def _read(cls, d: Json, keys: tuple[str, ...]) -> Kline:
+        start, end, open_, high, low, close, volume, trades = keys
         return cls(
-            start_ms=parse_time_ms(d.get("t")),
-            end_ms=parse_time_ms(d.get("T")),
-            open=_od(d.get("o")),
-            high=_od(d.get("h")),
-            low=_od(d.get("l")),
-            close=_od(d.get("c")),
-            volume=_d(d.get("v")),
-            trades=parse_int(d.get("n"), 0) or 0,
+            start_ms=parse_time_ms(d.get(start)),
+            end_ms=parse_time_ms(d.get(end)),
+            open=_od(d.get(open_)),
+            high=_od(d.get(high)),
+            low=_od(d.get(low)),
+            close=_od(d.get(close)),
+            volume=_d(d.get(volume)),
+            trades=parse_int(d.get(trades), 0) or 0,
         )
 
 
