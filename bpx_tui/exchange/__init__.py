@@ -3,7 +3,6 @@
 Never imports Textual: scripts, the local exchange and the benchmark use it without a UI.
 """
 
-from bpx_tui.exchange.api import BackpackAPI
 from bpx_tui.exchange.client import BackpackClient
 
-__all__ = ["BackpackAPI", "BackpackClient"]
+__all__ = ["BackpackClient"]

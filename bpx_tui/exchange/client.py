@@ -17,9 +17,8 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 from bpx_tui.exchange.book import DeltaResult, OrderBook
@@ -35,7 +34,7 @@ from bpx_tui.exchange.models import (
     Ticker,
     Trade,
 )
-from bpx_tui.exchange.numbers import parse_int, wire
+from bpx_tui.exchange.numbers import parse_int
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState, StreamClient
@@ -70,25 +69,8 @@ QUIET_MARKET_SNAPSHOT_S = 1.0
 # Stream names remembered for dispatch: subscriptions are few, junk names are not kept.
 ROUTES_KEPT = 1024
 
-_SIDES = {"BID": "Bid", "BUY": "Bid", "LONG": "Bid", "ASK": "Ask", "SELL": "Ask", "SHORT": "Ask"}
-_ORDER_TYPES = {"LIMIT": "Limit", "MARKET": "Market"}
 # A module constant: ``DeltaResult.APPLIED`` is an attribute lookup on every message.
 _APPLIED = DeltaResult.APPLIED
-
-
-def normalise_side(side: str) -> str:
-    """Backpack speaks Bid/Ask; people and the original guide say BUY/SELL."""
-    try:
-        return _SIDES[side.strip().upper()]
-    except (KeyError, AttributeError):
-        raise InvalidOrder(f"side must be Bid/Ask (or BUY/SELL), got {side!r}") from None
-
-
-def normalise_order_type(order_type: str) -> str:
-    try:
-        return _ORDER_TYPES[order_type.strip().upper()]
-    except (KeyError, AttributeError):
-        raise InvalidOrder(f"order type must be Limit or Market, got {order_type!r}") from None
 
 
 class BackpackClient:
@@ -241,16 +223,6 @@ class BackpackClient:
         self.stream.subscribe(self._market_streams(symbol))
         if self._started:
             self._schedule_resync(symbol)
-
-    def unwatch(self, symbol: str) -> None:
-        if symbol not in self._watched:
-            return
-        self._watched.discard(symbol)
-        self.stream.unsubscribe(self._market_streams(symbol))
-        task = self._resync_tasks.pop(symbol, None)
-        if task:
-            task.cancel()
-        self.books.pop(symbol, None)
 
     @property
     def watched(self) -> frozenset[str]:
@@ -529,107 +501,25 @@ class BackpackClient:
 
     # ------------------------------------------------------------------ orders
 
-    def build_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        quantity: Decimal | None = None,
-        price: Decimal | None = None,
-        *,
-        quote_quantity: Decimal | None = None,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        time_in_force: str | None = None,
-        client_id: int | None = None,
-        trigger_price: Decimal | None = None,
-        trigger_by: str | None = None,
-    ) -> dict[str, Any]:
-        """The exact payload that would be sent, rounded and validated against the market.
+    async def submit(self, payload: Mapping[str, Any]) -> Order:
+        """Send an order payload exactly as it is (see ``RestClient.execute_order``).
 
-        Raises :class:`InvalidOrder` with a readable reason for anything the exchange
-        would reject for shape alone, so nothing malformed ever leaves the process.
-        """
-        market = self.market(symbol)
-        payload: dict[str, Any] = {
-            "symbol": symbol,
-            "side": normalise_side(side),
-            "orderType": normalise_order_type(order_type),
-        }
-        if quantity is None and quote_quantity is None:
-            raise InvalidOrder("give a quantity (or, for a market order, a quote quantity)")
-        if quantity is not None:
-            qty = market.round_quantity(quantity, "down")
-            market.check_quantity(qty)
-            # A trigger order carries its size as triggerQuantity (as ccxt sends it).
-            payload["quantity" if trigger_price is None else "triggerQuantity"] = wire(qty)
-        if quote_quantity is not None:
-            if payload["orderType"] != "Market":
-                raise InvalidOrder("a quote quantity is only allowed on market orders")
-            if quantity is not None:
-                raise InvalidOrder("give either a quantity or a quote quantity, not both")
-            quote = market.round_price(quote_quantity, "down")
-            if quote <= 0:
-                raise InvalidOrder("quote quantity must be positive")
-            payload["quoteQuantity"] = wire(quote)
-        if payload["orderType"] == "Limit":
-            if price is None:
-                raise InvalidOrder("a limit order needs a price")
-            px = market.round_price(price, "nearest")
-            market.check_price(px)
-            payload["price"] = wire(px)
-        elif price is not None:
-            raise InvalidOrder("a market order takes no price")
-        if post_only:
-            if payload["orderType"] != "Limit":
-                raise InvalidOrder("post-only is only allowed on limit orders")
-            payload["postOnly"] = True
-        if reduce_only:
-            if not market.is_perp:
-                raise InvalidOrder(f"{symbol} is a spot market: reduce-only applies to perps")
-            payload["reduceOnly"] = True
-        if time_in_force is not None:
-            tif = time_in_force.upper()
-            if tif not in ("GTC", "IOC", "FOK"):
-                raise InvalidOrder(f"time in force must be GTC, IOC or FOK, got {time_in_force!r}")
-            payload["timeInForce"] = tif
-        if trigger_price is not None:
-            trigger = market.round_price(trigger_price, "nearest")
-            market.check_price(trigger)
-            payload["triggerPrice"] = wire(trigger)
-            if trigger_by is not None:
-                payload["triggerBy"] = trigger_by
-        if client_id is not None:
-            if not 0 <= client_id <= 0xFFFFFFFF:
-                raise InvalidOrder(f"clientId must be a uint32, got {client_id}")
-            payload["clientId"] = client_id
-        return payload
-
-    async def place_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        quantity: Decimal | None = None,
-        price: Decimal | None = None,
-        **options: Any,
-    ) -> Order:
-        """Round, validate and send one order; see ``RestClient.execute_order`` for outcomes."""
-        return await self.submit(
-            self.build_order(symbol, side, order_type, quantity, price, **options)
-        )
-
-    async def submit(self, payload: dict[str, Any]) -> Order:
-        """Send a payload made by :meth:`build_order` exactly as it is.
-
-        The order journal records the payload before sending, so what it holds is
-        byte-for-byte what went on the wire.
+        The payload comes from :meth:`bpx_tui.trading.order.NewOrder.payload`, which put
+        it on the market's grid; nothing is checked or changed again here, so what the
+        journal recorded is byte-for-byte what goes on the wire.
         """
         order = await self.rest.execute_order(payload)
+        self.adopt(order)
+        return order
+
+    def adopt(self, order: Order) -> None:
+        """Take a just-placed order into the open-order cache before its stream update.
+
+        The stream often wins the race: an id it already reported final stays closed.
+        """
         if order.is_open and order.id not in self._closed_ids:
             self.open_orders.setdefault(order.id, order)
             self._emit("order", order)
-        return order
 
     async def cancel_order(self, symbol: str, order_id: str) -> Order:
         order = await self.rest.cancel_order(symbol, order_id=order_id)

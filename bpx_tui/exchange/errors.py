@@ -13,7 +13,15 @@ class BackpackError(Exception):
 
 
 class TransportError(BackpackError):
-    """The request did not get an answer: connection refused, reset, or timed out."""
+    """The request did not get an answer: connection refused, reset, or timed out.
+
+    ``request_sent`` is False only when the connection was never made, so not one byte
+    of the request reached the exchange; a timeout or a reset proves nothing either way.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        self.request_sent = request_sent
+        super().__init__(message)
 
 
 class ApiError(BackpackError):
@@ -51,23 +59,42 @@ class OrderRejected(ApiError):
 
 
 class UnknownOrderOutcome(BackpackError):
-    """Placement timed out or failed with 5xx *and* a lookup by clientId could not tell.
+    """A placement was sent and its answer was lost (timeout, reset, 5xx, garbled 2xx).
 
-    The order may or may not exist. Nothing may be re-sent for this ``client_id`` until
-    a later reconciliation (open orders, then order history) settles it.
+    The order may or may not exist. The exchange layer does not guess: the trading
+    layer's outcome owner looks it up by ``client_id``, and nothing may be re-sent for
+    it until that settles. ``deadline_ms`` (local clock) is when the request's signature
+    window closes: an order not found after it (and a grace for the exchange to finish
+    executing) can never appear.
     """
 
-    def __init__(self, symbol: str, client_id: int, cause: str) -> None:
+    def __init__(
+        self, symbol: str, client_id: int | None, cause: str, deadline_ms: int | None = None
+    ) -> None:
         self.symbol = symbol
         self.client_id = client_id
+        self.cause = cause
+        self.deadline_ms = deadline_ms
+        which = "an order without a clientId" if client_id is None else f"order {client_id}"
         super().__init__(
-            f"order {client_id} on {symbol}: outcome unknown after {cause}; "
-            "it will be reconciled before anything is re-sent"
+            f"{which} on {symbol}: outcome unknown after {cause}; "
+            "it is looked up by clientId before anything is re-sent"
         )
 
 
-class InvalidOrder(BackpackError):
-    """Rejected locally before sending: the order could never be valid (size, tick, side)."""
+class OrderNotPlaced(BackpackError):
+    """A placement whose answer was lost is proven absent: it was never placed.
+
+    Raised only after the order was looked up by clientId once its request could no
+    longer execute, so sending it again cannot make a second order.
+    """
+
+
+class InvalidOrder(BackpackError, ValueError):
+    """Rejected locally before sending: the order could never be valid (size, tick, side).
+
+    Also a ``ValueError``: it is a bad argument, and callers that validate input catch those.
+    """
 
 
 _AUTH_MESSAGES = ("signature", "expired", "api key", "x-api-key", "x-timestamp", "x-window")

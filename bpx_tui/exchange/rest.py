@@ -8,8 +8,9 @@ Why it is built this way:
   the same decoded text we signed (booleans lowercase).
 * GETs are idempotent and retried with capped, fully-jittered backoff. Mutations are
   never retried blindly: a lost answer to ``POST /order`` says nothing about whether
-  the order exists, so :meth:`RestClient.execute_order` settles that by ``clientId``
-  (resting orders, then order history) instead of re-sending.
+  the order exists, so :meth:`RestClient.execute_order` raises
+  :class:`UnknownOrderOutcome` and the trading layer looks the order up by ``clientId``
+  (:mod:`bpx_tui.trading.outcome`) instead of anything being re-sent.
 * "Request has expired" is the one refusal that proves a request was not executed, so
   it is retried once, re-signed with a fresh timestamp after re-syncing the clock.
 * Every failure is a typed :mod:`~bpx_tui.exchange.errors` exception whose text never
@@ -22,7 +23,6 @@ import asyncio
 import logging
 import math
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
@@ -61,6 +61,7 @@ from bpx_tui.exchange.models import (
 )
 from bpx_tui.exchange.numbers import parse_int, wire
 from bpx_tui.exchange.signing import Signer, instruction_for, normalise_path
+from bpx_tui.exchange.vocab import check_client_id
 
 __all__ = [
     "BAD_RESPONSE",
@@ -79,10 +80,6 @@ BAD_RESPONSE = "BAD_RESPONSE"
 # Status given to the Order returned for a cancel the exchange accepted (HTTP 202 with no
 # body) but has not executed yet: the order stream reports the final state.
 CANCEL_PENDING = "CancelPending"
-UINT32_MAX = 2**32 - 1
-# An order found by clientId but created this long before our attempt is an older order
-# that reused the id, not ours (allows for clock error between us and the exchange).
-CLIENT_ID_REUSE_SLACK_MS = 60_000
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_RETRY_AFTER_S = 60.0
 _ERROR_TEXT_LIMIT = 200
@@ -139,19 +136,13 @@ def _filters(filters: Mapping[str, Any]) -> Json:
     return {_camel(key): value for key, value in filters.items()}
 
 
-def _client_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= UINT32_MAX:
-        raise ValueError(f"clientId must be an integer 0..{UINT32_MAX}, got {value!r}")
-    return value
-
-
 def _order_ref(order_id: str | int | None, client_id: int | None) -> Json:
     """Backpack takes exactly one of ``orderId`` (a string) or ``clientId`` (a number)."""
     if (order_id is None) == (client_id is None):
         raise ValueError("give exactly one of order_id or client_id")
     if order_id is not None:
         return {"orderId": str(order_id)}
-    return {"clientId": _client_id(client_id)}
+    return {"clientId": check_client_id(client_id)}
 
 
 def _seconds(value: int) -> int:
@@ -276,7 +267,6 @@ class RestClient:
         logger: logging.Logger | None = None,
         backoff_base: float = 0.2,
         backoff_cap: float = 5.0,
-        history_lookup_limit: int = 1000,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -285,7 +275,6 @@ class RestClient:
         self.max_retries = max(0, max_retries)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.history_lookup_limit = history_lookup_limit
         self.clock_offset_ms: int | None = None
         self.log = logger or logging.getLogger(__name__)
         self._session = session
@@ -434,6 +423,11 @@ class RestClient:
                 retry_after = _retry_after(response.headers.get("Retry-After"))
         except TimeoutError:
             raise TransportError(f"{method} {path}: no answer within {self.timeout:g} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            # The connection was never made: not one byte of the request left.
+            raise TransportError(
+                f"{method} {path}: {_shorten(str(exc)) or type(exc).__name__}", request_sent=False
+            ) from None
         except aiohttp.ClientError as exc:
             raise TransportError(
                 f"{method} {path}: {_shorten(str(exc)) or type(exc).__name__}"
@@ -563,98 +557,52 @@ class RestClient:
 
     # -- orders ---------------------------------------------------------------------------
 
-    async def execute_order(self, payload: dict[str, Any]) -> Order:
-        """Place one order; never re-sent, and a lost answer is settled by ``clientId``.
+    async def execute_order(self, payload: Mapping[str, Any]) -> Order:
+        """Place one order, sent once and never re-sent.
 
-        A random uint32 ``clientId`` is written into ``payload`` when it has none, so the
-        caller (the journal) knows the id the order can be found by.
+        A lost answer (timeout, reset, 5xx, an unreadable 2xx) raises
+        :class:`UnknownOrderOutcome`: the order may exist, and only a lookup by its
+        ``clientId`` can tell. That lookup belongs to the trading layer, which records
+        what it finds; this layer does not guess.
         """
         symbol = payload.get("symbol")
         if not isinstance(symbol, str) or not symbol:
             raise ValueError("an order needs a symbol")
-        if payload.get("clientId") is None:
-            payload["clientId"] = secrets.randbelow(UINT32_MAX + 1)
-        client_id = _client_id(payload["clientId"])
-        oldest = _local_ms() + (self.clock_offset_ms or 0) - CLIENT_ID_REUSE_SLACK_MS
+        raw_id = payload.get("clientId")
+        client_id = None if raw_id is None else check_client_id(raw_id)
         try:
             raw = await self.request("POST", "/api/v1/order", body=payload, signed=True)
             data = _dict(raw, "order")
             return _shape("order", lambda: Order.from_api(data))
-        except (TransportError, ServerError) as exc:
-            return await self._resolve(symbol, client_id, exc, oldest)
+        except TransportError as exc:
+            if not exc.request_sent:
+                raise  # never connected: provably not placed
+            raise self._unknown(symbol, client_id, exc) from exc
+        except ServerError as exc:
+            raise self._unknown(symbol, client_id, exc) from exc
         except ApiError as exc:
             if exc.code != BAD_RESPONSE:
                 raise
-            # A 2xx means it was accepted; fetch a readable copy instead of failing.
-            return await self._resolve(symbol, client_id, exc, oldest)
+            # A 2xx means it was accepted, but the answer cannot be read.
+            raise self._unknown(symbol, client_id, exc) from exc
 
-    async def _resolve(
-        self, symbol: str, client_id: int, cause: BackpackError, oldest_ms: int
-    ) -> Order:
-        """Settle a placement whose answer was lost; ``oldest_ms`` rules out reused ids."""
-
-        def ours(order: Order) -> bool:
-            return order.client_id == client_id and (order.created_at_ms or oldest_ms) >= oldest_ms
-
-        self.log.info(
-            "order %d on %s: placement failed (%s); looking it up by clientId",
+    def _unknown(self, symbol: str, client_id: int | None, cause: BackpackError) -> Exception:
+        window = self.signer.window if self.signer is not None else 0
+        self.log.warning(
+            "order %s on %s: the answer was lost (%s); its outcome is unknown",
             client_id,
             symbol,
             cause,
         )
-        try:
-            order = await self.get_order(symbol, client_id=client_id)
-        except NotFoundError:
-            self.log.info("order %d on %s: not resting; searching order history", client_id, symbol)
-        except BackpackError as exc:
-            self.log.info("order %d on %s: open-order lookup failed (%s)", client_id, symbol, exc)
-            raise UnknownOrderOutcome(symbol, client_id, f"{cause}; lookup failed: {exc}") from exc
-        else:
-            if not ours(order):
-                # An older order holds this clientId, so the lookup cannot tell about ours.
-                self.log.info(
-                    "order %d on %s: resting order %s is older and reuses the id",
-                    client_id,
-                    symbol,
-                    order.id,
-                )
-                raise UnknownOrderOutcome(
-                    symbol,
-                    client_id,
-                    f"{cause}; an older resting order {order.id} has its clientId",
-                ) from cause
-            self.log.info("order %d on %s: found resting as %s", client_id, symbol, order.id)
-            return order
-        try:
-            history = await self.order_history(
-                symbol=symbol, limit=self.history_lookup_limit, sort_direction="Desc"
-            )
-        except BackpackError as exc:
-            self.log.info("order %d on %s: history lookup failed (%s)", client_id, symbol, exc)
-            raise UnknownOrderOutcome(symbol, client_id, f"{cause}; lookup failed: {exc}") from exc
-        for order in history:
-            if ours(order):
-                self.log.info(
-                    "order %d on %s: found in history as %s (%s)",
-                    client_id,
-                    symbol,
-                    order.id,
-                    order.status,
-                )
-                return order
-        self.log.info(
-            "order %d on %s: not resting and not in history; it was not placed", client_id, symbol
-        )
-        raise cause
+        return UnknownOrderOutcome(symbol, client_id, str(cause), _local_ms() + window)
 
     async def execute_orders(self, payloads: Sequence[dict[str, Any]]) -> list[Order | ApiError]:
         """Batch placement; each item is the placed order or that item's refusal (§4.2)."""
         if not payloads:
             raise ValueError("a batch needs at least one order")
         for payload in payloads:
-            if payload.get("clientId") is None:
-                payload["clientId"] = secrets.randbelow(UINT32_MAX + 1)
-            _client_id(payload["clientId"])
+            if payload.get("clientId") is not None:
+                check_client_id(payload["clientId"])
         raw = await self.request("POST", "/api/v1/orders", body=list(payloads), signed=True)
         rows = _rows(raw, "batch order")
         if len(rows) != len(payloads):

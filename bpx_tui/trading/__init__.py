@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bpx_tui.trading.journal import DailySummary, Journal, JournalEntry, Reconciled
+from bpx_tui.trading.journal import DailySummary, Journal, JournalEntry
+from bpx_tui.trading.order import Exit, NewOrder, OrderIntent, build_order
+from bpx_tui.trading.outcome import Reconciled
 from bpx_tui.trading.risk import (
     DuplicateSubmit,
     MarketSnapshot,
-    OrderIntent,
     RiskGate,
     RiskLimits,
     RiskRejected,
@@ -28,15 +29,18 @@ __all__ = [
     "CloseAllReport",
     "DailySummary",
     "DuplicateSubmit",
+    "Exit",
     "Journal",
     "JournalEntry",
     "MarketSnapshot",
+    "NewOrder",
     "OrderIntent",
     "OrderService",
     "Reconciled",
     "RiskGate",
     "RiskLimits",
     "RiskRejected",
+    "build_order",
     "check",
     "is_reducing",
 ]

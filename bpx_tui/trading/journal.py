@@ -3,9 +3,8 @@
 Every order is written down *before* its request leaves, with the ``clientId`` it can be
 found by. If the process dies or the answer is lost (timeout, 5xx), the journal still
 knows that an order may exist, and :meth:`Journal.reconcile` asks the exchange about
-it: first the resting orders (``GET /order`` only sees those, backpack-api.md §4.5),
-then the order history for the final state. An order is "absent" only when neither
-knows it.
+it through :mod:`bpx_tui.trading.outcome` (the one code that looks orders up by
+``clientId``) and records what it learns.
 
 One connection, WAL mode, short transactions: the journal lives in the UI's event loop
 and a write costs well under a millisecond. ``synchronous=NORMAL`` survives a crash of
@@ -18,35 +17,27 @@ and payload keys that look like credentials are dropped on the way in.
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from bpx_tui import paths
 from bpx_tui.exchange.errors import (
-    BackpackError,
-    NotFoundError,
     ServerError,
     TransportError,
     UnknownOrderOutcome,
 )
 from bpx_tui.exchange.models import Fill, Order
 from bpx_tui.exchange.numbers import parse_decimal, parse_int
-
-UINT32_MAX = 0xFFFFFFFF
-# Order history is read newest first, a page at a time, back to the intent's time.
-HISTORY_PAGE = 200
-HISTORY_MAX_PAGES = 5
-# An order in history with this clientId but created this long before our intent is an
-# older order that reused the id, not ours.
-CLIENT_ID_REUSE_SLACK_MS = 60_000
+from bpx_tui.exchange.signing import MAX_WINDOW_MS
+from bpx_tui.trading.order import NewOrder, mint_client_id
+from bpx_tui.trading.outcome import OrderLookup, Pending, Reconciled, local_ms, look_up
 
 State = Literal["sent", "unknown", "open", "done", "rejected", "absent"]
 UNRESOLVED: tuple[State, ...] = ("sent", "unknown")
@@ -112,16 +103,6 @@ def _order_body(order: Order) -> str:
     return json.dumps(_clean(raw), default=str, sort_keys=True)
 
 
-class OrderLookup(Protocol):
-    """The two REST reads reconciliation needs (``RestClient`` has them)."""
-
-    async def get_order(
-        self, symbol: str, order_id: str | int | None = None, client_id: int | None = None
-    ) -> Order: ...
-
-    async def order_history(self, **filters: Any) -> list[Order]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     client_id: int
@@ -136,21 +117,6 @@ class JournalEntry:
     @property
     def resolved(self) -> bool:
         return self.state not in UNRESOLVED
-
-
-@dataclass(frozen=True, slots=True)
-class Reconciled:
-    """What reconciliation learnt about one unresolved intent.
-
-    ``outcome``: ``open`` (resting now), ``final`` (found in history), ``absent`` (the
-    exchange has no such order) or ``unknown`` (the lookup itself failed; try later).
-    """
-
-    client_id: int
-    symbol: str
-    outcome: Literal["open", "final", "absent", "unknown"]
-    order: Order | None
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,15 +201,32 @@ class Journal:
     # ------------------------------------------------------------------ writes
 
     def new_client_id(self) -> int:
-        """A random uint32 the journal has never used (ids are how lost orders are found)."""
-        while True:
-            candidate = secrets.randbelow(UINT32_MAX) + 1
-            if self.entry(candidate) is None:
-                return candidate
+        """A clientId the journal has never used (ids are how lost orders are found)."""
+        return mint_client_id(lambda candidate: self.entry(candidate) is not None)
 
-    def record_intent(self, client_id: int, symbol: str, payload: Mapping[str, Any]) -> None:
-        """Write the order down before it is sent; a duplicate clientId is a bug, so it raises."""
-        now = _now_ms()
+    def stamp(self, order: NewOrder) -> NewOrder:
+        """The order with its clientId (a fresh one unless it has one), written down
+        before anything is sent. A clientId the journal already holds raises."""
+        stamped = (
+            order if order.client_id is not None else order.with_client_id(self.new_client_id())
+        )
+        assert stamped.client_id is not None
+        self.record_intent(stamped.client_id, stamped.symbol, stamped.payload())
+        return stamped
+
+    def record_intent(
+        self,
+        client_id: int,
+        symbol: str,
+        payload: Mapping[str, Any],
+        *,
+        at_ms: int | None = None,
+    ) -> None:
+        """Write the order down before it is sent; a duplicate clientId is a bug, so it raises.
+
+        ``at_ms`` is when it was sent, when that was not now (an intent carried over).
+        """
+        now = _now_ms() if at_ms is None else at_ms
         body = json.dumps(_clean(payload), default=str, sort_keys=True)
         with self._tx() as db:
             db.execute(
@@ -428,57 +411,33 @@ class Journal:
         *,
         symbol: str | None = None,
         skip: Collection[int] = (),
+        window_ms: int = MAX_WINDOW_MS,
+        now_ms: Callable[[], int] = local_ms,
     ) -> list[Reconciled]:
-        """Ask the exchange about every unresolved intent and record what it says.
+        """Look up every unresolved intent and record what the exchange says.
 
         ``skip`` holds clientIds whose request is still in flight in this process: their
-        answer is coming, and "not found yet" would wrongly prove them absent.
+        answer is coming. ``window_ms`` is the signature window the intents were sent
+        with (the longest the exchange allows, when it is not known): an intent is only
+        proven absent once that long has passed since it was written down.
         """
         results: list[Reconciled] = []
         for entry in self.unresolved(symbol):
             if entry.client_id in skip:
                 continue
-            result = await self._reconcile_one(rest, entry)
-            if result.outcome != "unknown":
-                state = _OUTCOME_STATE[result.outcome]
-                self._mark(entry.client_id, state, result.detail, result.order)
+            pending = Pending(
+                entry.symbol, entry.client_id, entry.created_ms, entry.created_ms + window_ms
+            )
+            result = await look_up(rest, pending, now_ms=now_ms)
+            self.record_outcome(result)
             results.append(result)
         return results
 
-    async def _reconcile_one(self, rest: OrderLookup, entry: JournalEntry) -> Reconciled:
-        cid, symbol = entry.client_id, entry.symbol
-        try:
-            order = await rest.get_order(symbol, client_id=cid)
-        except NotFoundError:
-            pass
-        except BackpackError as exc:
-            return Reconciled(cid, symbol, "unknown", None, f"open-order lookup failed: {exc}")
-        else:
-            return Reconciled(cid, symbol, "open", order, f"resting as {order.id}")
-        oldest = entry.created_ms - CLIENT_ID_REUSE_SLACK_MS
-        for page in range(HISTORY_MAX_PAGES):
-            try:
-                history = await rest.order_history(
-                    symbol=symbol,
-                    limit=HISTORY_PAGE,
-                    offset=page * HISTORY_PAGE,
-                    sort_direction="Desc",
-                )
-            except BackpackError as exc:
-                return Reconciled(cid, symbol, "unknown", None, f"history lookup failed: {exc}")
-            for order in history:
-                if order.client_id == cid and (order.created_at_ms or oldest) >= oldest:
-                    return Reconciled(cid, symbol, "final", order, f"{order.status} as {order.id}")
-            times = [o.created_at_ms for o in history if o.created_at_ms is not None]
-            if len(history) < HISTORY_PAGE or (times and min(times) < oldest):
-                # Newest first: we have read back past the moment the order was sent.
-                return Reconciled(
-                    cid, symbol, "absent", None, "not resting and not in order history"
-                )
-        searched = HISTORY_MAX_PAGES * HISTORY_PAGE
-        return Reconciled(
-            cid, symbol, "unknown", None, f"not among the newest {searched} orders of {symbol}"
-        )
+    def record_outcome(self, result: Reconciled) -> None:
+        """Record what a lookup learnt; an unknown outcome changes nothing."""
+        if result.outcome != "unknown":
+            state = _OUTCOME_STATE[result.outcome]
+            self._mark(result.client_id, state, result.detail, result.order)
 
 
 def _day(ts_ms: int | None) -> str:

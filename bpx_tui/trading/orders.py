@@ -1,9 +1,10 @@
-"""Order entry for the console: checks, journal, exchange, in that order.
+"""Order entry for the console: build, check, send — one way for every order.
 
-Every order goes risk check -> journal intent (with a fresh ``clientId``) -> REST ->
-journal answer. An answer that never came (``UnknownOrderOutcome``) blocks *new risk*
-on that market until the journal has reconciled the order with the exchange; reducing
-orders (closes) are never blocked, because getting flat must always work.
+Every order is an :class:`OrderIntent` built once into a :class:`NewOrder`
+(:func:`build_order`), judged by the risk gate, and sent through the one
+:class:`OrderDispatch` (journal, wire, settling a lost answer). An answer that stays
+unknown even after the lookups blocks *new risk* on that market until it is settled;
+reducing orders (closes) are never blocked, because getting flat must always work.
 
 Close and close-all size their orders from the position the exchange reports *now*
 (a REST re-read first), never from what the screen showed a moment ago, and they
@@ -16,22 +17,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import (
-    BackpackError,
-    InvalidOrder,
-    ServerError,
-    TransportError,
-    UnknownOrderOutcome,
-)
+from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOutcome
 from bpx_tui.exchange.models import Order, Position
-from bpx_tui.exchange.numbers import parse_decimal
-from bpx_tui.trading.journal import Journal, Reconciled
-from bpx_tui.trading.risk import MarketSnapshot, OrderIntent, RiskGate, RiskLimits, RiskRejected
+from bpx_tui.exchange.signing import MAX_WINDOW_MS
+from bpx_tui.trading.dispatch import OrderDispatch
+from bpx_tui.trading.journal import Journal
+from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
+from bpx_tui.trading.outcome import Reconciled
+from bpx_tui.trading.risk import MarketSnapshot, RiskGate, RiskLimits, RiskRejected
 
 LimitsSource = RiskLimits | Callable[[str], RiskLimits]
 
@@ -110,7 +107,7 @@ class OrderService:
         self._clock = clock
         self.flat_waits = tuple(flat_waits)
         self.log = logger or logging.getLogger("bpx_tui.orders")
-        self._sending: set[int] = set()  # clientIds whose request is still in flight
+        self.dispatch = OrderDispatch(client, journal)
 
     def limits_for(self, symbol: str) -> RiskLimits:
         return self._limits(symbol) if callable(self._limits) else self._limits
@@ -150,52 +147,27 @@ class OrderService:
 
     # ------------------------------------------------------------------ submit
 
-    async def submit(self, intent: OrderIntent, *, key: str | None = None) -> Order:
+    def build(self, intent: OrderIntent, *, exact: bool = False) -> NewOrder:
+        """The order on its market's grid (see :func:`build_order`); raises InvalidOrder."""
+        return build_order(intent, self.client.market(intent.symbol), exact=exact)
+
+    async def submit(self, order: NewOrder, *, key: str | None = None) -> Order:
         """Check, journal and send one order; raises RiskRejected, DuplicateSubmit,
-        InvalidOrder or the exchange's error (UnknownOrderOutcome when the answer was lost)."""
-        async with self.gate.submitting(key or intent.symbol):
-            await self._settle(intent.symbol)
-            checked, payload = self._checked(intent)
-            return await self._send(checked, payload)
+        InvalidOrder or the exchange's error (UnknownOrderOutcome when the answer was lost
+        and the exchange could not be read to settle it)."""
+        async with self.gate.submitting(key or order.symbol):
+            await self._settle(order.symbol)
+            self.precheck(order)
+            return await self._send(order)
 
-    def precheck(self, intent: OrderIntent) -> OrderIntent:
+    def precheck(self, order: NewOrder) -> None:
         """What :meth:`submit` would check, without sending: the ticket calls it on every
-        change to show a rejection before Enter. Returns the intent rounded to the market;
-        raises RiskRejected or InvalidOrder."""
-        return self._checked(intent)[0]
-
-    def _checked(self, intent: OrderIntent) -> tuple[OrderIntent, dict[str, Any]]:
+        change to show a refusal before Enter. Raises RiskRejected or InvalidOrder."""
         if not self.client.has_credentials:
             raise InvalidOrder(
                 "no API key configured: set api_secret_file or BPX_API_SECRET to trade"
             )
-        payload = self._payload(intent)
-        checked = self._rounded(intent, payload)
-        self.gate.check(checked, self.snapshot(intent.symbol), self.limits_for(intent.symbol))
-        return checked, payload
-
-    def _payload(self, intent: OrderIntent) -> dict[str, Any]:
-        return self.client.build_order(
-            intent.symbol,
-            intent.side,
-            intent.order_type,
-            intent.quantity,
-            intent.price,
-            quote_quantity=intent.quote_quantity,
-            post_only=intent.post_only,
-            reduce_only=intent.reduce_only,
-            time_in_force=intent.time_in_force,
-        )
-
-    @staticmethod
-    def _rounded(intent: OrderIntent, payload: dict[str, Any]) -> OrderIntent:
-        """The intent as it will actually be sent (rounded to tick and step)."""
-        return replace(
-            intent,
-            quantity=parse_decimal(payload.get("quantity")),
-            quote_quantity=parse_decimal(payload.get("quoteQuantity")),
-            price=parse_decimal(payload.get("price")),
-        )
+        self.gate.check(order, self.snapshot(order.symbol), self.limits_for(order.symbol))
 
     async def _settle(self, symbol: str) -> None:
         """Reconcile lost answers on this market; refuse new risk while any stays unknown."""
@@ -211,7 +183,13 @@ class OrderService:
 
     async def reconcile(self, symbol: str | None = None) -> list[Reconciled]:
         """Settle unresolved journal entries (all markets by default) with the exchange."""
-        results = await self.journal.reconcile(self.client.rest, symbol=symbol, skip=self._sending)
+        signer = self.client.signer
+        results = await self.journal.reconcile(
+            self.client.rest,
+            symbol=symbol,
+            skip=self.dispatch.sending,
+            window_ms=signer.window if signer is not None else MAX_WINDOW_MS,
+        )
         for result in results:
             self.log.info(
                 "reconciled order %d on %s: %s (%s)",
@@ -224,23 +202,12 @@ class OrderService:
                 self.gate.unblock(result.symbol)
         return results
 
-    async def _send(self, intent: OrderIntent, payload: dict[str, Any]) -> Order:
-        client_id = self.journal.new_client_id()
-        payload = {**payload, "clientId": client_id}
-        self.journal.record_intent(client_id, intent.symbol, payload)
-        self._sending.add(client_id)
+    async def _send(self, order: NewOrder) -> Order:
         try:
-            # Exactly the journaled payload goes on the wire.
-            order = await self.client.submit(payload)
-        except BackpackError as exc:
-            self.journal.record_error(client_id, exc)
-            if isinstance(exc, UnknownOrderOutcome | TransportError | ServerError):
-                self.gate.block(intent.symbol, f"order {client_id} has an unknown outcome")
+            return await self.dispatch.send(order)
+        except UnknownOrderOutcome as exc:
+            self.gate.block(order.symbol, f"order {exc.client_id} has an unknown outcome")
             raise
-        finally:
-            self._sending.discard(client_id)
-        self.journal.record_response(client_id, order)
-        return order
 
     # ------------------------------------------------------------------ closing
 
@@ -254,15 +221,17 @@ class OrderService:
         position = self.client.positions.get(symbol)
         if position is None or position.net_quantity == 0:
             return None
-        intent = OrderIntent(
-            symbol=symbol,
-            side="Ask" if position.net_quantity > 0 else "Bid",
-            order_type="Market",
-            quantity=abs(position.net_quantity),
-            reduce_only=True,
+        order = self.build(
+            OrderIntent(
+                symbol=symbol,
+                side="Ask" if position.net_quantity > 0 else "Bid",
+                order_type="Market",
+                quantity=abs(position.net_quantity),
+                reduce_only=True,
+            )
         )
-        checked, payload = self._checked(intent)
-        return await self._send(checked, payload)
+        self.precheck(order)
+        return await self._send(order)
 
     async def close_all(self) -> CloseAllReport:
         """Cancel every order, close every position, then re-read until flat (bounded).

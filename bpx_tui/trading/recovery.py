@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bpx_tui.trading.journal import Reconciled
 from bpx_tui.trading.orders import OrderService
+from bpx_tui.trading.outcome import Reconciled
 
 # How each outcome reads to the trader.
 OUTCOME_WORDS = {

@@ -2,10 +2,11 @@
 
 Pure and synchronous (no I/O, no clock reads) so every rule is unit-testable and the
 check costs microseconds on the order path. The caller builds a :class:`MarketSnapshot`
-from the client's caches; :func:`check` refuses with :class:`RiskRejected`, whose text
-is shown to the trader as is.
+from the client's caches; :func:`check` reads the order exactly as it will be sent (a
+:class:`~bpx_tui.trading.order.NewOrder`, already on the market's grid) and refuses
+with :class:`RiskRejected`, whose text is shown to the trader as is.
 
-Policy (DESIGN.md "Safety model"):
+Policy (docs/ARCHITECTURE.md "Safety model"):
 
 * Orders that only *reduce* the position (reduce-only, or opposite to the position and
   no larger than it) skip the notional, stale-data, slippage and kill-switch checks:
@@ -19,13 +20,13 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bpx_tui.exchange.book import FillEstimate
 from bpx_tui.exchange.models import Market
-
-Side = Literal["Bid", "Ask"]
-OrderType = Literal["Limit", "Market"]
+from bpx_tui.exchange.numbers import wire
+from bpx_tui.exchange.vocab import Side
+from bpx_tui.trading.order import NewOrder, OrderIntent
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -60,21 +61,6 @@ class RiskLimits:
     stale_after_s: float = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class OrderIntent:
-    """What the trader asked for, before rounding and before a clientId exists."""
-
-    symbol: str
-    side: Side
-    order_type: OrderType
-    quantity: Decimal | None = None
-    quote_quantity: Decimal | None = None
-    price: Decimal | None = None
-    post_only: bool = False
-    reduce_only: bool = False
-    time_in_force: str | None = None
-
-
 class FillEstimator(Protocol):
     """The slice of :class:`bpx_tui.exchange.book.OrderBook` the slippage check walks."""
 
@@ -104,25 +90,6 @@ def _pct(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'))} %"
 
 
-def _validate(intent: OrderIntent) -> None:
-    if intent.side not in ("Bid", "Ask"):
-        raise RiskRejected(f"side must be Bid or Ask, got {intent.side!r}", "intent")
-    if intent.order_type not in ("Limit", "Market"):
-        raise RiskRejected(
-            f"order type must be Limit or Market, got {intent.order_type!r}", "intent"
-        )
-    if intent.order_type == "Limit":
-        if intent.price is None or intent.price <= 0:
-            raise RiskRejected("a limit order needs a positive price", "intent")
-        if intent.quantity is None:
-            raise RiskRejected("a limit order needs a quantity", "intent")
-    if (intent.quantity is None) == (intent.quote_quantity is None):
-        raise RiskRejected("give either a quantity or a quote quantity, not both", "intent")
-    amount = intent.quantity if intent.quantity is not None else intent.quote_quantity
-    if amount is None or amount <= 0:
-        raise RiskRejected("the order size must be positive", "intent")
-
-
 def _base_quantity(intent: OrderIntent, snapshot: MarketSnapshot) -> Decimal | None:
     """Base quantity of the order; a quote-sized market order is converted at mark."""
     if intent.quantity is not None:
@@ -132,8 +99,12 @@ def _base_quantity(intent: OrderIntent, snapshot: MarketSnapshot) -> Decimal | N
     return None
 
 
-def is_reducing(intent: OrderIntent, snapshot: MarketSnapshot) -> bool:
+def is_reducing(order: NewOrder, snapshot: MarketSnapshot) -> bool:
     """True when the order can only shrink the position (never open or flip it)."""
+    return _reduces(order.terms, snapshot)
+
+
+def _reduces(intent: OrderIntent, snapshot: MarketSnapshot) -> bool:
     if intent.reduce_only:
         return True
     position = snapshot.position_quantity
@@ -175,7 +146,8 @@ def _check_band(intent: OrderIntent, mark: Decimal, limits: RiskLimits) -> None:
     distance = abs(intent.price - mark) / mark * HUNDRED
     if distance > limits.price_band_pct:
         raise RiskRejected(
-            f"{intent.symbol}: limit price {intent.price} is {_pct(distance)} from mark {mark} "
+            f"{intent.symbol}: limit price {wire(intent.price)} is {_pct(distance)} "
+            f"from mark {mark} "
             f"(band {_pct(limits.price_band_pct)})",
             "price_band_pct",
         )
@@ -197,7 +169,8 @@ def _market_fill_price(
     if estimate.filled < quantity or estimate.average_price is None:
         taking = "ask" if intent.side == "Bid" else "bid"
         raise RiskRejected(
-            f"{intent.symbol}: the book is too thin: only {estimate.filled} of {quantity} "
+            f"{intent.symbol}: the book is too thin: only {wire(estimate.filled)} of "
+            f"{wire(quantity)} "
             f"available on the {taking} side",
             "max_slippage_pct",
         )
@@ -213,7 +186,7 @@ def _market_fill_price(
 
 
 def check(
-    intent: OrderIntent,
+    order: NewOrder,
     snapshot: MarketSnapshot,
     limits: RiskLimits,
     *,
@@ -222,9 +195,11 @@ def check(
     """Raise :class:`RiskRejected` unless the order may be sent.
 
     ``halted`` is the kill switch's reason when it is active (see :class:`RiskGate`).
+    The order's shape (flags, sizes, grid) was settled when it was built; only the
+    market and the account are judged here.
     """
-    _validate(intent)
-    if is_reducing(intent, snapshot):
+    intent = order.terms
+    if _reduces(intent, snapshot):
         if intent.order_type == "Limit" and snapshot.mark_price and snapshot.book_synced:
             _check_band(intent, snapshot.mark_price, limits)
         return
@@ -315,12 +290,12 @@ class RiskGate:
         finally:
             self._in_flight.discard(key)
 
-    def check(self, intent: OrderIntent, snapshot: MarketSnapshot, limits: RiskLimits) -> None:
+    def check(self, order: NewOrder, snapshot: MarketSnapshot, limits: RiskLimits) -> None:
         """:func:`check` plus the gate's own state (kill switch, blocked market)."""
-        reason = self._blocked.get(intent.symbol)
-        if reason is not None and not is_reducing(intent, snapshot):
+        reason = self._blocked.get(order.symbol)
+        if reason is not None and not is_reducing(order, snapshot):
             raise RiskRejected(
-                f"{intent.symbol}: {reason}; new orders wait until it is reconciled",
+                f"{order.symbol}: {reason}; new orders wait until it is reconciled",
                 "unresolved_order",
             )
-        check(intent, snapshot, limits, halted=self._halt_reason)
+        check(order, snapshot, limits, halted=self._halt_reason)

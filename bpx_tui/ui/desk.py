@@ -23,14 +23,9 @@ from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
 from bpx_tui.exchange.models import Order
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
-from bpx_tui.trading.risk import (
-    DuplicateSubmit,
-    OrderIntent,
-    RiskGate,
-    RiskRejected,
-    is_reducing,
-)
+from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskRejected, is_reducing
 from bpx_tui.ui import fmt
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.freshness import Freshness, assess
@@ -185,16 +180,16 @@ class TradingDesk(App[int]):
     def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
         widget = self.query_one(OrderTicket)
         try:
-            intent = event.ticket.intent(self._client.market(event.ticket.symbol))
+            order = event.ticket.order(self._client.market(event.ticket.symbol))
         except TicketError as exc:
             widget.show_error(str(exc))
             return
-        if self._needs_live_confirmation(intent):
-            self._confirm_first_live(intent)
+        if self._needs_live_confirmation(order):
+            self._confirm_first_live(order)
             return
-        self._run(self._submit(intent))
+        self._run(self._submit(order))
 
-    def _needs_live_confirmation(self, intent: OrderIntent) -> bool:
+    def _needs_live_confirmation(self, order: NewOrder) -> bool:
         """The first order of a live run that adds risk asks once (config:
         ``confirm_first_live_order``); reducing orders never ask.
 
@@ -207,28 +202,29 @@ class TradingDesk(App[int]):
         if not self.settings.confirm_first_live_order:
             return False
         try:
-            checked = service.precheck(intent)
+            service.precheck(order)
         except RiskRejected as exc:
             # A market blocked by an unsettled order may be reconciled and unblocked by
             # the submit itself, so that one still asks.
             return exc.limit == "unresolved_order"
         except BackpackError:
             return False
-        return not is_reducing(checked, service.snapshot(checked.symbol))
+        return not is_reducing(order, service.snapshot(order.symbol))
 
-    def _confirm_first_live(self, intent: OrderIntent) -> None:
-        size = intent.quantity if intent.quantity is not None else intent.quote_quantity
-        price = f" @ {intent.price}" if intent.price is not None else " at market"
+    def _confirm_first_live(self, order: NewOrder) -> None:
+        terms = order.terms
+        size = terms.quantity if terms.quantity is not None else terms.quote_quantity
+        price = f" @ {terms.price}" if terms.price is not None else " at market"
         question = (
             "LIVE: this sends a real order to the exchange.\n\n"
-            f"{fmt.side_word(intent.side)} {size} {intent.symbol} {intent.order_type}{price}\n\n"
+            f"{fmt.side_word(terms.side)} {size} {terms.symbol} {terms.order_type}{price}\n\n"
             "Send it? (asked once per run; later orders go straight through)"
         )
 
         def answered(answer: bool | None) -> None:
             if answer:
                 self.live_order_confirmed = True
-                self._run(self._submit(intent))
+                self._run(self._submit(order))
                 return
             self.query_one(OrderTicket).show_error("not sent: the live order was not confirmed")
             self.notify("Order not sent", severity="warning")
@@ -238,11 +234,11 @@ class TradingDesk(App[int]):
     def on_order_ticket_closed(self) -> None:
         self.query_one(DepthLadder).focus()
 
-    async def _submit(self, intent: OrderIntent) -> None:
+    async def _submit(self, new: NewOrder) -> None:
         assert self.service is not None
         widget = self.query_one(OrderTicket)
         try:
-            order = await self.service.submit(intent)
+            order = await self.service.submit(new)
         except RiskRejected as exc:
             widget.show_error(exc.reason)
             self.notify(exc.reason, title="Order refused", severity="warning")
@@ -257,7 +253,7 @@ class TradingDesk(App[int]):
         if widget.ticket is not None:
             widget.close()
             self.query_one(DepthLadder).focus()
-        size = order.quantity or intent.quantity or intent.quote_quantity
+        size = order.quantity or new.terms.quantity or new.terms.quote_quantity
         self.notify(
             f"{fmt.side_word(order.side)} {size} {order.symbol} {order.order_type}: {order.status}",
             title="Order sent",

@@ -1,10 +1,11 @@
 """The order ticket's state and arithmetic, without Textual.
 
 The ticket shows exactly what would be sent and refuses, with a sentence, anything
-that cannot be sent: the text typed by the trader is parsed here, checked against the
-market's tick/step/minimum, and only then turned into an :class:`OrderIntent` for the
-trading layer (which adds the risk checks). Nothing is rounded silently: a price off
-the tick is an error to fix, not a different order.
+that cannot be sent: the text typed by the trader is parsed here into an
+:class:`OrderIntent`, and the trading layer's :func:`build_order` (the one place a
+market's rules are applied) makes it the :class:`NewOrder` the preview is drawn from
+and Enter sends. The ticket builds *exactly*: a price off the tick is an error to fix,
+not a different order.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bpx_tui.exchange.book import FillEstimate
 from bpx_tui.exchange.errors import InvalidOrder
 from bpx_tui.exchange.models import Market
 from bpx_tui.exchange.numbers import round_to_step
-from bpx_tui.trading.risk import OrderIntent
+from bpx_tui.exchange.vocab import TIMES_IN_FORCE, OrderType, Side, TimeInForce
+from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
 from bpx_tui.ui import fmt
 
-Side = Literal["Bid", "Ask"]
-OrderType = Literal["Limit", "Market"]
-TIFS = ("GTC", "IOC", "FOK")
+TIFS = TIMES_IN_FORCE
 THOUSAND_SUFFIXES = ("k", "K")
 QUOTE_CENT = Decimal("0.01")  # a quote-sized ticket is written to the cent
 DEFAULT_MAKER_FEE = Decimal("0.0002")
@@ -133,7 +133,7 @@ class Ticket:
     size_in_quote: bool = False
     post_only: bool = False
     reduce_only: bool = False
-    tif: str = "GTC"
+    tif: TimeInForce = "GTC"
 
     @property
     def is_market(self) -> bool:
@@ -211,48 +211,29 @@ class Ticket:
 
     # ------------------------------------------------------------------ checks
 
-    def intent(self, market: Market) -> OrderIntent:
-        """The order to send, or :class:`TicketError` explaining what is wrong."""
-        if self.is_market and self.post_only:
-            raise TicketError("post-only applies to limit orders; press p to turn it off")
-        if self.post_only and self.tif != "GTC":
-            raise TicketError(f"post-only cannot be {self.tif}; press t for GTC")
-        if self.reduce_only and not market.is_perp:
-            raise TicketError(f"{market.symbol} is spot: reduce-only applies to perps; press r")
+    def intent(self) -> OrderIntent:
+        """What the typed fields ask for, or :class:`TicketError` when a field is not a number."""
         amount, quoted = parse_size(self.size)
         quoted = quoted or self.size_in_quote
-        try:
-            if self.is_market:
-                if quoted:
-                    return self._build(quote_quantity=amount)
-                market.check_quantity(amount)
-                return self._build(quantity=amount)
-            price = parse_number(self.price, "price")
-            market.check_price(price)
-            quantity = round_to_step(amount / price, market.step_size, "down") if quoted else amount
-            market.check_quantity(quantity)
-            return self._build(quantity=quantity, price=price)
-        except InvalidOrder as exc:
-            raise TicketError(str(exc)) from None
-
-    def _build(
-        self,
-        *,
-        quantity: Decimal | None = None,
-        quote_quantity: Decimal | None = None,
-        price: Decimal | None = None,
-    ) -> OrderIntent:
+        price = None if self.is_market else parse_number(self.price, "price")
         return OrderIntent(
             symbol=self.symbol,
             side=self.side,
             order_type=self.order_type,
-            quantity=quantity,
-            quote_quantity=quote_quantity,
+            quantity=None if quoted else amount,
+            quote_quantity=amount if quoted else None,
             price=price,
             post_only=self.post_only,
             reduce_only=self.reduce_only,
             time_in_force=None if self.is_market else self.tif,
         )
+
+    def order(self, market: Market) -> NewOrder:
+        """The order Enter would send, or :class:`TicketError` saying what to change."""
+        try:
+            return build_order(self.intent(), market, exact=True)
+        except InvalidOrder as exc:
+            raise TicketError(str(exc)) from None
 
     def preview(
         self,
@@ -269,7 +250,7 @@ class Ticket:
         it crosses the book: it pays the taker fee, not the maker fee.
         """
         try:
-            intent = self.intent(market)
+            intent = self.order(market).terms
         except TicketError as exc:
             return Preview(error=str(exc))
         quote_amount = intent.quote_quantity
@@ -303,6 +284,7 @@ class Ticket:
         quantity: Decimal | None = intent.quantity
         if quantity is None:
             assert intent.quote_quantity is not None
+            # An estimate for the preview only: the exchange sizes a quote order itself.
             quantity = round_to_step(intent.quote_quantity / best_taken, market.step_size, "down")
         estimate = book.estimate_fill(self.side, quantity)
         if estimate.average_price is None or estimate.filled < quantity:

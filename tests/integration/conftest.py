@@ -11,6 +11,7 @@ forward with ``sim.clock.advance`` when it needs time to pass (funding).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import DemoAccount, SimServer
+from bpx_tui.trading.dispatch import OrderDispatch
+from bpx_tui.trading.order import OrderIntent, build_order
 from tests.conftest import until
 
 BTC = "BTC_USDC_PERP"
@@ -29,6 +32,26 @@ ETH = "ETH_USDC_PERP"
 SEED = 11
 MAKER_FEE = SimConfig().maker_fee
 TAKER_FEE = SimConfig().taker_fee
+
+
+async def place(
+    client: BackpackClient,
+    symbol: str,
+    side: str,
+    order_type: str,
+    quantity: Decimal | None = None,
+    price: Decimal | None = None,
+    *,
+    client_id: int | None = None,
+    **terms: Any,
+) -> Order:
+    """One order the way every order goes: built once, sent by the one dispatch (which
+    settles a lost answer by clientId)."""
+    intent = OrderIntent(symbol, side, order_type, quantity, price=price, **terms)  # type: ignore[arg-type]
+    order = build_order(intent, client.market(symbol))
+    if client_id is not None:
+        order = order.with_client_id(client_id)
+    return await OrderDispatch(client).send(order)
 
 
 class Recorder:

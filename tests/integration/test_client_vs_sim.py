@@ -15,7 +15,7 @@ import aiohttp
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from tests.conftest import eventually, until
-from tests.integration.conftest import BTC, ETH, MAKER_FEE, TAKER_FEE, Harness, Recorder
+from tests.integration.conftest import BTC, ETH, MAKER_FEE, TAKER_FEE, Harness, Recorder, place
 
 
 async def test_limit_order_partial_then_full_fill(harness: Harness) -> None:
@@ -24,7 +24,7 @@ async def test_limit_order_partial_then_full_fill(harness: Harness) -> None:
     seen = Recorder(client)
     seller = await harness.rest(sim, sim.create_account())
 
-    placed = await client.place_order(BTC, "Bid", "Limit", Decimal("0.01"), Decimal("96000"))
+    placed = await place(client, BTC, "Bid", "Limit", Decimal("0.01"), Decimal("96000"))
     assert placed.status == "New"
     await until(lambda: seen.events("orderAccepted", placed.id), "orderAccepted on the stream")
     cached = client.open_orders[placed.id]
@@ -79,9 +79,9 @@ async def test_cancel_one_then_cancel_all_markets(harness: Harness) -> None:
     client = await harness.client(sim)
     seen = Recorder(client)
 
-    first = await client.place_order(BTC, "Bid", "Limit", Decimal("0.001"), Decimal("95000"))
-    second = await client.place_order(BTC, "Ask", "Limit", Decimal("0.002"), Decimal("99000"))
-    third = await client.place_order(ETH, "Bid", "Limit", Decimal("0.5"), Decimal("3500"))
+    first = await place(client, BTC, "Bid", "Limit", Decimal("0.001"), Decimal("95000"))
+    second = await place(client, BTC, "Ask", "Limit", Decimal("0.002"), Decimal("99000"))
+    third = await place(client, ETH, "Bid", "Limit", Decimal("0.5"), Decimal("3500"))
     ids = {first.id, second.id, third.id}
     await until(lambda: len(seen.events("orderAccepted")) == 3, "three orderAccepted updates")
     assert set(client.open_orders) == ids
@@ -118,7 +118,7 @@ async def test_market_order_position_and_realised_pnl(harness: Harness) -> None:
     await maker.execute_order(
         {"symbol": BTC, "side": "Ask", "orderType": "Limit", "quantity": "0.02", "price": "97100"}
     )
-    bought = await client.place_order(BTC, "Bid", "Market", Decimal("0.02"))
+    bought = await place(client, BTC, "Bid", "Market", Decimal("0.02"))
     assert (bought.status, bought.executed_quantity) == ("Filled", Decimal("0.02"))
     await until(lambda: BTC in client.positions, "the position from the stream")
 
@@ -137,7 +137,7 @@ async def test_market_order_position_and_realised_pnl(harness: Harness) -> None:
     await maker.execute_order(
         {"symbol": BTC, "side": "Bid", "orderType": "Limit", "quantity": "0.02", "price": "97300"}
     )
-    closed = await client.place_order(BTC, "Ask", "Market", Decimal("0.02"), reduce_only=True)
+    closed = await place(client, BTC, "Ask", "Market", Decimal("0.02"), reduce_only=True)
     assert (closed.status, closed.reduce_only) == ("Filled", True)
     await until(lambda: BTC not in client.positions, "the position to close on the stream")
     last = seen.positions[-1]
@@ -201,7 +201,7 @@ async def test_order_closed_on_the_stream_before_its_rest_answer_stays_closed(
             await until(lambda: seen.events("orderFill"), "the fill on the stream")
 
         release.append(fill_it_first)
-        placed = await client.place_order(BTC, "Bid", "Limit", Decimal("0.01"), Decimal("96000"))
+        placed = await place(client, BTC, "Bid", "Limit", Decimal("0.01"), Decimal("96000"))
         assert placed.status == "New"  # the answer describes the order as it was placed
         [fill] = seen.events("orderFill", placed.id)
         assert fill.status == "Filled"

@@ -23,7 +23,15 @@ from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.sim.server import SimServer
 from tests.conftest import eventually, until
-from tests.integration.conftest import BTC, Harness, Recorder, book_rows, rest_rows, wait_subscribed
+from tests.integration.conftest import (
+    BTC,
+    Harness,
+    Recorder,
+    book_rows,
+    place,
+    rest_rows,
+    wait_subscribed,
+)
 
 BOOK_LEVELS = 40
 
@@ -84,7 +92,7 @@ async def test_drop_reconnects_resubscribes_and_resyncs(harness: Harness) -> Non
     await book_matches_exchange(client, BTC)
 
     # The private stream really is live again: a new order produces its updates.
-    order = await client.place_order(BTC, "Bid", "Limit", Decimal("0.001"), Decimal("90000"))
+    order = await place(client, BTC, "Bid", "Limit", Decimal("0.001"), Decimal("90000"))
     await until(lambda: seen.events("orderAccepted", order.id), "orderAccepted after reconnect")
     await client.cancel_order(BTC, order.id)
     await until(lambda: seen.events("orderCancelled", order.id), "orderCancelled after reconnect")
@@ -171,8 +179,8 @@ async def test_hung_placement_is_found_by_client_id_not_resent(harness: Harness)
     seen = Recorder(client)
 
     sim.fail_next_order("hang", hang_seconds=10)
-    order = await client.place_order(
-        BTC, "Bid", "Limit", Decimal("0.001"), Decimal("90000"), client_id=4242
+    order = await place(
+        client, BTC, "Bid", "Limit", Decimal("0.001"), Decimal("90000"), client_id=4242
     )
     assert (order.client_id, order.status, order.price) == (4242, "New", Decimal("90000"))
     [row] = own_orders(sim, 4242)  # exactly one order exists: nothing was re-sent
@@ -188,7 +196,7 @@ async def test_503_on_a_filled_market_order_is_found_in_history(harness: Harness
     client = await fault_client(harness, sim)
 
     sim.fail_next_order("error", 503)
-    order = await client.place_order(BTC, "Bid", "Market", Decimal("0.001"), client_id=777)
+    order = await place(client, BTC, "Bid", "Market", Decimal("0.001"), client_id=777)
     assert (order.client_id, order.status) == (777, "Filled")
     assert order.executed_quantity == Decimal("0.001")
     [row] = own_orders(sim, 777)
@@ -206,7 +214,7 @@ async def test_unknown_outcome_only_when_the_lookup_cannot_tell(harness: Harness
 
     sim.fail_next_order("hang", hang_seconds=10)
     placing = asyncio.create_task(
-        client.place_order(BTC, "Bid", "Limit", Decimal("0.001"), Decimal("90000"), client_id=99)
+        place(client, BTC, "Bid", "Limit", Decimal("0.001"), Decimal("90000"), client_id=99)
     )
 
     async def accepted() -> bool:
@@ -228,7 +236,7 @@ async def test_fill_missed_while_disconnected_is_recovered_on_reconnect(harness:
     client = await harness.client(sim)
     seen = Recorder(client)
     seller = sim.create_account()
-    order = await client.place_order(BTC, "Bid", "Limit", Decimal("0.01"), Decimal("96000"))
+    order = await place(client, BTC, "Bid", "Limit", Decimal("0.01"), Decimal("96000"))
     await until(lambda: seen.events("orderAccepted", order.id), "orderAccepted")
 
     assert await sim.drop_connections() == 1

@@ -14,7 +14,7 @@ from typing import Any
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.rest import RestClient
 from tests.conftest import eventually, until
-from tests.integration.conftest import BTC, TAKER_FEE, Harness, Recorder
+from tests.integration.conftest import BTC, TAKER_FEE, Harness, Recorder, place
 
 FUNDING_SPEEDUP = 4  # a 15-minute funding interval: none falls due by itself mid-test
 
@@ -24,7 +24,7 @@ async def open_long(client: BackpackClient, maker: RestClient, qty: str, price: 
     await maker.execute_order(
         {"symbol": BTC, "side": "Ask", "orderType": "Limit", "quantity": qty, "price": price}
     )
-    order = await client.place_order(BTC, "Bid", "Market", Decimal(qty))
+    order = await place(client, BTC, "Bid", "Market", Decimal(qty))
     assert (order.status, order.executed_quantity) == ("Filled", Decimal(qty))
     await until(lambda: BTC in client.positions, "the long position on the stream")
 
@@ -128,7 +128,8 @@ async def test_stop_trigger_waits_then_closes_the_position(harness: Harness) -> 
     maker = await harness.rest(sim, sim.create_account())
     await open_long(client, maker, "0.05", "97000")
 
-    stop = await client.place_order(
+    stop = await place(
+        client,
         BTC,
         "Ask",
         "Market",

@@ -14,8 +14,9 @@ from bpx_tui.config import load_settings
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.numbers import round_to_step
 from bpx_tui.trading.journal import Journal
+from bpx_tui.trading.order import OrderIntent
 from bpx_tui.trading.orders import OrderService
-from bpx_tui.trading.risk import OrderIntent, RiskGate
+from bpx_tui.trading.risk import RiskGate
 
 SYMBOL = "BTC_USDC_PERP"
 
@@ -42,7 +43,7 @@ async def main() -> None:
         price=round_to_step(mark * Decimal("0.99"), market.tick_size),
     )
     service = OrderService(client, RiskGate(), Journal(), settings.limits_for)
-    await service.submit(intent)  # the exchange accepts it and never answers
+    await service.submit(service.build(intent))  # the exchange accepts it and never answers
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -103,7 +104,10 @@ async def test_live_start_blocks_a_market_whose_order_stays_unknown(sim: SimServ
     with Journal(paths.journal_file()) as journal:
         cid = journal.new_client_id()
         journal.record_intent(
-            cid, BTC, {"symbol": BTC, "side": "Bid", "orderType": "Market", "quantity": "0.01"}
+            cid,
+            BTC,
+            {"symbol": BTC, "side": "Bid", "orderType": "Market", "quantity": "0.01"},
+            at_ms=int(time.time() * 1000) - 90_000,  # the run that sent it died 90 s ago
         )
     # The order is not resting, and the history that would settle it answers 429 until
     # cleared: the outcome cannot be learnt.

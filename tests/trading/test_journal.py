@@ -23,8 +23,10 @@ from bpx_tui.exchange.errors import (
 from bpx_tui.exchange.models import Fill, Order
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
-from bpx_tui.trading.journal import UINT32_MAX, Journal, fill_from_update, summarize_fills
+from bpx_tui.exchange.vocab import UINT32_MAX
+from bpx_tui.trading.journal import Journal, fill_from_update, summarize_fills
 from bpx_tui.trading.journal_cli import main as journal_main
+from bpx_tui.trading.outcome import local_ms
 from tests.conftest import load_fixture
 from tests.fakes.rest_server import TEST_SECRET, FakeRestServer
 
@@ -281,6 +283,11 @@ async def exchange() -> AsyncIterator[tuple[FakeRestServer, RestClient]]:
             await rest.close()
 
 
+def _later() -> int:
+    """Two minutes on: every request sent "now" has long expired, so absence is proven."""
+    return local_ms() + 120_000
+
+
 def _naive(ms_ago: int) -> str:
     moment = datetime.now(UTC) - timedelta(milliseconds=ms_ago)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
@@ -291,7 +298,7 @@ async def test_reconcile_found_resting_found_in_history_and_absent(
 ) -> None:
     server, rest = exchange
     resting = copy.deepcopy(server.state.resting[0])
-    resting.update(clientId=1, id="5001")
+    resting.update(clientId=1, id="5001", createdAt=local_ms())
     server.state.resting.append(resting)
     done = copy.deepcopy(server.state.history[0])
     done.update(clientId=2, id="5002", status="Filled", createdAt=_naive(100))
@@ -300,7 +307,7 @@ async def test_reconcile_found_resting_found_in_history_and_absent(
         journal.record_intent(cid, SYMBOL, PAYLOAD)
         journal.record_error(cid, UnknownOrderOutcome(SYMBOL, cid, "timeout"))
 
-    results = {r.client_id: r for r in await journal.reconcile(rest)}
+    results = {r.client_id: r for r in await journal.reconcile(rest, now_ms=_later)}
 
     assert results[1].outcome == "open" and results[1].order is not None
     assert results[2].outcome == "final" and results[2].order.status == "Filled"  # type: ignore[union-attr]
@@ -311,7 +318,7 @@ async def test_reconcile_found_resting_found_in_history_and_absent(
     assert states[3].state == "absent"  # type: ignore[union-attr]
     assert journal.unresolved() == []
     assert ("reconcile", "absent") in journal.events(3)
-    # it asked by clientId, then searched the history, as §4.5 requires
+    # it asked by clientId (GET /order sees resting orders only), then searched the history
     asked = [c.query.get("clientId") for c in server.calls("GET", "/api/v1/order")]
     assert asked == ["1", "2", "3"]
     assert len(server.calls("GET", "/wapi/v1/history/orders")) == 2
@@ -325,7 +332,7 @@ async def test_reconcile_ignores_an_old_order_that_reused_the_client_id(
     old.update(clientId=9, id="4000", status="Filled", createdAt=_naive(3_600_000))
     server.state.history.insert(0, old)
     journal.record_intent(9, SYMBOL, PAYLOAD)
-    [result] = await journal.reconcile(rest)
+    [result] = await journal.reconcile(rest, now_ms=_later)
     assert result.outcome == "absent"
 
 
@@ -335,14 +342,27 @@ async def test_reconcile_keeps_the_intent_when_the_exchange_cannot_answer(
     server, rest = exchange
     server.fail("GET", "/api/v1/order", status=503, times=1)
     journal.record_intent(5, SYMBOL, PAYLOAD)
-    [result] = await journal.reconcile(rest)
+    [result] = await journal.reconcile(rest, now_ms=_later)
     assert result.outcome == "unknown"
     assert "open-order lookup failed" in result.detail
     assert [e.client_id for e in journal.unresolved()] == [5]
     server.fail("GET", "/wapi/v1/history/orders", status=503, times=1)
-    [result] = await journal.reconcile(rest)
+    [result] = await journal.reconcile(rest, now_ms=_later)
     assert result.outcome == "unknown" and "history lookup failed" in result.detail
-    [result] = await journal.reconcile(rest)  # the exchange is back
+    [result] = await journal.reconcile(rest, now_ms=_later)  # the exchange is back
+    assert result.outcome == "absent"
+
+
+async def test_an_intent_whose_request_may_still_execute_is_unknown_not_absent(
+    journal: Journal, exchange: tuple[FakeRestServer, RestClient]
+) -> None:
+    """Not found one moment after it was sent proves nothing: it may still land."""
+    _, rest = exchange
+    journal.record_intent(21, SYMBOL, PAYLOAD)
+    [result] = await journal.reconcile(rest, window_ms=5_000)
+    assert result.outcome == "unknown" and "could still execute" in result.detail
+    assert [e.client_id for e in journal.unresolved()] == [21]
+    [result] = await journal.reconcile(rest, window_ms=5_000, now_ms=_later)
     assert result.outcome == "absent"
 
 
@@ -404,7 +424,7 @@ async def test_reconcile_pages_back_through_a_busy_history(
     server.state.history[:0] = [*newer[:230], target, *newer[230:]]
     journal.record_intent(11, SYMBOL, PAYLOAD)
     journal.record_intent(12, SYMBOL, PAYLOAD)
-    results = {r.client_id: r for r in await journal.reconcile(rest)}
+    results = {r.client_id: r for r in await journal.reconcile(rest, now_ms=_later)}
     assert results[11].outcome == "final" and results[11].order.id == "7999"  # type: ignore[union-attr]
     assert results[12].outcome == "absent"
     pages = [c.query.get("offset") for c in server.calls("GET", "/wapi/v1/history/orders")]

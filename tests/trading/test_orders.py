@@ -17,8 +17,9 @@ from bpx_tui.exchange.signing import Signer
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.trading.journal import Journal
+from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
 from bpx_tui.trading.orders import OrderService
-from bpx_tui.trading.risk import DuplicateSubmit, OrderIntent, RiskGate, RiskLimits, RiskRejected
+from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskLimits, RiskRejected
 
 D = Decimal
 BTC = "BTC_USDC_PERP"
@@ -73,17 +74,19 @@ def service(client: BackpackClient, journal: Journal) -> OrderService:
     return svc
 
 
-def resting_bid(client: BackpackClient, symbol: str = BTC, qty: str = "0.01") -> OrderIntent:
+def resting_bid(client: BackpackClient, symbol: str = BTC, qty: str = "0.01") -> NewOrder:
     """A limit bid 20 ticks under the best bid: rests, well inside the band."""
     book = client.books[symbol]
     best = book.best_bid_price()
     assert best is not None
     price = best - 20 * client.market(symbol).tick_size
-    return OrderIntent(symbol, "Bid", "Limit", quantity=D(qty), price=price)
+    intent = OrderIntent(symbol, "Bid", "Limit", quantity=D(qty), price=price)
+    return build_order(intent, client.market(symbol))
 
 
-def market(symbol: str, side: str, qty: str, **kw: Any) -> OrderIntent:
-    return OrderIntent(symbol, side, "Market", quantity=D(qty), **kw)  # type: ignore[arg-type]
+def market(client: BackpackClient, symbol: str, side: str, qty: str, **kw: Any) -> NewOrder:
+    intent = OrderIntent(symbol, side, "Market", quantity=D(qty), **kw)  # type: ignore[arg-type]
+    return build_order(intent, client.market(symbol))
 
 
 # ------------------------------------------------------------------ submit
@@ -128,8 +131,11 @@ async def test_risk_rejection_sends_nothing(
         await service.submit(big)
     assert info.value.limit == "max_order_notional"
     mark = client.marks[BTC].mark_price
-    far = OrderIntent(
-        BTC, "Bid", "Limit", quantity=D("0.01"), price=(mark * D("0.9")).quantize(D("0.1"))
+    far = build_order(
+        OrderIntent(
+            BTC, "Bid", "Limit", quantity=D("0.01"), price=(mark * D("0.9")).quantize(D("0.1"))
+        ),
+        client.market(BTC),
     )
     with pytest.raises(RiskRejected) as info:
         await service.submit(far)
@@ -160,26 +166,33 @@ async def test_a_repeated_key_sends_one_order(
 
 
 async def test_unknown_outcome_is_reconciled_before_the_next_order(
-    sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
+    sim: SimServer, client: BackpackClient, journal: Journal
 ) -> None:
-    # The order is accepted and filled, the answer is a 503, and the history lookup is
-    # rate limited through every retry: the client cannot tell what happened.
+    # The order is accepted and filled, the answer is a 503, and the history stays rate
+    # limited for as long as the request could still execute: nothing can tell. (The
+    # journal is not attached to the stream here, which would otherwise settle it.)
+    service = OrderService(client, RiskGate(), journal, RiskLimits())
+    assert client.signer is not None
+    client.signer.window = 300
+    service.dispatch.grace_ms = 0
+    service.dispatch.settle_waits = (0.05,)
     sim.fail_next_order("error", 503)
-    sim.throttle(5, "/wapi/v1/history", retry_after=0.01)
+    sim.throttle(10_000, "/wapi/v1/history", retry_after=0.01)
     with pytest.raises(UnknownOrderOutcome) as info:
-        await service.submit(market(BTC, "Bid", "0.01"))
+        await service.submit(market(client, BTC, "Bid", "0.01"))
     lost = info.value.client_id
+    assert lost is not None
     assert journal.entry(lost).state == "unknown"  # type: ignore[union-attr]
     assert service.gate.blocked(BTC)
 
     # Still no answer: new risk on that market is refused, nothing is sent.
-    sim.throttle(5, "/wapi/v1/history", retry_after=0.01)
     with pytest.raises(RiskRejected) as refused:
         await service.submit(resting_bid(client))
     assert refused.value.limit == "unresolved_order"
     assert await client.rest.open_orders() == []
 
     # The exchange answers again: the next submit settles the lost order first.
+    sim.faults.clear()
     order = await service.submit(resting_bid(client))
     entry = journal.entry(lost)
     assert entry is not None
@@ -189,13 +202,27 @@ async def test_unknown_outcome_is_reconciled_before_the_next_order(
     assert order.status == "New"
 
 
+async def test_a_lost_answer_is_settled_by_the_lookup_not_reported_lost(
+    sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    """A 503 after the exchange accepted the order: the lookup finds it, the trader gets
+    the order, the journal records it found, and the market is not blocked."""
+    sim.fail_next_order("error", 503)
+    order = await service.submit(market(client, BTC, "Bid", "0.01"))
+    assert order.status == "Filled" and order.client_id is not None
+    entry = journal.entry(order.client_id)
+    assert entry is not None and (entry.state, entry.status) == ("done", "Filled")
+    assert [kind for kind, _ in journal.events(order.client_id)][:2] == ["intent", "error"]
+    assert not service.gate.blocked(BTC)
+
+
 # ------------------------------------------------------------------ closing
 
 
 async def test_close_position_is_sized_from_the_exchange_not_the_cache(
     client: BackpackClient, service: OrderService, journal: Journal
 ) -> None:
-    await service.submit(market(BTC, "Bid", "0.02"))
+    await service.submit(market(client, BTC, "Bid", "0.02"))
     await client.refresh_account()
     stale = client.positions[BTC]
     client.positions[BTC] = type(stale).from_api({**stale.raw, "netQuantity": "5"})  # a lie
@@ -216,8 +243,8 @@ async def test_close_all_cancels_closes_and_verifies_flat(
     await service.submit(resting_bid(client, BTC))
     await service.submit(resting_bid(client, BTC, "0.02"))
     await service.submit(resting_bid(client, SOL, "1"))
-    await service.submit(market(BTC, "Bid", "0.03"))
-    await service.submit(market(SOL, "Ask", "2"))
+    await service.submit(market(client, BTC, "Bid", "0.03"))
+    await service.submit(market(client, SOL, "Ask", "2"))
     service.gate.halt("operator")
 
     report = await service.close_all()
@@ -246,7 +273,7 @@ async def test_close_all_on_a_flat_account(service: OrderService) -> None:
 async def test_close_all_reports_what_is_still_open_and_why(
     sim: SimServer, client: BackpackClient, service: OrderService
 ) -> None:
-    await service.submit(market(BTC, "Bid", "0.01"))
+    await service.submit(market(client, BTC, "Bid", "0.01"))
     # Another trader empties the bid side: a market sell has nothing to hit.
     whale_account = sim.create_account(usdc=D(100_000_000))
     async with RestClient(sim.rest_url, Signer(whale_account.api_secret)) as whale:
@@ -273,7 +300,7 @@ async def test_close_all_reports_what_is_still_open_and_why(
 async def test_fills_reach_the_journal_from_the_stream(
     client: BackpackClient, service: OrderService, journal: Journal
 ) -> None:
-    order = await service.submit(market(BTC, "Bid", "0.01"))
+    order = await service.submit(market(client, BTC, "Bid", "0.01"))
     await eventually(lambda: bool(journal.fills()), "the fill")
     fills = journal.fills()
     assert sum(f.quantity for f in fills) == D("0.01")
@@ -281,20 +308,10 @@ async def test_fills_reach_the_journal_from_the_stream(
     assert journal.fills_summary()[0].symbol == BTC
 
 
-async def test_precheck_rounds_and_refuses_without_sending(
+async def test_precheck_refuses_without_sending(
     client: BackpackClient, service: OrderService, journal: Journal
 ) -> None:
-    intent = resting_bid(client)
-    messy = OrderIntent(
-        BTC,
-        "Bid",
-        "Limit",
-        quantity=D("0.0123456789"),
-        price=intent.price + D("0.04"),  # type: ignore[operator]
-    )
-    checked = service.precheck(messy)
-    assert checked.quantity == D("0.01234")  # down to the step: never more than asked
-    assert checked.price == intent.price
+    service.precheck(resting_bid(client))
     with pytest.raises(RiskRejected):
         service.precheck(resting_bid(client, qty="10"))
     assert journal.entries() == []

@@ -110,7 +110,7 @@ def test_ladder_says_when_the_book_is_resyncing() -> None:
 
 def test_ticket_limit_intent_and_preview(btc: Market) -> None:
     ticket = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="0.5", post_only=True)
-    intent = ticket.intent(btc)
+    intent = ticket.order(btc).terms
     assert (intent.price, intent.quantity, intent.time_in_force) == (
         Decimal("100.0"),
         Decimal("0.5"),
@@ -123,7 +123,7 @@ def test_ticket_limit_intent_and_preview(btc: Market) -> None:
 
 def test_ticket_quote_size_converts_to_base_rounding_down(btc: Market) -> None:
     ticket = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="30000", size="100", size_in_quote=True)
-    assert ticket.intent(btc).quantity == Decimal("0.00333")
+    assert ticket.order(btc).terms.quantity == Decimal("0.00333")
 
 
 def test_ticket_market_preview_walks_the_book(btc: Market) -> None:
@@ -163,7 +163,7 @@ def test_ticket_refuses_bad_input_with_a_reason(
     }
     ticket = Ticket(**{**base, **changes})  # type: ignore[arg-type]
     with pytest.raises(TicketError, match=message):
-        ticket.intent(btc)
+        ticket.order(btc)
     assert ticket.preview(btc, make_book(), None, Fees()).error is not None
 
 
@@ -240,7 +240,7 @@ def test_u_converts_quote_to_base_and_back_at_the_previews_price(btc: Market) ->
     assert preview.quote_amount == Decimal(250) and preview.quantity == Decimal("2.50000")
     in_base = ticket.converted(btc, preview)
     assert (in_base.size, in_base.in_quote) == ("2.50000", False)
-    assert in_base.intent(btc).quantity == Decimal("2.5")
+    assert in_base.order(btc).terms.quantity == Decimal("2.5")
     back = in_base.converted(btc, in_base.preview(btc, book, Decimal("100.5"), Fees()))
     assert back.in_quote and Decimal(back.size) == Decimal(250)
 
@@ -250,7 +250,7 @@ def test_u_on_a_market_ticket_sends_the_quote_amount_it_shows(btc: Market) -> No
     preview = ticket.preview(btc, make_book(), Decimal("100.5"), Fees())
     quoted = ticket.converted(btc, preview)
     assert quoted.in_quote and Decimal(quoted.size) == Decimal("50.25")
-    assert quoted.intent(btc).quote_quantity == Decimal("50.25")
+    assert quoted.order(btc).terms.quote_quantity == Decimal("50.25")
 
 
 def test_u_without_a_price_refuses_instead_of_relabelling(btc: Market) -> None:
@@ -264,11 +264,11 @@ def test_u_without_a_price_refuses_instead_of_relabelling(btc: Market) -> None:
 
 def test_1k_is_a_thousand_of_the_quote_unit(btc: Market) -> None:
     ticket = Ticket("BTC_USDC_PERP", "Bid", "Market", size="1k")
-    assert ticket.in_quote and ticket.intent(btc).quote_quantity == Decimal(1000)
+    assert ticket.in_quote and ticket.order(btc).terms.quote_quantity == Decimal(1000)
     limit = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="1.5K")
-    assert limit.intent(btc).quantity == Decimal("15.00000")
+    assert limit.order(btc).terms.quantity == Decimal("15.00000")
     with pytest.raises(TicketError):
-        Ticket("BTC_USDC_PERP", size="k").intent(btc)
+        Ticket("BTC_USDC_PERP", size="k").order(btc)
 
 
 def test_a_limit_through_the_touch_pays_taker_and_post_only_is_warned(btc: Market) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bpx_tui.exchange import BackpackAPI
+from bpx_tui.api import BackpackAPI
 from bpx_tui.exchange.errors import TransportError
 from tests.conftest import load_fixture
 from tests.fakes.rest_server import FakeRestServer

@@ -11,7 +11,6 @@ import orjson
 import pytest
 
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import InvalidOrder
 from bpx_tui.exchange.stream import ConnectionState
 from tests.conftest import load_fixture, until
 from tests.fakes.rest_server import FakeRestServer
@@ -221,35 +220,24 @@ async def test_unknown_topic_is_refused(client: BackpackClient) -> None:
         client.on("prices", lambda _: None)
 
 
-async def test_place_order_rounds_and_validates(
+async def test_submit_sends_the_payload_as_it_is_and_caches_the_open_order(
     client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer]
 ) -> None:
+    """The client checks nothing again: the order value already put it on the grid."""
     rest, _ = servers
     await client.start()
-    order = await client.place_order(
-        BTC, "buy", "limit", Decimal("0.0123456"), Decimal("96500.04"), post_only=True
-    )
+    payload = {
+        "symbol": BTC,
+        "side": "Bid",
+        "orderType": "Limit",
+        "quantity": "0.01234",
+        "price": "96500",
+        "postOnly": True,
+        "clientId": 12,
+    }
+    order = await client.submit(payload)
     assert order.is_open and order.id in client.open_orders
-    body = orjson.loads(next(r.body for r in rest.requests if r.method == "POST"))
-    assert body["quantity"] == "0.01234" and body["price"] == "96500" and body["side"] == "Bid"
-    with pytest.raises(InvalidOrder, match="post-only"):
-        client.build_order(BTC, "Bid", "Market", Decimal("1"), post_only=True)
-    with pytest.raises(InvalidOrder, match="spot"):
-        client.build_order("SOL_USDC", "Ask", "Market", Decimal("1"), reduce_only=True)
-    with pytest.raises(InvalidOrder, match=r"below the minimum|positive"):
-        client.build_order(BTC, "Bid", "Limit", Decimal("0.000001"), Decimal("1"))
-    with pytest.raises(InvalidOrder, match="unknown market"):
-        client.build_order("XYZ", "Bid", "Limit", Decimal("1"), Decimal("1"))
-    trigger = client.build_order(
-        BTC, "Ask", "Market", Decimal("0.02"), trigger_price=Decimal("94000.04"), reduce_only=True
-    )
-    assert (
-        trigger["triggerQuantity"] == "0.02"
-        and trigger["triggerPrice"] == "94000"
-        and "quantity" not in trigger
-    )
-    quote = client.build_order(BTC, "Bid", "Market", quote_quantity=Decimal("100.123"))
-    assert quote["quoteQuantity"] == "100.1"
+    assert orjson.loads(next(r.body for r in rest.requests if r.method == "POST")) == payload
 
 
 async def test_cancel_all_without_symbol_covers_every_market(

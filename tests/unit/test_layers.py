@@ -28,7 +28,7 @@ print("ok")
 LAYERS = [
     "bpx_tui.exchange",
     "bpx_tui.exchange.client",
-    "bpx_tui.exchange.api",
+    "bpx_tui.api",
     "bpx_tui.exchange.book",
     "bpx_tui.exchange.rest",
     "bpx_tui.exchange.stream",

@@ -264,7 +264,7 @@ async def test_execute_order_matches_golden_request(
     assert order.price == Decimal("96500.0") and order.raw["id"] == order.id
 
 
-async def test_execute_order_renders_decimals_drops_none_and_assigns_client_id(
+async def test_execute_order_renders_decimals_and_drops_none(
     client: RestClient, server: FakeRestServer
 ) -> None:
     payload: dict[str, Any] = {
@@ -275,10 +275,10 @@ async def test_execute_order_renders_decimals_drops_none_and_assigns_client_id(
         "quantity": Decimal("1E-3"),
         "postOnly": True,
         "reduceOnly": None,
+        "clientId": 4_000_000_000,
     }
     order = await client.execute_order(payload)
-    client_id = payload["clientId"]
-    assert isinstance(client_id, int) and 0 <= client_id < 2**32
+    client_id = 4_000_000_000
     assert order.client_id == client_id
 
     sent = only(server, "POST", "/api/v1/order")
@@ -348,7 +348,9 @@ async def test_execute_orders_places_each_and_verifies(
     sent = only(server, "POST", "/api/v1/orders")
     assert sent.verified and sent.signing_string is not None
     assert sent.signing_string.count("instruction=orderExecute") == 2
-    assert [r.client_id for r in results if isinstance(r, Order)] == [orders[0]["clientId"], 9]
+    # The REST layer mints no clientId: the trading layer's journal is the one mint.
+    assert "clientId" not in sent.json()[0] and sent.json()[1]["clientId"] == 9
+    assert len([r for r in results if isinstance(r, Order)]) == 2
     with pytest.raises(ValueError):
         await client.execute_orders([])
 
@@ -585,140 +587,56 @@ async def test_slow_answer_within_timeout_is_fine(
     assert len(server.calls("GET", "/api/v1/status")) == 1
 
 
-async def test_post_503_is_not_retried_and_is_found_resting(
+ORDER = {"symbol": BTC, "side": "Bid", "orderType": "Limit", "price": "96000", "quantity": "0.01"}
+
+
+async def test_post_503_is_not_retried_and_reports_an_unknown_outcome(
     client: RestClient, server: FakeRestServer, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The REST layer does not guess: it sends once, looks nothing up, and says unknown
+    (the trading layer's outcome owner settles it by clientId)."""
     caplog.set_level(logging.DEBUG)
     server.accept_then_fail("POST", "/api/v1/order", status=503)
-    payload = {
-        "symbol": BTC,
-        "side": "Bid",
-        "orderType": "Limit",
-        "price": "96000",
-        "quantity": "0.01",
-    }
-    order = await client.execute_order(payload)
+    before = int(time.time() * 1000)
+    with pytest.raises(UnknownOrderOutcome) as info:
+        await client.execute_order({**ORDER, "clientId": 31337})
 
+    lost = info.value
+    assert (lost.symbol, lost.client_id) == (BTC, 31337)
+    assert "SERVICE_UNAVAILABLE" in lost.cause
+    assert lost.deadline_ms is not None and lost.deadline_ms >= before + 5000  # the window
     assert len(server.calls("POST", "/api/v1/order")) == 1
-    assert len(server.state.placed) == 1 and order.id == server.state.placed[0]["id"]
-    assert order.client_id == payload["clientId"] and order.status == "New"
-    lookup = only(server, "GET", "/api/v1/order")
-    assert lookup.verified and lookup.query == {"symbol": BTC, "clientId": str(payload["clientId"])}
+    assert server.calls("GET", "/api/v1/order") == []
     assert server.calls("GET", "/wapi/v1/history/orders") == []
     assert sleeps == []
-    assert "found resting" in caplog.text
     assert TEST_SECRET not in caplog.text
-    # The log narrates the recovery but never carries a signature.
     for record in server.requests:
         if "X-Signature" in record.headers:
             assert record.headers["X-Signature"] not in caplog.text
 
 
-async def test_post_503_is_found_in_history(client: RestClient, server: FakeRestServer) -> None:
-    server.accept_then_fail("POST", "/api/v1/order", status=503)
-    payload = {
-        "symbol": BTC,
-        "side": "Bid",
-        "orderType": "Market",
-        "quantity": "0.002",
-        "clientId": 31337,
-    }
-    order = await client.execute_order(payload)
-
-    assert len(server.calls("POST", "/api/v1/order")) == 1
-    assert order.client_id == 31337 and order.status == "Filled"
-    assert order.id == server.state.placed[0]["id"]
-    history = only(server, "GET", "/wapi/v1/history/orders")
-    assert history.verified
-    assert history.query["symbol"] == BTC and history.query["limit"] == "1000"
-
-
-async def test_post_timeout_is_resolved_by_client_id(
+async def test_post_timeout_is_an_unknown_outcome(
     server: FakeRestServer, signer: Signer, sleeps: Sleeps
 ) -> None:
     server.accept_then_fail("POST", "/api/v1/order", hang=True)
     async with make_client(server, signer, sleeps, timeout=0.5) as rest:
-        order = await rest.execute_order(
-            {"symbol": SOL, "side": "Ask", "orderType": "Limit", "price": "150", "quantity": "1"}
-        )
-    assert order.id == server.state.placed[0]["id"]
+        with pytest.raises(UnknownOrderOutcome, match=r"no answer within 0\.5 s"):
+            await rest.execute_order({**ORDER, "clientId": 5})
     assert len(server.calls("POST", "/api/v1/order")) == 1
 
 
-async def test_post_503_provably_absent_reraises_the_original_error(
+async def test_unreadable_order_answer_is_an_unknown_outcome(
     client: RestClient, server: FakeRestServer
 ) -> None:
-    server.fail(
-        "POST",
-        "/api/v1/order",
-        status=503,
-        body={"code": "MAINTENANCE", "message": "System under maintenance"},
-    )
-    with pytest.raises(ServerError) as info:
-        await client.execute_order(
-            {
-                "symbol": BTC,
-                "side": "Bid",
-                "orderType": "Limit",
-                "price": "96000",
-                "quantity": "0.01",
-                "clientId": 77,
-            }
-        )
-    assert info.value.code == "MAINTENANCE" and info.value.status == 503
+    server.accept_then_fail("POST", "/api/v1/order", status=200, body=b"garbage")
+    with pytest.raises(UnknownOrderOutcome) as info:
+        await client.execute_order({**ORDER, "clientId": 6})
+    assert info.value.client_id == 6 and BAD_RESPONSE in info.value.cause
     assert len(server.calls("POST", "/api/v1/order")) == 1
-    assert server.state.placed == []
-    assert len(server.calls("GET", "/api/v1/order")) == 1
-    assert len(server.calls("GET", "/wapi/v1/history/orders")) == 1
-
-
-async def test_old_order_reusing_the_client_id_is_not_taken_for_ours(
-    client: RestClient, server: FakeRestServer
-) -> None:
-    old = {**load_fixture("rest_history_orders.json")[0], "clientId": 424242}
-    server.state.history.insert(0, old)  # created 2025-11-23, long before this attempt
-    server.fail("POST", "/api/v1/order", status=503)
-    payload = {
-        "symbol": BTC,
-        "side": "Bid",
-        "orderType": "Market",
-        "quantity": "0.01",
-        "clientId": 424242,
-    }
-    with pytest.raises(ServerError):  # provably absent: the only match is someone older
-        await client.execute_order(dict(payload))
-
-    server.state.resting.append({**load_fixture("rest_orders_open.json")[0], "clientId": 424242})
-    server.fail("POST", "/api/v1/order", status=503)
-    with pytest.raises(UnknownOrderOutcome, match="older resting order"):
-        await client.execute_order(dict(payload))
-    assert len(server.calls("POST", "/api/v1/order")) == 2
-
-
-@pytest.mark.parametrize("broken", ["/api/v1/order", "/wapi/v1/history/orders"])
-async def test_post_503_with_failing_lookup_is_unknown_outcome(
-    server: FakeRestServer, signer: Signer, sleeps: Sleeps, broken: str
-) -> None:
-    server.accept_then_fail("POST", "/api/v1/order", status=503)
-    server.fail("GET", broken, status=500, times=None)
-    async with make_client(server, signer, sleeps, max_retries=1) as rest:
-        with pytest.raises(UnknownOrderOutcome) as info:
-            await rest.execute_order(
-                {
-                    "symbol": BTC,
-                    "side": "Bid",
-                    "orderType": "Market",
-                    "quantity": "0.01",
-                    "clientId": 555,
-                }
-            )
-    assert info.value.client_id == 555 and info.value.symbol == BTC
-    assert "lookup failed" in str(info.value)
-    assert len(server.calls("POST", "/api/v1/order")) == 1
-    assert len(server.calls("GET", broken)) == 2  # the lookup itself is a retried GET
 
 
 async def test_connection_refused_is_transport_error(sleeps: Sleeps) -> None:
+    """A connection that was never made proves the order was not sent: not unknown."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -728,10 +646,10 @@ async def test_connection_refused_is_transport_error(sleeps: Sleeps) -> None:
         with pytest.raises(TransportError, match=r"GET /api/v1/ping: .*127\.0\.0\.1"):
             await rest.ping()
         assert len(sleeps) == 2
-        with pytest.raises(UnknownOrderOutcome):
-            await rest.execute_order(
-                {"symbol": BTC, "side": "Bid", "orderType": "Market", "quantity": "0.01"}
-            )
+        with pytest.raises(TransportError) as info:
+            await rest.execute_order({**ORDER, "clientId": 7})
+        assert not isinstance(info.value, UnknownOrderOutcome)
+        assert info.value.request_sent is False
 
 
 # -- clock and expiry ----------------------------------------------------------------------
@@ -887,17 +805,6 @@ async def test_2xx_that_is_not_json_is_bad_response(
     with pytest.raises(ApiError) as info:
         await client.tickers()
     assert info.value.code == BAD_RESPONSE
-
-
-async def test_unreadable_order_answer_is_resolved_by_client_id(
-    client: RestClient, server: FakeRestServer
-) -> None:
-    server.accept_then_fail("POST", "/api/v1/order", status=200, body=b"garbage")
-    order = await client.execute_order(
-        {"symbol": BTC, "side": "Bid", "orderType": "Limit", "price": "95000", "quantity": "0.01"}
-    )
-    assert order.id == server.state.placed[0]["id"]
-    assert len(server.calls("POST", "/api/v1/order")) == 1
 
 
 # -- session ownership ---------------------------------------------------------------------

@@ -6,9 +6,15 @@ floats, and an error *reported by the exchange* comes back as a dict with a non-
 ``code`` and a ``msg`` instead of raising. Transport failures (no answer at all) still
 raise, because a caller cannot treat "unknown" as "rejected".
 
-What changed underneath: amounts are exact decimals on the market's tick/step (a float
-such as ``0.1 + 0.2`` never reaches the wire), order placement is never blindly
-retried, and the price stream reconnects and resubscribes by itself.
+What changed underneath: orders take the console's one path (``build_order`` puts
+them on the market's tick/step, so a float such as ``0.1 + 0.2`` never reaches the
+wire; :class:`OrderDispatch` sends them), placement is never blindly retried, a lost
+answer is looked up by clientId until the exchange shows the order or proves it absent
+(``UnknownOrderOutcome`` is raised only when it could not be read at all), and the
+price stream reconnects and resubscribes by itself.
+
+It sits above the trading layer, not in :mod:`bpx_tui.exchange`, because it places
+orders through the trading layer's order path.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bpx_tui.exchange.client import BackpackClient, normalise_order_type, normalise_side
-from bpx_tui.exchange.errors import ApiError, InvalidOrder, NotFoundError
+from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.errors import ApiError, InvalidOrder, NotFoundError, OrderNotPlaced
 from bpx_tui.exchange.models import Order, Position, Ticker
 from bpx_tui.exchange.numbers import Number, NumberError, to_decimal
+from bpx_tui.exchange.vocab import parse_order_type, parse_side
+from bpx_tui.trading.dispatch import OrderDispatch
+from bpx_tui.trading.order import OrderIntent, build_order
 
 PriceCallback = Callable[[str, float], Awaitable[None]]
 
@@ -85,6 +94,7 @@ class BackpackAPI:
         self._streaming = False
         self._callback_tasks: set[asyncio.Task[None]] = set()
         self.client.on("ticker", self._on_ticker)
+        self.dispatch = OrderDispatch(self.client)
 
     def __repr__(self) -> str:
         return f"BackpackAPI(client={self.client!r})"
@@ -198,17 +208,21 @@ class BackpackAPI:
         """Place one order; the exchange's answer, or ``{"code", "msg"}`` on a rejection."""
         try:
             await self._ensure_markets()
-            order = await self.client.place_order(
-                symbol,
-                side,
-                order_type,
-                to_decimal(quantity, "quantity"),
-                None if price is None else to_decimal(price, "price"),
+            intent = OrderIntent(
+                symbol=symbol,
+                side=parse_side(side),
+                order_type=parse_order_type(order_type),
+                quantity=to_decimal(quantity, "quantity"),
+                price=None if price is None else to_decimal(price, "price"),
                 post_only=post_only,
                 reduce_only=reduce_only,
             )
+            new = build_order(intent, self.client.market(symbol))
+            order = await self.dispatch.send(new)
         except (InvalidOrder, NumberError) as exc:
             return _error("INVALID_ORDER", str(exc))
+        except OrderNotPlaced as exc:
+            return _error("NOT_PLACED", str(exc))
         except ApiError as exc:
             return _api_error(exc)
         return _order_dict(order)
@@ -229,8 +243,8 @@ class BackpackAPI:
         """
         try:
             await self._ensure_markets()
-            book_side = normalise_side(side)
-            normalise_order_type(order_type)
+            book_side = parse_side(side)
+            parse_order_type(order_type)
             book = await self.client.rest.depth_snapshot(symbol)
             levels = book.asks if book_side == "Bid" else book.bids
             if not levels:
