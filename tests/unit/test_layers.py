@@ -1,4 +1,4 @@
-"""The layer rule of DESIGN.md: only ``bpx_tui.ui`` may import Textual.
+"""The layer rule: only ``bpx_tui.ui`` may import Textual (the rest run without a UI).
 
 Each module is imported in a fresh interpreter with an import hook that makes
 ``import textual`` fail, so a stray import anywhere in the chain is caught.

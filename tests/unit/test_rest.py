@@ -392,7 +392,7 @@ async def test_cancel_order_by_client_id_and_argument_checks(
         await client.cancel_order(SOL, client_id=2**32)
     assert len(server.calls("DELETE", "/api/v1/order")) == 1
     with pytest.raises(OrderRejected, match="Order not found"):
-        await client.cancel_order(SOL, client_id=4242)  # already gone: 400 per §4.3
+        await client.cancel_order(SOL, client_id=4242)  # already gone: a 400, as observed live
 
 
 async def test_cancel_all(client: RestClient, server: FakeRestServer) -> None:
