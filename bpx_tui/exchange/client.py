@@ -410,7 +410,10 @@ class BackpackClient:
         self._resync_tasks[symbol] = task
 
     async def _resync(self, symbol: str) -> None:
-        """Fetch REST snapshots until one lines up with the buffered deltas (§6.4)."""
+        """Fetch REST snapshots until one lines up with the buffered deltas.
+
+        See docs/PROTOCOL.md "Order book sync".
+        """
         attempt = 0
         waiting_since = time.monotonic()
         try:
@@ -456,10 +459,22 @@ class BackpackClient:
         self.positions = {p.symbol: p for p in positions if p.net_quantity != 0}
         self.balances = balances
         self.collateral = collateral
+        await self._load_account_settings()
         for position in self.positions.values():
             self._emit("position", position)
         self._emit("account", None)
         self._emit("order", None)
+
+    async def _load_account_settings(self) -> None:
+        """The fee tier and limits (``GET /account``); on failure the last known stay.
+
+        Read with the account (at start and after every reconnect): the fee tier changes
+        with volume, and a preview priced with the wrong fee misleads the trader.
+        """
+        try:
+            self.account_info = await self.rest.account()
+        except BackpackError as exc:
+            self.log.warning("account settings (fee tier) could not be read: %s", exc)
 
     async def _safe_refresh_account(self) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Async REST client for Backpack (backpack-api.md §3-§5, pitfalls §9).
+"""Async REST client for Backpack (docs/PROTOCOL.md "Signing" and "REST behaviour").
 
 Why it is built this way:
 
@@ -597,7 +597,7 @@ class RestClient:
         return UnknownOrderOutcome(symbol, client_id, str(cause), _local_ms() + window)
 
     async def execute_orders(self, payloads: Sequence[dict[str, Any]]) -> list[Order | ApiError]:
-        """Batch placement; each item is the placed order or that item's refusal (§4.2)."""
+        """Batch placement; each item is the placed order or that item's refusal."""
         if not payloads:
             raise ValueError("a batch needs at least one order")
         for payload in payloads:

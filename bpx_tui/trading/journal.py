@@ -445,7 +445,7 @@ def _day(ts_ms: int | None) -> str:
 
 
 def _fee_in_quote(fill: Fill) -> Decimal:
-    """Spot buys pay the fee in the base asset (§6.5 ``N``); value it at the fill price."""
+    """Spot buys pay the fee in the base asset (the fill's ``N``); value it at the fill price."""
     base = fill.symbol.split("_", 1)[0]
     return fill.fee * fill.price if fill.fee_symbol == base else fill.fee
 

@@ -101,14 +101,6 @@ class NewOrder:
     def side(self) -> Side:
         return self.terms.side
 
-    @property
-    def signed_quantity(self) -> Decimal | None:
-        """Base quantity, positive for a buy and negative for a sell (None: quote-sized)."""
-        quantity = self.terms.quantity
-        if quantity is None:
-            return None
-        return quantity if self.terms.side == "Bid" else -quantity
-
     def with_client_id(self, client_id: int) -> NewOrder:
         return replace(self, client_id=check_client_id(client_id))
 

@@ -30,7 +30,7 @@ from bpx_tui.ui import fmt
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.freshness import Freshness, assess
 from bpx_tui.ui.screens.confirm import ConfirmScreen
-from bpx_tui.ui.ticket_model import Exposure, Fees, Preview, Ticket, TicketError
+from bpx_tui.ui.ticket_model import Exposure, Preview, Ticket, TicketError, fees_from_account
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
@@ -51,7 +51,6 @@ class TradingDesk(App[int]):
     preset_index: int
     demo: bool
     live_order_confirmed: bool  # the first live order of this run was confirmed
-    _fees: Fees
 
     @property
     def _client(self) -> BackpackClient:
@@ -136,16 +135,16 @@ class TradingDesk(App[int]):
         taken = None
         if book is not None:
             taken = book.best_ask_price() if ticket.side == "Bid" else book.best_bid_price()
-        preview = ticket.preview(
-            client.market(ticket.symbol), book, taken, self._fees, self._exposure(ticket.symbol)
-        )
+        market = client.market(ticket.symbol)
+        fees = fees_from_account(client.account_info, market.is_perp)
+        preview = ticket.preview(market, book, taken, fees, self._exposure(ticket.symbol))
         fresh = self._freshness(ticket.symbol, book)
         if not fresh.live and preview.error is None:
             # The numbers above were computed from a book that may no longer exist.
             stale = f"book not live ({fresh.label}): these numbers may be wrong"
             warning = f"{preview.warning}\n⚠ {stale}" if preview.warning else stale
             preview = replace(preview, warning=warning)
-        return preview, not self._fees.known
+        return preview, not fees.known
 
     def _exposure(self, symbol: str) -> Exposure:
         """The account as the preview needs it: this market's position, the others'

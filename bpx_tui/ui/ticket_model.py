@@ -46,9 +46,10 @@ class Fees:
 
 
 def fees_from_account(account: dict[str, object], perp: bool) -> Fees:
-    """Fee rates from ``GET /account``; its units are uncertain (backpack-api.md §4.9).
-
-    A value of 0.1 or more cannot be a fraction (10 %), so it is read as basis points.
+    """Fee rates from ``GET /account`` (``futuresMakerFee`` etc., read at start and on
+    every reconnect). Backpack sends basis points as strings (``"2"`` is 0.02 %, see
+    ``tests/fixtures/rest_account.json``); a value of 0.1 or more cannot be a fraction
+    (10 %), so it is read as basis points, and a smaller one as a fraction.
     """
     prefix = "futures" if perp else "spot"
 

@@ -273,3 +273,17 @@ async def test_quiet_market_syncs_from_the_snapshot_alone(
     await until(lambda: client.books[BTC].synced, "snapshot-only sync", timeout=4.0)
     assert client.books[BTC].last_update_id == 2204871163
     assert any(r.path == "/api/v1/depth" for r in rest.requests)
+
+
+async def test_the_fee_tier_is_read_at_start(
+    client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer]
+) -> None:
+    """The preview's maker/taker fee comes from GET /account, not from defaults."""
+    from bpx_tui.ui.ticket_model import fees_from_account
+
+    await client.start()
+    assert client.account_info["futuresMakerFee"] == "2"
+    fees = fees_from_account(client.account_info, perp=True)
+    assert (fees.maker, fees.taker, fees.known) == (Decimal("0.0002"), Decimal("0.0005"), True)
+    spot = fees_from_account(client.account_info, perp=False)
+    assert (spot.maker, spot.taker) == (Decimal("0.0008"), Decimal("0.001"))
