@@ -352,7 +352,10 @@ class RestClient:
         sign_params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = (
             payload if payload is not None else query
         )
-        data = orjson.dumps(payload) if payload is not None else None
+        try:
+            data = orjson.dumps(payload) if payload is not None else None
+        except TypeError as exc:  # e.g. an integer beyond 64 bits: nothing was sent
+            raise ValueError(f"{method} {path}: the body cannot be sent as JSON: {exc}") from None
 
         attempt = 0
         resigned = False

@@ -827,3 +827,13 @@ async def test_own_session_is_closed(server: FakeRestServer, sleeps: Sleeps) -> 
         session = rest._session
         assert session is not None and not session.closed
     assert session.closed
+
+
+async def test_a_body_json_cannot_carry_is_refused_before_sending(
+    client: RestClient, server: FakeRestServer
+) -> None:
+    with pytest.raises(ValueError, match="cannot be sent as JSON"):
+        await client.request(
+            "POST", "/api/v1/order", body={**ORDER, "brokerId": 2**70}, signed=True
+        )
+    assert server.calls("POST", "/api/v1/order") == []
