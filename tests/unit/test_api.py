@@ -291,3 +291,17 @@ async def test_transport_failure_raises() -> None:
         facade.client.rest.max_retries = 0
         with pytest.raises(TransportError):
             await facade.get_balances()
+
+
+async def test_a_lost_placement_answer_is_found_not_reported_failed(
+    api: BackpackAPI, servers: tuple[FakeRestServer, FakeWsServer]
+) -> None:
+    """The guide's facade takes the console's one send path: a 503 after the exchange
+    accepted the order is settled by clientId, and the script gets the order."""
+    rest, _ = servers
+    rest.accept_then_fail("POST", "/api/v1/order", status=503)
+    placed = await api.place_order("BTC_USDC_PERP", "BUY", 0.01, 96000.0, order_type="LIMIT")
+    assert placed["orderId"] == rest.state.placed[0]["id"] and placed["status"] == "New"
+    assert len(_posts(rest, "/api/v1/order")) == 1  # never re-sent
+    [lookup] = rest.calls("GET", "/api/v1/order")
+    assert lookup.query["clientId"] == str(placed["clientId"])
