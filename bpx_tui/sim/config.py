@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bpx_tui.sim.venue.history import DEFAULT_CAP
-
 
 @dataclass
 class SimConfig:
@@ -25,7 +23,7 @@ class SimConfig:
     ts_as_strings: bool = False
     # Orders, fills and funding payments kept per account (each); older ones are
     # dropped so a long-running exchange does not grow without bound.
-    history_cap: int = DEFAULT_CAP
+    history_cap: int = 20_000
     # Synthetic market shape: levels per side the market maker keeps (0 = no market
     # maker, empty books) and how many it re-quotes per step (work per step stays
     # O(requotes), not O(book)).

@@ -88,3 +88,18 @@ def parse_integer(
         joiner = " and" if low and high else ""
         raise _refuse(field, f"an integer{low}{joiner}{high}", value)
     return number
+
+
+def optional_integer(value: object, field: str) -> int | None:
+    """An integer parameter that may be absent or arrive as text; junk is a 400."""
+    return None if value is None else parse_integer(value, field)
+
+
+def page_limit(value: object, default: int, maximum: int) -> int:
+    """A ``limit`` parameter: ``default`` when absent, capped at ``maximum``."""
+    number = optional_integer(value, "limit")
+    if number is None:
+        return default
+    if number < 0:
+        raise bad_request("Invalid limit")
+    return min(number, maximum)

@@ -16,20 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bpx_tui.exchange.signing import api_key_of, generate_secret
 from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.synthetic.market import engine_with_market
+from bpx_tui.sim.venue.engine import Engine
+from bpx_tui.sim.venue.publisher import Emit
 from bpx_tui.sim.wire.auth import AuthPolicy
 from bpx_tui.sim.wire.faults import Faults, OrderFaultMode
 from bpx_tui.sim.wire.rest import PARSER_LIMIT_BYTES, RestApi, error_middleware, json_response
 from bpx_tui.sim.wire.websocket import Hub
-
-if TYPE_CHECKING:
-    from bpx_tui.sim.venue.engine import Engine
 
 log = logging.getLogger("bpx_tui.sim")
 
@@ -55,9 +55,7 @@ class ClientFaultsInOneLine(logging.Filter):
 http_log = logging.getLogger("bpx_tui.sim.http")
 http_log.addFilter(ClientFaultsInOneLine())
 
-EngineFactory = Callable[
-    [SimConfig, Callable[[str, dict[str, Any], "int | None"], None], Callable[[], int]], "Engine"
-]
+EngineFactory = Callable[[SimConfig, Emit, Callable[[], int]], Engine]
 
 
 class SimClock:
@@ -153,9 +151,7 @@ class SimServer:
             max_queue=max_ws_queue,
         )
         if engine_factory is None:
-            from bpx_tui.sim.venue.engine import Engine
-
-            engine_factory = Engine
+            engine_factory = engine_with_market
         self.engine = engine_factory(self.config, self.hub.publish, self.clock.now_us)
         self.hub.engine = self.engine
         self.accounts: list[DemoAccount] = []

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.sim.config import SimConfig
-from bpx_tui.sim.venue.engine import Engine
+from bpx_tui.sim.synthetic.market import engine_with_market
 
 BTC = "BTC_USDC_PERP"
 SOL = "SOL_USDC_PERP"
@@ -21,7 +21,7 @@ class Harness:
         config.setdefault("book_levels", 0)
         self.now = START_US
         self.events: list[Event] = []
-        self.engine = Engine(SimConfig(**config), self._emit, lambda: self.now)
+        self.engine = engine_with_market(SimConfig(**config), self._emit, lambda: self.now)
 
     def _emit(self, stream: str, data: dict[str, Any], account_id: int | None) -> None:
         self.events.append((stream, data, account_id))

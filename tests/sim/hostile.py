@@ -104,7 +104,7 @@ def account_state(server: SimServer, account_id: int) -> tuple[Any, ...]:
 
     Raw figures, not ``/capital``: those move with the mark price on their own.
     """
-    account = server.engine.accounts[account_id]
+    account = server.engine.accounts.by_id[account_id]
     orders = sorted(
         (o.id, o.client_id, o.status, o.executed, o.quantity) for o in account.open_orders.values()
     )
@@ -116,7 +116,7 @@ def account_state(server: SimServer, account_id: int) -> tuple[Any, ...]:
         positions,
         len(account.order_history),
         len(account.fills),
-        server.engine._next_order_id,
+        server.engine.ids.last,
     )
 
 
@@ -124,7 +124,7 @@ def conservation_gaps(server: SimServer) -> dict[str, Decimal]:
     """Per asset: balances + house (+ unrealized PnL for USDC) - deposits; all zero."""
     engine = server.engine
     totals: dict[str, Decimal] = {}
-    for account in engine.accounts.values():
+    for account in engine.accounts.by_id.values():
         for asset, amount in account.deposits.items():
             totals[asset] = totals.get(asset, Decimal(0)) - amount
         for asset, amount in account.balances.items():
@@ -132,7 +132,7 @@ def conservation_gaps(server: SimServer) -> dict[str, Decimal]:
         for symbol, position in account.positions.items():
             unrealized = position.unrealized(engine.prices.mark(symbol), engine.specs[symbol])
             totals["USDC"] = totals.get("USDC", Decimal(0)) + unrealized
-    for asset, amount in engine.house.items():
+    for asset, amount in engine.accounts.house.items():
         totals[asset] = totals.get(asset, Decimal(0)) + amount
     return {asset: gap for asset, gap in totals.items() if gap != 0}
 

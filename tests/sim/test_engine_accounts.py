@@ -152,14 +152,14 @@ class TestTriggers:
 def test_funding_payment_with_speedup() -> None:
     h = Harness(funding_speedup=3600.0)
     maker, trader = _open_long(h, "0.10000", "97000.0")
-    house_before = h.engine.house["USDC"]
+    house_before = h.engine.accounts.house["USDC"]
     usdc_long = Decimal(h.engine.capital(trader)["USDC"]["available"])
     usdc_short = Decimal(h.engine.capital(maker)["USDC"]["available"])
     [mark] = h.engine.mark_prices(BTC)
     rate = Decimal(mark["fundingRate"])
     assert rate == Decimal("0.0000125")
-    assert mark["nextFundingTimestamp"] == h.engine.next_funding_us // 1000
-    h.now = h.engine.next_funding_us  # one (compressed) hour later
+    assert mark["nextFundingTimestamp"] == h.engine.funding.next_us // 1000
+    h.now = h.engine.funding.next_us  # one (compressed) hour later
     h.engine.advance()
     payment = rate * Decimal("97000") * Decimal("0.1")  # 0.12125
     [row] = h.engine.funding_history(trader, {})
@@ -172,7 +172,7 @@ def test_funding_payment_with_speedup() -> None:
     assert Decimal(h.engine.capital(maker)["USDC"]["available"]) == usdc_short + payment
     [position] = h.engine.positions(trader, BTC)
     assert Decimal(position["cumulativeFundingPayment"]) == -payment
-    assert h.engine.house["USDC"] == house_before
+    assert h.engine.accounts.house["USDC"] == house_before
     adjusted = h.private(trader, "positionAdjusted")
     assert adjusted and adjusted[-1]["s"] == BTC
     [rate_row] = h.engine.funding_rates(BTC, None, None)
@@ -182,7 +182,7 @@ def test_funding_payment_with_speedup() -> None:
         "fundingRate": "0.0000125",
     }
     # the next interval is scheduled one compressed hour on
-    assert h.engine.next_funding_us - h.now == 1_000_000
+    assert h.engine.funding.next_us - h.now == 1_000_000
 
 
 def test_liquidation_closes_positions_on_the_book() -> None:

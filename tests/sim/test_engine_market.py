@@ -127,7 +127,7 @@ def test_feeds_from_advance() -> None:
     h = Harness(book_levels=20)
     h.engine.advance()
     mark = h.public("markPrice." + BTC)
-    assert len(mark) == 1 and mark[0]["n"] == h.engine.next_funding_us // 1000
+    assert len(mark) == 1 and mark[0]["n"] == h.engine.funding.next_us // 1000
     assert Decimal(mark[0]["f"]) == Decimal("0.0000125")
     h.engine.advance()  # same engine second: no second push
     assert len(h.public("markPrice." + BTC)) == 1

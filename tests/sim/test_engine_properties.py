@@ -164,7 +164,7 @@ class World:
             elif kind == "step":
                 engine.step_market(3)
             elif kind == "funding":
-                h.now = engine.next_funding_us
+                h.now = engine.funding.next_us
                 engine.advance()
         except SimError as error:
             assert 400 <= error.status < 500
@@ -176,7 +176,12 @@ class World:
             assert not book.crossed(), book.symbol
         for sym in (BTC, SOL):
             total = sum(
-                (a.positions[sym].net for a in engine.accounts.values() if sym in a.positions), 0
+                (
+                    a.positions[sym].net
+                    for a in engine.accounts.by_id.values()
+                    if sym in a.positions
+                ),
+                0,
             )
             assert total == 0, f"{sym} net positions sum to {total}"
         self.check_conservation()
@@ -187,14 +192,14 @@ class World:
         deposits: dict[str, Decimal] = {}
         balances: dict[str, Decimal] = {}
         unrealized = Decimal(0)
-        for acct in engine.accounts.values():
+        for acct in engine.accounts.by_id.values():
             for asset, amount in acct.deposits.items():
                 deposits[asset] = deposits.get(asset, Decimal(0)) + amount
             for asset, amount in acct.balances.items():
                 balances[asset] = balances.get(asset, Decimal(0)) + amount
             for sym, position in acct.positions.items():
                 unrealized += position.unrealized(engine.prices.mark(sym), engine.specs[sym])
-        house = engine.house
+        house = engine.accounts.house
         assert balances["USDC"] + unrealized + house.get("USDC", Decimal(0)) == deposits["USDC"]
         assert balances["SOL"] + house.get("SOL", Decimal(0)) == deposits["SOL"]
 

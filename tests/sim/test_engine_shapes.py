@@ -87,7 +87,7 @@ def busy() -> Harness:
         reduceOnly=True,
     )
     h.engine.deposit(trader, "SOL", Decimal("12.5"))
-    h.now = h.engine.next_funding_us
+    h.now = h.engine.funding.next_us
     h.engine.advance()
     h.tick(1_000_000)
     h.engine.advance()

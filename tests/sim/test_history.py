@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpx_tui.sim.venue import account_queries as queries
-from bpx_tui.sim.venue import views
+from bpx_tui.sim.venue import account_queries, views
 from bpx_tui.sim.venue.history import ALL, History
 from tests.sim.engine_harness import BTC, SOL, Harness
 
@@ -139,7 +138,7 @@ class Counter:
             self.rows += 1
             return build(*args)
 
-        monkeypatch.setattr(queries, "order_history_row", counting)
+        monkeypatch.setattr(account_queries, "order_history_row", counting)
 
 
 def _traded(orders: int) -> tuple[Harness, int]:
@@ -167,7 +166,7 @@ PAGES: list[dict[str, Any]] = [
 
 def _page_costs(h: Harness, trader: int, counter: Counter) -> list[tuple[int, int, int]]:
     """(order rows built, order records visited, fill records visited) for each page."""
-    account = h.engine.accounts[trader]
+    account = h.engine.accounts.by_id[trader]
     costs = []
     for params in PAGES:
         counter.rows = 0
@@ -192,7 +191,7 @@ def test_a_history_page_costs_the_same_after_many_orders(
     counter = Counter(monkeypatch)
     few, few_trader = _traded(200)
     many, many_trader = _traded(2000)
-    assert len(many.engine.accounts[many_trader].order_history) == 2000
+    assert len(many.engine.accounts.by_id[many_trader].order_history) == 2000
     assert _page_costs(few, few_trader, counter) == _page_costs(many, many_trader, counter)
 
 
@@ -225,7 +224,7 @@ def test_history_is_capped_per_account() -> None:
     assert len(h.engine.fill_history(trader, {"limit": "1000"})) == 25
     assert h.engine.order_history(trader, {"orderId": ids[0]}) == []
     for _ in range(40):  # funding payments and published rates are capped the same way
-        h.now = h.engine.next_funding_us
+        h.now = h.engine.funding.next_us
         h.engine.advance()
     assert len(h.engine.funding_history(trader, {"limit": "1000"})) == 25
     assert len(h.engine.funding_rates(BTC, 1000, 0)) == 25

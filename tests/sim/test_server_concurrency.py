@@ -117,6 +117,8 @@ async def test_concurrent_clients_conserve_funds_and_ids(
     assert conservation_gaps(sim) == {}
     for symbol in SYMBOLS:
         net = sum(
-            a.positions[symbol].net for a in sim.engine.accounts.values() if symbol in a.positions
+            a.positions[symbol].net
+            for a in sim.engine.accounts.by_id.values()
+            if symbol in a.positions
         )
         assert net == 0, symbol

@@ -2,7 +2,7 @@
 
 Per step (one call of :meth:`SyntheticMarket.step`) one market, in turn, gets:
 
-1. its index walked (engine time based, see :mod:`bpx_tui.sim.venue.prices`) and a *recentre*
+1. its index walked (engine time based, see :mod:`.price_walk`) and a *recentre*
    event: quotes now on the wrong side of the new touch are pulled, the touch is
    refilled, and a user order the market has moved through is taken;
 2. ``requotes_per_step`` re-quote events, each replacing one level: mostly near the
@@ -17,14 +17,16 @@ costs O(levels changed): nothing here ever scans a whole book.
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
+from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.synthetic.price_walk import PriceWalk
+from bpx_tui.sim.venue.engine import Engine
 from bpx_tui.sim.venue.markets import MarketSpec
-from bpx_tui.sim.venue.orders import Order
-
-if TYPE_CHECKING:
-    from bpx_tui.sim.venue.engine import Engine
+from bpx_tui.sim.venue.orders import CANCELLED, Order
 
 SYSTEM_USDC = Decimal(10) ** 12
 SYSTEM_BASE = Decimal(10) ** 9
@@ -35,25 +37,45 @@ DEEP_REQUOTE_SHARE = 0.35
 GAP_PROBABILITY = 0.08
 
 
+def engine_with_market(
+    config: SimConfig,
+    emit: Callable[[str, dict[str, Any], int | None], None],
+    clock_us: Callable[[], int],
+) -> Engine:
+    """A venue with its synthetic market attached and seeded: what the server runs.
+
+    The market's two system accounts are opened first, so user accounts are numbered
+    after them whether or not the market maker quotes (``book_levels`` 0).
+    """
+    engine = Engine(config, emit, clock_us)
+    engine.attach_market(SyntheticMarket(engine))
+    return engine
+
+
 class SyntheticMarket:
+    """The market maker and the taker of one venue, and the index walk they follow."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.rng = engine.rng
         config = engine.config
+        self.rng = random.Random(config.seed)
+        self.walk = PriceWalk(engine.prices, self.rng)
         self.levels = max(0, config.book_levels)  # 0: no market maker (unit tests)
         self.requotes = max(0, config.requotes_per_step)
         self.taker_probability = config.taker_probability
-        self.mm_id = engine._add_account("sim-market-maker", SYSTEM_USDC, system=True)
-        self.taker_id = engine._add_account("sim-taker", SYSTEM_USDC, system=True)
-        for account_id in (self.mm_id, self.taker_id):
+        accounts = engine.accounts
+        self.maker = accounts.open("sim-market-maker", SYSTEM_USDC, system=True)
+        self.taker = accounts.open("sim-taker", SYSTEM_USDC, system=True)
+        for account in (self.maker, self.taker):
             for spec in engine.specs.values():
-                if not spec.is_perp and spec.base not in engine.accounts[account_id].balances:
-                    engine.accounts[account_id].deposit(spec.base, SYSTEM_BASE)
+                if not spec.is_perp and spec.base not in account.balances:
+                    account.deposit(spec.base, SYSTEM_BASE)
         # per symbol: (bids, asks) price -> the market maker's order there
         self.quotes: dict[str, tuple[dict[int, Order], dict[int, Order]]] = {
             symbol: ({}, {}) for symbol in engine.symbols
         }
         self.cursor = 0
+        self._seed_books()
 
     # ------------------------------------------------------------------ helpers
 
@@ -67,20 +89,34 @@ class SyntheticMarket:
             spec.min_quantity_steps, int(spec.touch_size_steps * decay * self.rng.uniform(0.3, 1.7))
         )
 
-    def _place(self, spec: MarketSpec, is_bid: bool, price: int, qty: int) -> None:
+    def _order(
+        self,
+        account_id: int,
+        spec: MarketSpec,
+        is_bid: bool,
+        price: int | None,
+        qty: int,
+        tif: str = "GTC",
+    ) -> Order:
+        """A new order of one of the system accounts (a limit order when priced)."""
         engine = self.engine
-        order = Order(
-            engine._new_order_id(),
-            self.mm_id,
+        return Order(
+            engine.ids.next(),
+            account_id,
             spec.symbol,
             is_bid,
-            True,
+            price is not None,
             price,
             qty,
             engine.now_us(),
+            tif=tif,
         )
-        engine.books[spec.symbol].add(order)
-        engine.accounts[self.mm_id].open_orders[order.id] = order
+
+    def _place(self, spec: MarketSpec, is_bid: bool, price: int, qty: int) -> None:
+        """Rest a quote directly on the book: no events, the next publish reports it."""
+        order = self._order(self.maker.id, spec, is_bid, price, qty)
+        self.engine.books[spec.symbol].add(order)
+        self.maker.open_orders[order.id] = order
         self.quotes[spec.symbol][0 if is_bid else 1][price] = order
 
     def _pull(self, spec: MarketSpec, is_bid: bool, price: int) -> bool:
@@ -93,51 +129,51 @@ class SyntheticMarket:
         if order.id not in book.orders:
             return False
         book.remove(order)
-        self.engine.accounts[self.mm_id].open_orders.pop(order.id, None)
-        order.status = "Cancelled"
+        self.maker.open_orders.pop(order.id, None)
+        order.status = CANCELLED
         return True
 
     # ------------------------------------------------------------------ set-up
 
-    def seed_books(self) -> None:
-        """Fill every book with ``levels`` quotes a side (no events: nobody listens yet)."""
-        if not self.levels:
-            return
-        for spec in self.engine.specs.values():
-            bid, ask = self._touch(spec)
-            spacing = SPACING_TICKS.get(spec.symbol, 1)
-            for distance in range(self.levels):
-                if distance and self.rng.random() < GAP_PROBABILITY:
-                    continue
-                self._place(spec, True, bid - distance * spacing, self._size(spec, distance))
-                self._place(spec, False, ask + distance * spacing, self._size(spec, distance))
+    def _seed_books(self) -> None:
+        """Fill every book with ``levels`` quotes a side; the result is the books' starting
+        snapshot, sent as no depth change (nobody listens yet)."""
+        engine = self.engine
+        if self.levels:
+            for spec in engine.specs.values():
+                bid, ask = self._touch(spec)
+                spacing = SPACING_TICKS.get(spec.symbol, 1)
+                for distance in range(self.levels):
+                    if distance and self.rng.random() < GAP_PROBABILITY:
+                        continue
+                    self._place(spec, True, bid - distance * spacing, self._size(spec, distance))
+                    self._place(spec, False, ask + distance * spacing, self._size(spec, distance))
+        for book in engine.books.values():
+            engine.publisher.rebase(book)
 
     # ------------------------------------------------------------------ the step
 
     def step(self) -> None:
         engine = self.engine
+        matching = engine.matching
         symbol = engine.symbols[self.cursor % len(engine.symbols)]
         self.cursor += 1
         spec = engine.specs[symbol]
-        moved = engine.prices.walk(symbol, engine.now_us())
-        if not self.levels:
-            if moved and engine.triggers[symbol]:
-                engine._after_trades(symbol)
-                engine._publish()
-            return
-        self._recentre(spec)
-        engine._publish()
-        book = engine.books[symbol]
-        for _ in range(self.requotes):
-            self._requote(spec)  # never trades: publish the book directly
-            if book.changed:
-                engine._publish_book(book)
-        if self.rng.random() < self.taker_probability:
-            self._take(spec)
-            engine._publish()
-        if moved and engine.triggers[symbol]:
-            engine._after_trades(symbol)
-            engine._publish()
+        moved = self.walk.step(symbol, engine.now_us())
+        if self.levels:
+            self._recentre(spec)
+            matching.finish_event()
+            book = engine.books[symbol]
+            for _ in range(self.requotes):
+                self._requote(spec)  # never trades: publish the book directly
+                if book.changed:
+                    engine.publisher.book(book)
+            if self.rng.random() < self.taker_probability:
+                self._take(spec)
+                matching.finish_event()
+        if moved and engine.triggers.armed(symbol):
+            matching.fire_due_triggers(symbol)
+            matching.finish_event()
 
     def _recentre(self, spec: MarketSpec) -> None:
         engine = self.engine
@@ -166,39 +202,18 @@ class SyntheticMarket:
 
     def _sweep_crossed_users(self, spec: MarketSpec, want_bid: int, want_ask: int) -> None:
         """The market moved through a user's resting order: the maker takes it."""
-        engine = self.engine
-        book = engine.books[spec.symbol]
-        maker = engine.accounts[self.mm_id]
+        matching = self.engine.matching
+        book = self.engine.books[spec.symbol]
         best_ask = book.asks.best()
         if best_ask is not None and best_ask <= want_bid:
             qty = book.asks.qty_at(best_ask)
-            order = Order(
-                engine._new_order_id(),
-                self.mm_id,
-                spec.symbol,
-                True,
-                True,
-                want_bid,
-                qty,
-                engine.now_us(),
-                tif="IOC",
-            )
-            engine._execute(maker, order, spec)
+            order = self._order(self.maker.id, spec, True, want_bid, qty, tif="IOC")
+            matching.execute(self.maker, order, spec)
         best_bid = book.bids.best()
         if best_bid is not None and best_bid >= want_ask:
             qty = book.bids.qty_at(best_bid)
-            order = Order(
-                engine._new_order_id(),
-                self.mm_id,
-                spec.symbol,
-                False,
-                True,
-                want_ask,
-                qty,
-                engine.now_us(),
-                tif="IOC",
-            )
-            engine._execute(maker, order, spec)
+            order = self._order(self.maker.id, spec, False, want_ask, qty, tif="IOC")
+            matching.execute(self.maker, order, spec)
 
     def _trim(self, spec: MarketSpec, want_bid: int, want_ask: int) -> None:
         """Drop the farthest quote of a side that is too deep or reaches too far (O(1))."""
@@ -244,7 +259,7 @@ class SyntheticMarket:
 
     def _take(self, spec: MarketSpec) -> None:
         engine = self.engine
-        taker = engine.accounts[self.taker_id]
+        taker = self.taker
         position = taker.positions.get(spec.symbol)
         net = position.net if position is not None else 0
         lean = max(-0.4, min(0.4, net / (spec.touch_size_steps * 20)))
@@ -253,17 +268,8 @@ class SyntheticMarket:
         book = engine.books[spec.symbol]
         side = book.asks if is_bid else book.bids
         near = side.prices[:8] if is_bid else side.prices[-8:]
-        order = Order(
-            engine._new_order_id(),
-            self.taker_id,
-            spec.symbol,
-            is_bid,
-            False,
-            None,
-            qty,
-            engine.now_us(),
-        )
-        engine._execute(taker, order, spec)
+        order = self._order(taker.id, spec, is_bid, None, qty)
+        engine.matching.execute(taker, order, spec)
         quotes = self.quotes[spec.symbol][1 if is_bid else 0]
         for price in near:
             quote = quotes.get(price)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bpx_tui.sim.venue.history import DEFAULT_CAP, History
+from bpx_tui.sim.errors import SimError
+from bpx_tui.sim.venue.history import History
 from bpx_tui.sim.venue.markets import MarketSpec
 from bpx_tui.sim.venue.orders import Order
 
@@ -76,6 +77,12 @@ class Position:
         return realized
 
 
+def history_keys(spec: MarketSpec) -> tuple[tuple[str, str], ...]:
+    """The indexes a record of ``spec`` is filed under, so that a history page filtered
+    by symbol or by market type stays a slice (see :mod:`.history`)."""
+    return (("symbol", spec.symbol), ("marketType", spec.market_type))
+
+
 def _order_id(order: Order) -> str:
     return order.id
 
@@ -90,12 +97,12 @@ class Account:
 
     id: int
     api_key: str
+    history_cap: int
     system: bool = False  # market maker / taker: no private events, no history
     balances: dict[str, Decimal] = field(default_factory=dict)
     deposits: dict[str, Decimal] = field(default_factory=dict)
     open_orders: dict[str, Order] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
-    history_cap: int = DEFAULT_CAP
     liquidating: bool = False
     order_history: History[Order] = field(init=False)
     fills: History[dict[str, object]] = field(init=False)
@@ -116,8 +123,22 @@ class Account:
     def credit(self, asset: str, amount: Decimal) -> None:
         self.balances[asset] = self.balances.get(asset, ZERO) + amount
 
-    def orders_on(self, symbol: str) -> list[Order]:
-        return [o for o in self.open_orders.values() if o.symbol == symbol]
+    def record_order(self, order: Order, spec: MarketSpec) -> None:
+        """File ``order`` in the order history once (system accounts keep none)."""
+        if not self.system and not order.recorded:
+            order.recorded = True
+            self.order_history.add(order, order.created_us // 1000, history_keys(spec))
+
+    def reducible(self, symbol: str, is_bid: bool) -> int:
+        """Steps a reduce-only order on this side may still fill without flipping."""
+        position = self.positions.get(symbol)
+        if position is None:
+            return 0
+        if is_bid and position.net < 0:
+            return -position.net
+        if not is_bid and position.net > 0:
+            return position.net
+        return 0
 
     def open_exposure(self, symbol: str) -> tuple[int, int]:
         """Steps of open resting/trigger bids and asks on ``symbol`` (reduce-only excluded)."""
@@ -140,3 +161,51 @@ class Account:
         long_case = net + bids + extra_bid
         short_case = net - asks - extra_ask
         return long_case if abs(long_case) >= abs(short_case) else short_case
+
+
+class Accounts:
+    """Every account on the venue, found by id or API key, plus what the house keeps.
+
+    ``holders`` lists, per perp, the accounts with an open position there, so funding,
+    revaluation and open interest visit the holders and not every account.
+    ``house`` collects fees and funding rounding: the counterpart that makes the sum
+    of all balances equal the sum of all deposits.
+    """
+
+    def __init__(self, symbols: list[str], history_cap: int) -> None:
+        self.by_id: dict[int, Account] = {}
+        self.holders: dict[str, set[int]] = {symbol: set() for symbol in symbols}
+        self.house: dict[str, Decimal] = {}
+        self._by_key: dict[str, int] = {}
+        self._history_cap = history_cap
+
+    def open(self, api_key: str, usdc: Decimal, system: bool = False) -> Account:
+        account = Account(
+            id=len(self.by_id) + 1, api_key=api_key, history_cap=self._history_cap, system=system
+        )
+        account.deposit("USDC", usdc)
+        self.by_id[account.id] = account
+        self._by_key[api_key] = account.id
+        return account
+
+    def id_for_key(self, api_key: str) -> int | None:
+        return self._by_key.get(api_key)
+
+    def get(self, account_id: int) -> Account:
+        """The account a verified request acts for; an id nobody holds is a 401."""
+        account = self.by_id.get(account_id)
+        if account is None:
+            raise SimError(401, "UNAUTHORIZED", "Unknown account")
+        return account
+
+    def to_house(self, asset: str, amount: Decimal) -> None:
+        self.house[asset] = self.house.get(asset, ZERO) + amount
+
+    def open_interest_steps(self, symbol: str) -> int:
+        """Open interest in steps: the sum of every long (equal to the sum of shorts)."""
+        total = 0
+        for account_id in self.holders[symbol]:
+            position = self.by_id[account_id].positions.get(symbol)
+            if position is not None and position.net > 0:
+                total += position.net
+        return total

@@ -111,6 +111,18 @@ class Book:
         side.levels[order.price].qty += delta
         self.changed[(order.is_bid, order.price)] = None
 
+    def top(self) -> tuple[int | None, int, int | None, int]:
+        """Best bid, its size, best ask, its size (``None``/0 for an empty side)."""
+        bid_prices, ask_prices = self.bids.prices, self.asks.prices
+        bid = bid_prices[-1] if bid_prices else None
+        ask = ask_prices[0] if ask_prices else None
+        return (
+            bid,
+            self.bids.levels[bid].qty if bid is not None else 0,
+            ask,
+            self.asks.levels[ask].qty if ask is not None else 0,
+        )
+
     def crossed(self) -> bool:
         bid, ask = self.bids.best(), self.asks.best()
         return bid is not None and ask is not None and bid >= ask

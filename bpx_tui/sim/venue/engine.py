@@ -1,86 +1,155 @@
-"""The local exchange: the API the server calls (docs/CONTRACTS.md, "Engine API").
+"""The local exchange's one facade: the API the server calls (docs/CONTRACTS.md, "Engine API").
 
 Synchronous and deterministic: time comes only from ``clock_us`` and randomness only
-from ``random.Random(config.seed)``, so a test with a fixed clock replays exactly.
-Everything the outside world sees leaves through ``emit(stream, data, account_id)``
-(``account_id`` set = private stream) or as the JSON-ready return value of a method;
-refusals are :class:`~bpx_tui.sim.errors.SimError` with Backpack's code, message and
-HTTP status.
+from the market driver's seeded generator, so a test with a fixed clock replays
+exactly. Everything the outside world sees leaves through ``emit(stream, data,
+account_id)`` (``account_id`` set = private stream) or as the JSON-ready return value
+of a method; refusals are :class:`~bpx_tui.sim.errors.SimError` with Backpack's code,
+message and HTTP status.
 
-Every public method that changes a book ends with ``_publish``, which sends one
-``depth.<symbol>`` message per touched book with ``U..u`` covering exactly the levels
-that changed, so the stream replayed onto any REST snapshot reproduces the book
-(backpack-api.md §6.4).
+:class:`Engine` owns no logic of its own beyond shaping public answers: it builds the
+venue's collaborators, each named for its job, and routes each call to them --
+:class:`~.publisher.Publisher` (stream events), :class:`~.margin.Risk` (margin
+figures), :class:`~.pretrade.PreTradeChecks`, :class:`~.matching.Matching` (books,
+fills, cancels), :class:`~.settlement.Settlement` (fees and positions),
+:class:`~.triggers.Triggers`, :class:`~.funding.Funding`,
+:class:`~.liquidation.Liquidator`, :class:`~.feeds.MarketFeeds` and
+:class:`~.account_queries.AccountQueries`.
 
-Layers, each a module: :mod:`.core` (state, ids, stamping, depth publishing),
-:mod:`.matching` (order entry, matching, triggers, settlement), :mod:`.lifecycle`
-(funding, liquidation, periodic feeds), and this facade with the public REST-shaped
-methods. Beyond the contract, tests and demos may use :meth:`Engine.deposit` and
-:meth:`Engine.set_index`.
+What moves the market between requests is not part of the venue: a
+:class:`MarketDriver` (the synthetic market) is attached with
+:meth:`Engine.attach_market` and run by :meth:`Engine.step_market`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.config import SimConfig
-from bpx_tui.sim.errors import (
-    bad_request,
-    not_found,
-    order_not_found,
-)
-from bpx_tui.sim.synthetic.market import SyntheticMarket
-from bpx_tui.sim.venue import account_queries as queries
-from bpx_tui.sim.venue.core import FIRST_UPDATE_ID, Emit
-from bpx_tui.sim.venue.lifecycle import Lifecycle
-from bpx_tui.sim.venue.orders import (
-    TRIGGER_PENDING,
-)
+from bpx_tui.sim.errors import bad_request, not_found, order_not_found
+from bpx_tui.sim.numbers import optional_integer, page_limit
+from bpx_tui.sim.venue.account_queries import AccountQueries
+from bpx_tui.sim.venue.accounts import Accounts
+from bpx_tui.sim.venue.feeds import MarketFeeds
+from bpx_tui.sim.venue.funding import Funding
+from bpx_tui.sim.venue.liquidation import Liquidator
+from bpx_tui.sim.venue.margin import Risk
+from bpx_tui.sim.venue.market_state import MarketState
+from bpx_tui.sim.venue.markets import ASSETS, MARKETS, MarketSpec, asset_json
+from bpx_tui.sim.venue.matching import Matching
+from bpx_tui.sim.venue.orders import TRIGGER_PENDING, OrderIds
 from bpx_tui.sim.venue.payload import parse_order
-from bpx_tui.sim.venue.views import (
-    order_rest,
-    position_event,
-)
+from bpx_tui.sim.venue.pretrade import PreTradeChecks
+from bpx_tui.sim.venue.publisher import Emit, Publisher
+from bpx_tui.sim.venue.settlement import Settlement
+from bpx_tui.sim.venue.triggers import Triggers
+from bpx_tui.sim.venue.views import order_rest, position_event
 
 Json = dict[str, Any]
 
 
-class Engine(Lifecycle):
-    """A Backpack-compatible exchange in memory: the API the server calls (CONTRACTS.md)."""
+class MarketDriver(Protocol):
+    """Whatever trades on the venue between client requests (the synthetic market)."""
+
+    def step(self) -> None:
+        """One engine event of market activity."""
+
+
+class Engine:
+    """A Backpack-compatible exchange in memory: the API the server calls."""
 
     def __init__(self, config: SimConfig, emit: Emit, clock_us: Callable[[], int]) -> None:
-        super().__init__(config, emit, clock_us)
-        self.synthetic = SyntheticMarket(self)
-        self.synthetic.seed_books()
-        for book in self.books.values():  # the seeded books are the starting snapshot
-            book.changed = {}
-            book.update_id = FIRST_UPDATE_ID
-            self._top[book.symbol] = self._top_of(book)
+        self.config = config
+        self.now_us = clock_us
+        now = clock_us()
+        self.market_state = markets = MarketState(MARKETS, now)
+        self.specs, self.symbols = markets.specs, markets.symbols
+        self.books, self.prices, self.data = markets.books, markets.prices, markets.data
+        self.accounts = Accounts(self.symbols, config.history_cap)
+        self.ids = OrderIds()
+        self.risk = Risk(self.specs, self.prices)
+        self.publisher = Publisher(emit, clock_us, config.ts_as_strings, self.specs, self.risk)
+        self.triggers = Triggers(markets, self.publisher, self.ids, clock_us)
+        self.matching = Matching(
+            markets,
+            self.accounts,
+            self.risk,
+            PreTradeChecks(markets, self.risk),
+            Settlement(config, self.accounts, clock_us),
+            self.triggers,
+            self.publisher,
+            self.ids,
+            clock_us,
+        )
+        self.funding = Funding(config, markets, self.accounts, self.publisher, now)
+        self._liquidator = Liquidator(
+            self.specs, self.accounts, self.risk, self.matching, self.publisher, self.ids, clock_us
+        )
+        self._feeds = MarketFeeds(markets, self.accounts, self.funding, self.publisher)
+        self._queries = AccountQueries(config, markets, self.risk)
+        self._market: MarketDriver | None = None
+
+    # ------------------------------------------------------------------ set-up
+
+    def attach_market(self, market: MarketDriver) -> None:
+        """The driver :meth:`step_market` runs (one per venue)."""
+        if self._market is not None:
+            raise RuntimeError("a market driver is already attached")
+        self._market = market
 
     def create_account(self, api_key: str, usdc: Decimal | None = None) -> int:
         """A funded account for ``api_key`` (the existing one if the key is known)."""
-        existing = self._keys.get(api_key)
+        existing = self.accounts.id_for_key(api_key)
         if existing is not None:
             return existing
-        return self._add_account(api_key, self.config.starting_usdc if usdc is None else usdc)
+        funds = self.config.starting_usdc if usdc is None else usdc
+        return self.accounts.open(api_key, funds).id
 
     def account_for_key(self, api_key: str) -> int | None:
-        return self._keys.get(api_key)
+        return self.accounts.id_for_key(api_key)
 
     def deposit(self, account_id: int, asset: str, amount: Decimal) -> None:
         """Credit an asset (tests and demo set-up; not a Backpack endpoint)."""
-        self.account_by_id(account_id).deposit(asset, amount)
+        self.accounts.get(account_id).deposit(asset, amount)
 
     def set_index(self, base_or_symbol: str, price: Decimal) -> None:
         """Pin an index price (tests, fault injection), then run price-driven checks."""
-        self.prices.set_index(base_or_symbol, price, self._clock())
+        self.prices.set_index(base_or_symbol, price, self.now_us())
         self.advance()
 
+    def spec(self, symbol: object) -> MarketSpec:
+        return self.market_state.spec(symbol)
+
+    # ------------------------------------------------------------------ time-driven
+
+    def step_market(self, events: int = 1) -> None:
+        """Advance the attached market driver by ``events`` engine events."""
+        market = self._market
+        if market is None:
+            raise RuntimeError("no market driver attached (see attach_market)")
+        for _ in range(events):
+            market.step()
+
+    def advance(self) -> None:
+        """Mark-driven work at ``clock_us()``: triggers, funding, liquidations, feeds."""
+        now = self.now_us()
+        matching = self.matching
+        for symbol in self.symbols:
+            if self.triggers.armed(symbol):
+                matching.fire_due_triggers(symbol)
+        matching.finish_event()
+        self.funding.pay_due(now)
+        self._liquidator.run()
+        matching.finish_event()
+        self._feeds.publish_due(now)
+
+    # ------------------------------------------------------------------ public REST
+
     def assets(self) -> list[Json]:
-        return queries.assets()
+        return [asset_json(*row) for row in ASSETS]
 
     def markets(self) -> list[Json]:
         return [spec.to_json() for spec in self.specs.values()]
@@ -90,7 +159,7 @@ class Engine(Lifecycle):
 
     def ticker(self, symbol: str) -> Json:
         spec = self.spec(symbol)
-        return self.data[symbol].ticker(self._clock(), self.prices.mark(spec.symbol))
+        return self.data[symbol].ticker(self.now_us(), self.prices.mark(spec.symbol))
 
     def tickers(self) -> list[Json]:
         return [self.ticker(symbol) for symbol in self.symbols]
@@ -98,7 +167,7 @@ class Engine(Lifecycle):
     def depth(self, symbol: str, limit: int | None) -> Json:
         """REST snapshot: both sides ascending, ``lastUpdateId`` = last emitted ``u``."""
         spec = self.spec(symbol)
-        limit = queries.page_limit(limit, 1000, 1000)
+        limit = page_limit(limit, 1000, 1000)
         if limit == 0:
             raise bad_request("Invalid limit")
         book = self.books[symbol]
@@ -109,12 +178,12 @@ class Engine(Lifecycle):
             "asks": [[spec.price_text(p), spec.qty_text(asks[p].qty)] for p in ask_prices],
             "bids": [[spec.price_text(p), spec.qty_text(bids[p].qty)] for p in bid_prices],
             "lastUpdateId": str(book.update_id),
-            "timestamp": self._clock(),
+            "timestamp": self.now_us(),
         }
 
     def trades(self, symbol: str, limit: int | None) -> list[Json]:
         self.spec(symbol)
-        limit = queries.page_limit(limit, 100, 1000)
+        limit = page_limit(limit, 100, 1000)
         trades = self.data[symbol].trades
         return list(trades)[-limit:] if limit else []
 
@@ -127,22 +196,24 @@ class Engine(Lifecycle):
         price_type: str | None,
     ) -> list[Json]:
         self.spec(symbol)
-        start = queries.to_int(start_s, "startTime")
+        start = optional_integer(start_s, "startTime")
         if start is None:
             raise bad_request('missing field "startTime"')
-        end = queries.to_int(end_s, "endTime")
+        end = optional_integer(end_s, "endTime")
         if end is None:
-            end = self._clock() // 1_000_000 + 1
+            end = self.now_us() // 1_000_000 + 1
         return self.data[symbol].klines(interval, start, end, price_type)
 
-    def mark_prices(self, symbol: str | None) -> list[Json]:
+    def _perp_symbols(self, symbol: str | None) -> list[str]:
+        """The perps a per-market query covers: all of them, or the one named."""
         symbols = self.symbols if symbol is None else [self.spec(symbol).symbol]
-        next_ms = self.next_funding_us // 1000
+        return [sym for sym in symbols if self.specs[sym].is_perp]
+
+    def mark_prices(self, symbol: str | None) -> list[Json]:
+        next_ms = self.funding.next_us // 1000
         rows = []
-        for sym in symbols:
+        for sym in self._perp_symbols(symbol):
             state = self.prices.states[sym]
-            if not state.spec.is_perp:
-                continue
             rows.append(
                 {
                     "fundingRate": wire(state.funding_rate),
@@ -156,51 +227,47 @@ class Engine(Lifecycle):
 
     def funding_rates(self, symbol: str, limit: int | None, offset: int | None) -> list[Json]:
         self.spec(symbol)
-        limit = queries.page_limit(limit, 100, 10000)
-        start = max(0, queries.to_int(offset, "offset") or 0)
-        return self.rate_history[symbol].page(offset=start, limit=limit)
+        limit = page_limit(limit, 100, 10000)
+        start = max(0, optional_integer(offset, "offset") or 0)
+        return self.funding.rate_history[symbol].page(offset=start, limit=limit)
 
     def open_interest(self, symbol: str | None) -> list[Json]:
-        symbols = self.symbols if symbol is None else [self.spec(symbol).symbol]
-        now_ms = self._clock() // 1000
-        rows = []
-        for sym in symbols:
-            spec = self.specs[sym]
-            if not spec.is_perp:
-                continue
-            rows.append(
-                {
-                    "symbol": sym,
-                    "openInterest": spec.qty_text(self.open_interest_steps(sym)),
-                    "timestamp": now_ms,
-                }
-            )
-        return rows
+        now_ms = self.now_us() // 1000
+        return [
+            {
+                "symbol": sym,
+                "openInterest": self.specs[sym].qty_text(self.accounts.open_interest_steps(sym)),
+                "timestamp": now_ms,
+            }
+            for sym in self._perp_symbols(symbol)
+        ]
+
+    # ------------------------------------------------------------------ orders
 
     def execute_order(self, account_id: int, payload: dict[str, Any]) -> Json:
         """``POST /api/v1/order``: validate, match, and return the settled order object."""
-        account = self.account_by_id(account_id)
+        account = self.accounts.get(account_id)
         request = parse_order(payload, self.specs)
         try:
-            order = self._place(account, request)
+            order = self.matching.place(account, request)
         finally:
-            self._publish()
+            self.matching.finish_event()
         return order_rest(order, request.spec)
 
     def cancel_order(
         self, account_id: int, symbol: str, order_id: str | None, client_id: int | None
     ) -> Json:
-        account = self.account_by_id(account_id)
+        account = self.accounts.get(account_id)
         spec = self.spec(symbol)
-        order = self._find_open(account, spec.symbol, order_id, client_id)
+        order = self.matching.find_open(account, spec.symbol, order_id, client_id)
         if order is None:
             raise order_not_found()
-        self._cancel(account, order)
-        self._publish()
+        self.matching.cancel(account, order)
+        self.matching.finish_event()
         return order_rest(order, spec)
 
     def cancel_all(self, account_id: int, symbol: str, order_type: str | None) -> list[Json]:
-        account = self.account_by_id(account_id)
+        account = self.accounts.get(account_id)
         spec = self.spec(symbol)
         if order_type not in (None, "RestingLimitOrder", "ConditionalOrder"):
             raise bad_request('failed to parse "orderType": Expect a valid enumeration value')
@@ -216,17 +283,17 @@ class Engine(Lifecycle):
                 continue
             if order_type == "ConditionalOrder" and order.status != TRIGGER_PENDING:
                 continue
-            self._cancel(account, order)
+            self.matching.cancel(account, order)
             cancelled.append(order_rest(order, spec))
-        self._publish()
+        self.matching.finish_event()
         return cancelled
 
     def get_order(
         self, account_id: int, symbol: str, order_id: str | None, client_id: int | None
     ) -> Json:
-        account = self.account_by_id(account_id)
+        account = self.accounts.get(account_id)
         spec = self.spec(symbol)
-        order = self._find_open(account, spec.symbol, order_id, client_id)
+        order = self.matching.find_open(account, spec.symbol, order_id, client_id)
         if order is None:
             raise not_found("Order not found")
         return order_rest(order, spec)
@@ -234,7 +301,7 @@ class Engine(Lifecycle):
     def open_orders(
         self, account_id: int, symbol: str | None, market_type: str | None
     ) -> list[Json]:
-        account = self.account_by_id(account_id)
+        account = self.accounts.get(account_id)
         if symbol is not None:
             self.spec(symbol)
         rows = []
@@ -247,59 +314,41 @@ class Engine(Lifecycle):
             rows.append(order_rest(order, spec))
         return rows
 
+    # ------------------------------------------------------------------ account reads
+
     def position_snapshot(self, account_id: int, symbol: str | None) -> list[Json]:
-        """The no-``e`` payloads sent when a client subscribes to positionUpdate (§6.5)."""
-        account = self.account_by_id(account_id)
+        """The no-``e`` payloads sent when a client subscribes to positionUpdate."""
+        account = self.accounts.get(account_id)
         rows = []
-        now = self._clock()
+        now = self.now_us()
         for sym, position in account.positions.items():
             if symbol is not None and sym != symbol:
                 continue
             spec = self.specs[sym]
-            data = position_event(position, spec, self._figures(account, position, spec), None)
-            rows.append(self._stamp(data, now))
+            figures = self.risk.position(account, position, spec)
+            rows.append(self.publisher.stamp(position_event(position, spec, figures, None), now))
         return rows
 
     def positions(self, account_id: int, symbol: str | None) -> list[Json]:
-        account = self.account_by_id(account_id)
-        if symbol is not None:
-            self.spec(symbol)
-        rows = []
-        for sym, position in account.positions.items():
-            if symbol is not None and sym != symbol:
-                continue
-            spec = self.specs[sym]
-            rows.append(
-                queries.position_row(
-                    position, spec, self._figures(account, position, spec), account
-                )
-            )
-        if symbol is not None and not rows:
-            raise not_found("Position not found")
-        return rows
+        return self._queries.positions(self.accounts.get(account_id), symbol)
 
     def capital(self, account_id: int) -> Json:
-        return queries.capital(self, self.account_by_id(account_id))
+        return self._queries.capital(self.accounts.get(account_id))
 
     def collateral(self, account_id: int) -> Json:
-        return queries.collateral(self, self.account_by_id(account_id))
+        return self._queries.collateral(self.accounts.get(account_id))
 
     def account(self, account_id: int) -> Json:
-        return queries.account_settings(self, self.account_by_id(account_id))
+        return self._queries.settings(self.accounts.get(account_id))
 
     def max_order_quantity(self, account_id: int, params: dict[str, Any]) -> Json:
-        return queries.max_order_quantity(self, self.account_by_id(account_id), params)
+        return self._queries.max_order_quantity(self.accounts.get(account_id), params)
 
     def order_history(self, account_id: int, params: dict[str, Any]) -> list[Json]:
-        return queries.order_history(self, self.account_by_id(account_id), params)
+        return self._queries.order_history(self.accounts.get(account_id), params)
 
     def fill_history(self, account_id: int, params: dict[str, Any]) -> list[Json]:
-        return queries.fill_history(self, self.account_by_id(account_id), params)
+        return self._queries.fill_history(self.accounts.get(account_id), params)
 
     def funding_history(self, account_id: int, params: dict[str, Any]) -> list[Json]:
-        return queries.funding_history(self, self.account_by_id(account_id), params)
-
-    def step_market(self, events: int = 1) -> None:
-        """Advance the synthetic market by ``events`` engine events (see market_maker)."""
-        for _ in range(events):
-            self.synthetic.step()
+        return self._queries.funding_history(self.accounts.get(account_id), params)

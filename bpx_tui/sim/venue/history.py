@@ -27,9 +27,6 @@ T = TypeVar("T")
 ALL: Hashable = ("all",)
 """The index every record is in."""
 
-DEFAULT_CAP = 20_000
-"""Records kept per account and kind (orders, fills, funding) before the oldest go."""
-
 _COMPACT_AT = 1024
 
 
@@ -78,7 +75,7 @@ class History(Generic[T]):
     a name (every fill of one order).
     """
 
-    def __init__(self, cap: int = DEFAULT_CAP, ident: Callable[[T], str] | None = None) -> None:
+    def __init__(self, cap: int, ident: Callable[[T], str] | None = None) -> None:
         if cap <= 0:
             raise ValueError("a history must keep at least one record")
         self.cap = cap

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from bpx_tui.sim.errors import invalid_market
+
 Json = dict[str, Any]
 
 CREATED_AT = "2025-01-21T06:34:54.691858"
@@ -190,6 +192,14 @@ class MarketSpec:
             "visible": True,
             "positionLimitWeight": None,
         }
+
+
+def market_spec(specs: dict[str, MarketSpec], symbol: object) -> MarketSpec:
+    """The market a request names; anything else is Backpack's invalid-market 400."""
+    spec = specs.get(symbol) if isinstance(symbol, str) else None
+    if spec is None:
+        raise invalid_market(symbol)
+    return spec
 
 
 FUNDING_INTERVAL_MS = 3_600_000

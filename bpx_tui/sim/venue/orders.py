@@ -21,6 +21,10 @@ TRIGGER_FAILED = "TriggerFailed"
 
 FINAL_STATUSES = frozenset({FILLED, CANCELLED, EXPIRED, TRIGGER_FAILED})
 
+FIRST_ORDER_ID = 4_200_000_000
+"""Ids start at Backpack's order of magnitude, so a client's id handling is exercised
+with numbers as long as the real ones."""
+
 
 def ws_reason(reason: str) -> str:
     """REST ``PostOnlyTaker`` -> WS ``POST_ONLY_TAKER`` (fixture ws_account_orderUpdate_expired)."""
@@ -138,3 +142,17 @@ class Order:
             f"Order({self.id} {self.symbol} {self.side} px={self.price} qty={self.quantity} "
             f"exec={self.executed} {self.status})"
         )
+
+
+class OrderIds:
+    """One counter for every order on the venue (users', trigger legs, liquidations and
+    the synthetic market's quotes), so ids are unique and rise in creation order."""
+
+    __slots__ = ("last",)
+
+    def __init__(self, last: int = FIRST_ORDER_ID) -> None:
+        self.last = last
+
+    def next(self) -> str:
+        self.last += 1
+        return str(self.last)

@@ -16,12 +16,11 @@ from typing import Any
 from bpx_tui.sim.errors import (
     SimError,
     bad_request,
-    invalid_market,
     invalid_order,
     invalid_quantity,
 )
 from bpx_tui.sim.numbers import parse_decimal, parse_integer
-from bpx_tui.sim.venue.markets import MarketSpec, decimal_to_units
+from bpx_tui.sim.venue.markets import MarketSpec, decimal_to_units, market_spec
 
 UINT32_MAX = 4_294_967_295
 STP_MODES = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
@@ -190,10 +189,7 @@ def quantity_units(value: Decimal, spec: MarketSpec) -> int:
 
 def validate_order(fields: OrderFields, markets: dict[str, MarketSpec]) -> OrderRequest:
     """Check decoded ``fields`` against their market and convert them to grid units."""
-    symbol = fields.symbol
-    spec = markets.get(symbol) if isinstance(symbol, str) else None
-    if spec is None:
-        raise invalid_market(symbol)
+    spec = market_spec(markets, fields.symbol)
     price = price_units(fields.price, spec) if fields.price is not None else None
     quantity = quantity_units(fields.quantity, spec) if fields.quantity is not None else None
     quote = fields.quote_quantity

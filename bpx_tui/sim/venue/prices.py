@@ -1,28 +1,24 @@
-"""Index, mark and funding rate of every market, driven by a seeded random walk.
+"""Index, mark and funding rate of every market: the prices margin and funding use.
 
-Moves scale with the square root of *engine time* elapsed since the last move, so the
-market looks the same whether the server steps it 10 or 10,000 times a second, and a
-fixed clock (tests) keeps prices still and runs deterministic.
+The venue only *holds* the index (a float, plus each perp's premium over it) and
+derives mark and funding rate from it; what moves the index is outside the venue --
+the synthetic market's random walk (:mod:`bpx_tui.sim.synthetic.price_walk`) or a
+test pinning it with :meth:`PriceBoard.set_index`.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from decimal import Decimal
 
 from bpx_tui.sim.venue.markets import MarketSpec
 
-PREMIUM_CAP = 0.003
-PREMIUM_REVERSION_S = 60.0
-PREMIUM_VOL = 0.00005  # stationary premium spread ~0.03 %
 BASE_FUNDING = Decimal("0.0000125")  # Backpack's usual positive-carry rate per hour
 
 
 class PriceState:
     """Prices of one market. Spot markets share the index of their base asset.
 
-    The walk moves floats; the exact ``Decimal`` index, mark and funding rate are
+    The index moves as floats; the exact ``Decimal`` index, mark and funding rate are
     derived lazily, because the market maker moves prices far more often than anybody
     reads them.
     """
@@ -82,8 +78,7 @@ class PriceState:
 class PriceBoard:
     """All markets' prices; one random walk per base asset keeps spot and perp together."""
 
-    def __init__(self, specs: list[MarketSpec], rng: random.Random, now_us: int) -> None:
-        self.rng = rng
+    def __init__(self, specs: list[MarketSpec], now_us: int) -> None:
         self.states = {spec.symbol: PriceState(spec, now_us) for spec in specs}
         self.by_base: dict[str, list[PriceState]] = {}
         for state in self.states.values():
@@ -97,25 +92,6 @@ class PriceBoard:
             return Decimal(1)
         states = self.by_base.get(asset)
         return states[0].index_dec if states else Decimal(0)
-
-    def walk(self, symbol: str, now_us: int) -> bool:
-        """Move the base asset's index (and each perp's premium); True when anything moved."""
-        lead = self.states[symbol]
-        dt = (now_us - lead.updated_us) / 1_000_000
-        if dt <= 0:
-            return False
-        rng = self.rng
-        shock = math.exp(lead.spec.vol_per_sqrt_s * math.sqrt(dt) * rng.gauss(0.0, 1.0))
-        index = lead.index * shock
-        decay = math.exp(-dt / PREMIUM_REVERSION_S)
-        for state in self.by_base[lead.spec.base]:
-            state.index = index
-            state.updated_us = now_us
-            if state.spec.is_perp:
-                premium = state.premium * decay + PREMIUM_VOL * math.sqrt(dt) * rng.gauss(0, 1)
-                state.premium = min(max(premium, -PREMIUM_CAP), PREMIUM_CAP)
-            state.refresh()
-        return True
 
     def set_index(self, base_or_symbol: str, index: Decimal, now_us: int) -> None:
         """Pin an index (tests, fault injection); every market on that base follows."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.venue.accounts import Position
+from bpx_tui.sim.venue.margin import PositionFigures
 from bpx_tui.sim.venue.marketdata import naive_datetime
 from bpx_tui.sim.venue.markets import MarketSpec
 from bpx_tui.sim.venue.orders import EXPIRED, Order, ws_reason
@@ -211,28 +212,6 @@ def fill_row(order: Order, spec: MarketSpec, fill: FillInfo, side: str, ts_us: i
         "timestamp": naive_datetime(ts_us, millis=True),
         "tradeId": fill.trade_id,
     }
-
-
-class PositionFigures:
-    """Derived numbers of a position at the current mark, shared by REST and WS views."""
-
-    __slots__ = ("est_liq", "exposure", "imf", "mark", "mmf", "unrealized")
-
-    def __init__(
-        self,
-        mark: Decimal,
-        unrealized: Decimal,
-        exposure: int,
-        imf: Decimal,
-        mmf: Decimal,
-        est_liq: Decimal,
-    ) -> None:
-        self.mark = mark
-        self.unrealized = unrealized
-        self.exposure = exposure
-        self.imf = imf
-        self.mmf = mmf
-        self.est_liq = est_liq
 
 
 def _price(value: Decimal, spec: MarketSpec) -> str:
