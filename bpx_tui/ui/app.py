@@ -1,7 +1,8 @@
 """The console: composes the panels, runs the frame pump, turns keys into orders.
 
-Data flow (DESIGN.md "Data flow"): the client calls :class:`~bpx_tui.ui.feed.Feed`
-callbacks, which only record what changed; one timer, the frame pump, runs
+Data flow (docs/ARCHITECTURE.md "Events and the UI"): the client calls
+:class:`~bpx_tui.ui.feed.Feed` callbacks, which only record what changed; one timer,
+the frame pump, runs
 ``refresh_hz`` times a second and pushes the changed topics into the widgets inside one
 ``batch_update()``. Orders go through the trading layer's :class:`OrderService`
 (risk checks, journal, exchange); the outcome comes back as a notification.
@@ -49,7 +50,7 @@ from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
-from bpx_tui.ui.ticket_model import Fees, fees_from_account
+from bpx_tui.ui.views import account_view, last_price, order_rows, position_rows, watch_rows
 from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.chart import PriceChart
 from bpx_tui.ui.widgets.ladder import DepthLadder
@@ -58,7 +59,7 @@ from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
 from bpx_tui.ui.widgets.status import StatusBar, StatusInfo
 from bpx_tui.ui.widgets.ticket import OrderTicket
-from bpx_tui.ui.widgets.watchlist import Watchlist, last_price
+from bpx_tui.ui.widgets.watchlist import Watchlist
 
 if TYPE_CHECKING:
     from bpx_tui.sim.server import SimServer
@@ -145,7 +146,6 @@ class BpxApp(TradingDesk):
         self._startup = StartupScreen(
             "bpx-tui · " + ("DEMO (local exchange)" if self.demo else "LIVE")
         )
-        self._fees = Fees()
 
     # ------------------------------------------------------------------ layout
 
@@ -320,7 +320,6 @@ class BpxApp(TradingDesk):
         self.active = symbol
         client.watch(symbol)
         self.feed.switch(symbol)
-        self._fees = fees_from_account(client.account_info, market.is_perp)
         self.query_one(DepthLadder).set_market(symbol, market.tick_size, market.quantity_decimals)
         self.query_one(PriceChart).reset(symbol)
         ticket = self.query_one(OrderTicket)
@@ -401,25 +400,22 @@ class BpxApp(TradingDesk):
         now_ms = self._wall_ms()
         freshness = {symbol: self._freshness(symbol) for symbol in self._shown_symbols()}
         self.query_one(Watchlist).show(
-            client,
-            self.watchlist_symbols,
-            self.active,
-            self.open_interest,
-            now_ms,
+            watch_rows(
+                client, self.watchlist_symbols, self.active, self.open_interest, now_ms, freshness
+            ),
             time.monotonic(),
-            freshness,
         )
         self.query_one(DepthLadder).set_freshness(
             self._freshness(self.active, book=client.books.get(self.active))
         )
         if feed.positions or feed.markets or any(not f.live for f in freshness.values()):
-            self.query_one(PositionsPanel).show(client, freshness)
+            self.query_one(PositionsPanel).show(position_rows(client, freshness))
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
-            self.query_one(OrdersPanel).show(client, now_ms)
+            self.query_one(OrdersPanel).show(order_rows(client, now_ms))
         feed_state = self._freshness("")
         account = self.query_one(AccountStrip)
         if feed.account or feed.positions or feed_state != account.freshness:
-            account.show(client, feed_state)
+            account.show(account_view(client, feed_state))
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(

@@ -36,7 +36,9 @@ async def test_ticket_keys_edit_the_order_and_a_held_enter_sends_once(tmp_path: 
         assert Decimal(widget.ticket.size) > size
         await pilot.press("p", "r", "t")
         assert widget.ticket.post_only and widget.ticket.reduce_only and widget.ticket.tif == "IOC"
-        assert "a post-only order rests on the book: it cannot be IOC" in str(widget.query_one("#ticket-preview").content)
+        assert "a post-only order rests on the book: it cannot be IOC" in str(
+            widget.query_one("#ticket-preview").content
+        )
         await pilot.press("m")
         assert widget.ticket.is_market
         await pilot.press("escape")

@@ -214,18 +214,19 @@ def test_market_switcher_filter() -> None:
 
 def test_open_orders_put_trigger_orders_after_the_rest() -> None:
     from bpx_tui.exchange.models import Order
-    from bpx_tui.ui.widgets.orders import order_cells, sorted_orders
+    from bpx_tui.ui.views import order_row, sorted_orders
+    from bpx_tui.ui.widgets.orders import order_cells
 
     plain = [Order.from_api(o) for o in load_fixture("rest_orders_open.json")]
     trigger = Order.from_update(load_fixture("ws_account_orderUpdate_triggerPlaced.json")["data"])
     orders = {o.id: o for o in [*plain, trigger]}
     flags = [o.is_trigger for o in sorted_orders(orders)]
     assert flags == sorted(flags) and flags[0] is False and flags[-1] is True
-    cells = order_cells(trigger, 1, 5, now_ms=1763900060301)
+    cells = order_cells(order_row(trigger, 1, 5, now_ms=1763900060301))
     texts = [text for text, _style in cells]
     assert texts[1] == "SELL" and texts[2].startswith("⚑") and texts[3] == "@94,000.0"
     assert texts[4] == "0.02000" and texts[7] == "1m"
-    limit = order_cells(plain[0], 1, 5, now_ms=plain[0].created_at_ms or 0)
+    limit = order_cells(order_row(plain[0], 1, 5, now_ms=plain[0].created_at_ms or 0))
     assert [t for t, _ in limit][2] == "Limit·P"
 
 

@@ -1,15 +1,17 @@
-"""Working orders; trigger orders (stop-loss / take-profit) grouped after the rest."""
+"""Working orders; trigger orders (stop-loss / take-profit) grouped after the rest.
+
+The rows arrive sorted as :class:`~bpx_tui.ui.views.OrderRow` values; which order the
+cursor is on is read by the app's cancel key through :attr:`DiffTable.selected_key`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
-from bpx_tui.exchange.models import Order
 from bpx_tui.ui import fmt
-from bpx_tui.ui.widgets.table import Cell, Column, DiffTable, TablePanel
-
-if TYPE_CHECKING:
-    from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.ui.views import OrderRow
+from bpx_tui.ui.widgets.table import CellMemo, Cells, Column, DiffTable, TablePanel
 
 NO_ORDERS = "No open orders"
 
@@ -27,41 +29,27 @@ class OrdersTable(DiffTable):
     )
 
 
-def order_cells(order: Order, decimals: int, qty_decimals: int, now_ms: int) -> tuple[Cell, ...]:
-    side = fmt.side_word(order.side)
-    if order.is_trigger:
-        kind = f"⚑{order.order_type[:4]}"
-        price = f"@{fmt.num(order.trigger_price, decimals)}"
+def order_cells(row: OrderRow) -> Cells:
+    if row.trigger:
+        kind = f"⚑{row.order_type[:4]}"
+        price = f"@{fmt.num(row.price, row.price_decimals)}"
     else:
-        kind = (
-            order.order_type
-            + ("·P" if order.post_only else "")
-            + ("·R" if order.reduce_only else "")
-        )
-        price = fmt.num(order.price, decimals)
+        kind = row.order_type + ("·P" if row.post_only else "") + ("·R" if row.reduce_only else "")
+        price = fmt.num(row.price, row.price_decimals)
     # A trigger order carries its size as triggerQuantity ("Y"); its "q" is 0 until it fires.
-    if not order.quantity and order.trigger_quantity:
-        quantity_text = order.trigger_quantity
+    if not row.quantity and row.trigger_quantity:
+        quantity_text = row.trigger_quantity
     else:
-        quantity_text = fmt.num(order.quantity, qty_decimals)
-    created = order.created_at_ms
+        quantity_text = fmt.num(row.quantity, row.quantity_decimals)
     return (
-        (order.symbol, "active"),
-        (side, "up" if order.side == "Bid" else "down"),
+        (row.symbol, "active"),
+        (fmt.side_word(row.side), "up" if row.side == "Bid" else "down"),
         (kind, ""),
         (price, ""),
         (quantity_text, ""),
-        (fmt.num(order.executed_quantity, qty_decimals), "muted"),
-        (order.status, "muted"),
-        (fmt.age(now_ms - created) if created else fmt.DASH, "muted"),
-    )
-
-
-def sorted_orders(orders: dict[str, Order]) -> list[Order]:
-    """Plain orders first, then trigger orders; each by market, then newest first."""
-    return sorted(
-        orders.values(),
-        key=lambda o: (o.is_trigger, o.symbol, -(o.created_at_ms or 0), o.id),
+        (fmt.num(row.filled, row.quantity_decimals), "muted"),
+        (row.status, "muted"),
+        (fmt.age(row.age_s * 1000) if row.age_s is not None else fmt.DASH, "muted"),
     )
 
 
@@ -71,21 +59,16 @@ class OrdersPanel(TablePanel):
     EMPTY = NO_ORDERS
     STEM = "orders"
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._cells = CellMemo(order_cells)
+
     @property
     def table(self) -> OrdersTable:
         return self.query_one(OrdersTable)
 
-    def show(self, client: BackpackClient, now_ms: int) -> None:
-        rows: dict[str, tuple[Cell, ...]] = {}
-        triggers = 0
-        for order in sorted_orders(client.open_orders):
-            market = client.markets.get(order.symbol)
-            rows[order.id] = order_cells(
-                order,
-                market.price_decimals if market else 2,
-                market.quantity_decimals if market else 4,
-                now_ms,
-            )
-            triggers += order.is_trigger
+    def show(self, rows: Sequence[OrderRow]) -> None:
+        triggers = sum(row.trigger for row in rows)
         plain = len(rows) - triggers
-        self.show_rows(rows, f"{plain} working" + (f" · {triggers} trigger" if triggers else ""))
+        subtitle = f"{plain} working" + (f" · {triggers} trigger" if triggers else "")
+        self.show_rows(self._cells(rows), subtitle)

@@ -1,26 +1,24 @@
 """Open positions with live PnL and liquidation distance, or ``No open positions``.
 
-Mark-dependent columns are recomputed from the live mark stream so PnL moves with the
-market between the (sparser) position updates.
+The rows (:class:`~bpx_tui.ui.views.PositionRow`) are marked to the live mark stream, so
+PnL moves with the market between the (sparser) position updates; this panel only
+decides how they look.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from bpx_tui.exchange.models import Position
 from bpx_tui.ui import fmt
-from bpx_tui.ui.freshness import LIVE, Freshness
-from bpx_tui.ui.widgets.table import Cell, Column, DiffTable, TablePanel
-
-if TYPE_CHECKING:
-    from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.ui.views import PositionRow
+from bpx_tui.ui.widgets.table import CellMemo, Cells, Column, DiffTable, TablePanel
 
 NO_POSITIONS = "No open positions"
 # Columns computed from the live mark: dimmed when that mark is not live.
 MARK_COLUMNS = frozenset({"notional", "mark", "upnl", "upnl_pct", "liq_dist"})
+LIQUIDATION_ALARM = Decimal("0.05")  # closer than 5 % of the mark: drawn as an alarm
 
 
 class PositionsTable(DiffTable):
@@ -39,33 +37,33 @@ class PositionsTable(DiffTable):
     )
 
 
-def position_cells(
-    position: Position, mark: Decimal | None, decimals: int, qty_decimals: int
-) -> tuple[Cell, ...]:
-    """One row; ``mark`` is the live mark (falls back to the position's own)."""
-    price = mark if mark is not None and mark > 0 else position.mark_price
-    quantity = position.net_quantity
-    entry = position.entry_price
-    upnl = (price - entry) * quantity if price and entry else position.pnl_unrealized
-    cost = abs(quantity) * entry
-    upnl_pct = upnl / cost if cost else None
-    liq = position.est_liquidation_price
-    liq_dist = abs(price - liq) / price if liq and price else None
-    side_style = "up" if quantity > 0 else "down"
+_STALE_AT = tuple(column.key in MARK_COLUMNS for column in PositionsTable.COLUMNS)
+
+
+def position_cells(row: PositionRow) -> Cells:
+    decimals = row.price_decimals
+    upnl = row.upnl
+    distance = row.liquidation_distance
     pnl_style = "up" if upnl > 0 else "down" if upnl < 0 else ""
-    danger = "alarm" if liq_dist is not None and liq_dist < Decimal("0.05") else "muted"
-    return (
-        (position.symbol, "active"),
-        (position.side, side_style),
-        (fmt.num(abs(quantity), qty_decimals), ""),
-        (fmt.num(abs(quantity) * price, 2), ""),
-        (fmt.num(entry, decimals), ""),
-        (fmt.num(price, decimals), ""),
+    danger = "alarm" if distance is not None and distance < LIQUIDATION_ALARM else "muted"
+    cells: Cells = (
+        (row.symbol, "active"),
+        (row.side, "up" if row.long else "down"),
+        (fmt.num(row.size, row.quantity_decimals), ""),
+        (fmt.num(row.notional, 2), ""),
+        (fmt.num(row.entry, decimals), ""),
+        (fmt.num(row.mark, decimals), ""),
         (fmt.num(upnl, 2, sign=True), pnl_style),
-        (fmt.pct(upnl_pct), pnl_style),
-        (fmt.num(liq, decimals) if liq else fmt.DASH, "muted"),
-        (fmt.pct(liq_dist, 1, sign=False) if liq_dist is not None else fmt.DASH, danger),
-        (fmt.num(position.cumulative_funding, 2, sign=True), "muted"),
+        (fmt.pct(row.upnl_pct), pnl_style),
+        (fmt.num(row.liquidation, decimals) if row.liquidation else fmt.DASH, "muted"),
+        (fmt.pct(distance, 1, sign=False) if distance is not None else fmt.DASH, danger),
+        (fmt.num(row.funding, 2, sign=True), "muted"),
+    )
+    if row.fresh.live:
+        return cells
+    return tuple(
+        (text, "stale") if stale else (text, style)
+        for (text, style), stale in zip(cells, _STALE_AT, strict=True)
     )
 
 
@@ -77,38 +75,18 @@ class PositionsPanel(TablePanel):
     EMPTY = NO_POSITIONS
     STEM = "positions"
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._cells = CellMemo(position_cells)
+
     @property
     def table(self) -> PositionsTable:
         return self.query_one(PositionsTable)
 
-    def show(
-        self, client: BackpackClient, freshness: Mapping[str, Freshness] | None = None
-    ) -> None:
-        rows: dict[str, tuple[Cell, ...]] = {}
-        stale_ages: list[int] = []
-        columns = PositionsTable.COLUMNS
-        for symbol in sorted(client.positions):
-            position = client.positions[symbol]
-            if position.net_quantity == 0:
-                continue
-            market = client.markets.get(symbol)
-            mark = client.marks.get(symbol)
-            cells = position_cells(
-                position,
-                mark.mark_price if mark else None,
-                market.price_decimals if market else 2,
-                market.quantity_decimals if market else 4,
-            )
-            fresh = (freshness or {}).get(symbol, LIVE)
-            if not fresh.live:
-                stale_ages.append(fresh.age_s or 0)
-                cells = tuple(
-                    (text, "stale") if column.key in MARK_COLUMNS else (text, style)
-                    for (text, style), column in zip(cells, columns, strict=True)
-                )
-            rows[symbol] = cells
+    def show(self, rows: Sequence[PositionRow]) -> None:
+        stale_ages = [row.fresh.age_s or 0 for row in rows if not row.fresh.live]
         subtitle = f"{len(rows)} open"
         if stale_ages:
             subtitle += f" · marks stale {max(stale_ages)} s"
         self.set_class(bool(stale_ages), "-stale")
-        self.show_rows(rows, subtitle)
+        self.show_rows(self._cells(rows), subtitle)

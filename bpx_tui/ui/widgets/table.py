@@ -9,9 +9,9 @@ placed or filled, a position opened or closed), which is rare next to price chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,6 +29,48 @@ class Column:
 
 
 Cell = tuple[str, str]  # (text, component class suffix or "")
+Cells = tuple[Cell, ...]
+
+
+class Keyed(Protocol):
+    """A view value that is one table row: ``key`` is its row key."""
+
+    @property
+    def key(self) -> str: ...
+
+
+R = TypeVar("R", bound=Keyed)
+
+
+class CellMemo(Generic[R]):
+    """Each row's cells from its view value, formatted again only when the value changed.
+
+    The tables redraw on a clock and most rows are the same as last frame (a mark moves
+    about once a second, the pump runs four times); comparing a frozen value is cheaper
+    than formatting its numbers again, and a reused cells tuple is what
+    :meth:`DiffTable.sync` skips fastest. Rows that left are forgotten on each call.
+    """
+
+    __slots__ = ("_last", "_render")
+
+    def __init__(self, render: Callable[[R], Cells]) -> None:
+        self._render = render
+        self._last: dict[str, tuple[R, Cells]] = {}
+
+    def __call__(self, rows: Iterable[R]) -> dict[str, Cells]:
+        """``{row key: cells}`` in the order of ``rows``."""
+        last = self._last
+        kept: dict[str, tuple[R, Cells]] = {}
+        cells: dict[str, Cells] = {}
+        for row in rows:
+            key = row.key
+            seen = last.get(key)
+            if seen is None or seen[0] != row:
+                seen = (row, self._render(row))
+            kept[key] = seen
+            cells[key] = seen[1]
+        self._last = kept
+        return cells
 
 
 class DiffTable(DataTable[Text]):
@@ -47,7 +89,7 @@ class DiffTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        self._shown: dict[str, tuple[Cell, ...]] = {}
+        self._shown: dict[str, Cells] = {}
         self.cell_updates = 0
 
     def on_mount(self) -> None:
@@ -77,7 +119,7 @@ class DiffTable(DataTable[Text]):
         except Exception:
             return None
 
-    def sync(self, rows: dict[str, tuple[Cell, ...]]) -> None:
+    def sync(self, rows: dict[str, Cells]) -> None:
         """Make the table show ``rows`` (in order) changing as few cells as possible."""
         if list(rows) != list(self._shown):
             self._rebuild(rows)
@@ -92,7 +134,7 @@ class DiffTable(DataTable[Text]):
                     self.cell_updates += 1
             self._shown[key] = cells
 
-    def _rebuild(self, rows: dict[str, tuple[Cell, ...]]) -> None:
+    def _rebuild(self, rows: dict[str, Cells]) -> None:
         selected = self.selected_key
         self.clear()
         for key, cells in rows.items():
@@ -132,7 +174,7 @@ class TablePanel(Vertical):
         self.border_title = self.TITLE
         self.query_one(self.TABLE).display = False
 
-    def show_rows(self, rows: dict[str, tuple[Cell, ...]], subtitle: str) -> None:
+    def show_rows(self, rows: dict[str, Cells], subtitle: str) -> None:
         """Diff the rows in; swap table and sentence only when emptiness changes."""
         table = self.query_one(self.TABLE)
         table.sync(rows)

@@ -2,24 +2,24 @@
 
 Prices here change about once a second per market (ticker and mark streams), so a
 diff-updated DataTable is cheap enough; a changed last price flashes up/down for
-:data:`FLASH_S` seconds.
+:data:`FLASH_S` seconds. The rows arrive as :class:`~bpx_tui.ui.views.WatchRow` values
+and the choice of a market leaves as a message: which market is active is the app's
+business, not the table's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.message import Message
 
 from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
-from bpx_tui.ui.widgets.table import Cell, Column, DiffTable
-
-if TYPE_CHECKING:
-    from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.ui.views import WatchRow
+from bpx_tui.ui.widgets.table import CellMemo, Cells, Column, DiffTable
 
 FLASH_S = 0.6
 
@@ -31,13 +31,29 @@ class _Flash:
     until: float = 0.0
 
 
-def last_price(client: BackpackClient, symbol: str) -> Decimal | None:
-    """The freshest traded price: the last trade, else the 24h ticker's last."""
-    trade = client.last_trades.get(symbol)
-    if trade is not None:
-        return trade.price
-    ticker = client.tickers.get(symbol)
-    return ticker.last_price if ticker is not None else None
+def watch_cells(row: WatchRow) -> Cells:
+    """The row without its flash (that one moves with the clock, not with the row)."""
+    decimals = row.price_decimals
+    rate = row.funding_rate
+    cells: Cells = (
+        (("▶ " if row.active else "  ") + row.symbol, "active" if row.active else ""),
+        (fmt.num(row.last, decimals), ""),
+        (fmt.pct(row.change), _sign_style(row.change)),
+        (fmt.num(row.mark, decimals), ""),
+        (fmt.num(row.index, decimals), "muted"),
+        (fmt.pct(rate, 4), _sign_style(rate)),
+        (fmt.pct(row.funding_apr, 1), _sign_style(rate)),
+        (
+            fmt.countdown(row.next_funding_s * 1000)
+            if row.next_funding_s is not None
+            else fmt.DASH,
+            "muted",
+        ),
+        (fmt.compact(row.open_interest), "muted"),
+    )
+    if row.fresh.live:
+        return cells
+    return (cells[0], *((text, "stale") for text, _style in cells[1:]))
 
 
 class Watchlist(DiffTable):
@@ -54,84 +70,46 @@ class Watchlist(DiffTable):
     )
 
     class MarketChosen(Message):
+        """The user picked a row (Enter or a click) to trade that market."""
+
         def __init__(self, symbol: str) -> None:
             self.symbol = symbol
+            """The market of the chosen row."""
             super().__init__()
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._flash: dict[str, _Flash] = {}
+        self._cells = CellMemo(watch_cells)
 
     def on_data_table_row_selected(self, event: DiffTable.RowSelected) -> None:
         event.stop()
         if event.row_key.value:
             self.post_message(self.MarketChosen(str(event.row_key.value)))
 
-    def show(
-        self,
-        client: BackpackClient,
-        symbols: list[str],
-        active: str,
-        open_interest: dict[str, Decimal],
-        now_ms: int,
-        now: float,
-        freshness: Mapping[str, Freshness] | None = None,
-    ) -> bool:
+    def show(self, rows: Sequence[WatchRow], now: float) -> bool:
         """Push the current values; returns True while a flash is still running.
 
-        A market whose data is not live has its numbers dimmed (no flash), and the
-        panel's subtitle says how old the oldest is.
+        ``now`` is monotonic seconds. A market whose data is not live has its numbers
+        dimmed (no flash), and the panel's subtitle says how old the oldest is.
         """
-        rows: dict[str, tuple[Cell, ...]] = {}
+        cells = self._cells(rows)
         flashing = False
         worst: Freshness = LIVE
-        for symbol in symbols:
-            cells, flash = self._row(client, symbol, active, open_interest, now_ms, now)
-            fresh = (freshness or {}).get(symbol, LIVE)
+        for row in rows:
+            direction = self._direction(row.symbol, row.last, now)
+            fresh = row.fresh
             if not fresh.live:
-                cells = (cells[0], *((text, "stale") for text, _style in cells[1:]))
-                flash = False
                 if worst.live or (fresh.age_s or 0) > (worst.age_s or 0):
                     worst = fresh
-            rows[symbol] = cells
-            flashing = flashing or flash
-        self.sync(rows)
+            elif direction:
+                drawn = cells[row.symbol]
+                cells[row.symbol] = (drawn[0], (drawn[1][0], direction), *drawn[2:])
+                flashing = True
+        self.sync(cells)
         self.border_subtitle = worst.label
         self.set_class(not worst.live, "-stale")
         return flashing
-
-    def _row(
-        self,
-        client: BackpackClient,
-        symbol: str,
-        active: str,
-        open_interest: dict[str, Decimal],
-        now_ms: int,
-        now: float,
-    ) -> tuple[tuple[Cell, ...], bool]:
-        market = client.markets.get(symbol)
-        decimals = market.price_decimals if market else 2
-        last = last_price(client, symbol)
-        direction = self._direction(symbol, last, now)
-        ticker = client.tickers.get(symbol)
-        mark = client.marks.get(symbol)
-        change = ticker.change_percent if ticker else None
-        rate = mark.funding_rate if mark else None
-        interval = market.funding_interval_ms if market else None
-        next_ms = mark.next_funding_ms - now_ms if mark and mark.next_funding_ms else None
-        oi = open_interest.get(symbol)
-        cells: tuple[Cell, ...] = (
-            (("▶ " if symbol == active else "  ") + symbol, "active" if symbol == active else ""),
-            (fmt.num(last, decimals), direction),
-            (fmt.pct(change), _sign_style(change)),
-            (fmt.num(mark.mark_price if mark else None, decimals), ""),
-            (fmt.num(mark.index_price if mark else None, decimals), "muted"),
-            (fmt.pct(rate, 4), _sign_style(rate)),
-            (fmt.pct(fmt.annualised(rate, interval), 1), _sign_style(rate)),
-            (fmt.countdown(next_ms) if next_ms is not None else fmt.DASH, "muted"),
-            (fmt.compact(oi), "muted"),
-        )
-        return cells, bool(direction)
 
     def _direction(self, symbol: str, last: Decimal | None, now: float) -> str:
         if last is None:
