@@ -26,6 +26,7 @@ from typing import Any
 
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import ApiError, InvalidOrder, NotFoundError, OrderNotPlaced
+from bpx_tui.exchange.events import TickerUpdated
 from bpx_tui.exchange.models import Order, Position, Ticker
 from bpx_tui.exchange.numbers import Number, NumberError, to_decimal
 from bpx_tui.exchange.vocab import parse_order_type, parse_side
@@ -93,7 +94,7 @@ class BackpackAPI:
         self._markets_loaded = False
         self._streaming = False
         self._callback_tasks: set[asyncio.Task[None]] = set()
-        self.client.on("ticker", self._on_ticker)
+        self.client.subscribe(TickerUpdated, lambda event: self._on_ticker(event.ticker))
         self.dispatch = OrderDispatch(self.client)
 
     def __repr__(self) -> str:
@@ -128,7 +129,7 @@ class BackpackAPI:
         await self._ensure_markets()
         wanted = symbols or [s for s, m in self.client.markets.items() if m.is_perp]
         first_price = asyncio.Event()
-        remove = self.client.on("ticker", lambda _t: first_price.set())
+        remove = self.client.subscribe(TickerUpdated, lambda _event: first_price.set())
         try:
             self.client.stream.subscribe([f"ticker.{symbol}" for symbol in wanted])
             await self.client.stream.start()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, rss_bytes
 from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.events import BookChanged
 from bpx_tui.sim.synthetic.blast import BlastInfo, serve_in_subprocess
 from bpx_tui.ui.feed import Feed
 
@@ -52,9 +53,9 @@ async def drive(info: BlastInfo, *, sample_rss_every: int = 0) -> Drive:
     rss_start = rss_peak = 0
     count = 0
 
-    def on_depth(symbol: str) -> None:
+    def on_depth(event: BookChanged) -> None:
         nonlocal start, first_count, rss_start, rss_peak, count
-        book = client.books[symbol]
+        book = client.books[event.symbol]
         if not start:
             start = time.perf_counter()
             first_count = book.messages
@@ -65,7 +66,7 @@ async def drive(info: BlastInfo, *, sample_rss_every: int = 0) -> Drive:
         if book.last_update_id >= info.last_update_id and not done.done():
             done.set_result(time.perf_counter())
 
-    client.on("depth", on_depth)
+    client.subscribe(BookChanged, on_depth)
     try:
         await client.start([SYMBOL])
         end = await asyncio.wait_for(done, timeout)

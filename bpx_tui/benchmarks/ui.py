@@ -23,6 +23,7 @@ from typing import Any
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, percentile
 from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.events import BookChanged
 from bpx_tui.sim.synthetic.blast import BlastInfo, serve_in_subprocess
 
 RATES = (1_000, 5_000)
@@ -41,7 +42,7 @@ class _Probe:
         self.taken: float | None = None  # first message of the frame being painted
         self.samples: list[float] = []
 
-    def on_depth(self, _symbol: str) -> None:
+    def on_depth(self, _event: BookChanged) -> None:
         if self.pending is None:
             self.pending = time.perf_counter()
 
@@ -74,7 +75,7 @@ async def _measure(
 
     client = BackpackClient(info.rest_url, info.ws_url)
     probe = _Probe()
-    client.on("depth", probe.on_depth)
+    client.subscribe(BookChanged, probe.on_depth)
     app = BpxApp(settings, client=client)
     results: list[dict[str, float]] = []
     async with app.run_test(headless=True, size=SIZE):

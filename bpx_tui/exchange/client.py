@@ -1,9 +1,10 @@
 """The one async client the console and scripts hang off.
 
 It owns the REST session and the single WebSocket connection, keeps live caches (books,
-tickers, marks, trades, candles, open orders, positions, balances, collateral) and fans
-updates out to callbacks registered per topic. Callbacks run synchronously in the event
-loop and must be O(1): the UI only marks itself dirty there and paints on its own clock.
+tickers, marks, trades, candles, open orders, positions, balances, collateral) and
+publishes what changed as typed events (``bpx_tui.exchange.events``), subscribed to by
+class. Handlers run synchronously in the event loop and must be O(1): the UI only marks
+itself dirty there and paints on its own clock.
 
 Everything that could make the caches wrong is handled here, once: order-book resync
 after a gap or a reconnect, an account re-read after a reconnect (private updates may
@@ -23,10 +24,31 @@ from typing import Any
 
 from bpx_tui.exchange.book import DeltaResult, OrderBook
 from bpx_tui.exchange.errors import BackpackError, InvalidOrder
+from bpx_tui.exchange.events import (
+    AccountRefreshed,
+    BookChanged,
+    BookStateChanged,
+    CandleUpdated,
+    ConnectionChanged,
+    E,
+    ErrorReported,
+    Event,
+    EventBus,
+    Handler,
+    LiquidationReported,
+    MarkUpdated,
+    OrderFilled,
+    OrdersRefreshed,
+    OrderUpdated,
+    PositionUpdated,
+    TickerUpdated,
+    TradePrinted,
+)
 from bpx_tui.exchange.models import (
     Balance,
     Collateral,
     Kline,
+    Liquidation,
     Market,
     MarkPrice,
     Order,
@@ -38,26 +60,6 @@ from bpx_tui.exchange.numbers import parse_int
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState, StreamClient
-
-Callback = Callable[[Any], None]
-
-TOPICS = frozenset(
-    {
-        "depth",
-        "book_state",
-        "ticker",
-        "mark",
-        "trade",
-        "kline",
-        "order",
-        "fill",
-        "position",
-        "account",
-        "connection",
-        "error",
-        "liquidation",
-    }
-)
 
 PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
 CANDLES_KEPT = 240
@@ -126,8 +128,10 @@ class BackpackClient:
         self.feed_latency_ms: float | None = None
         self.callback_errors = 0
 
-        self._callbacks: dict[str, list[Callback]] = {topic: [] for topic in TOPICS}
-        self._depth_callbacks = self._callbacks["depth"]  # the same list, read per message
+        self.events = EventBus(self._callback_failed)
+        # The live handler list and one event per symbol, read on every depth message.
+        self._depth_handlers = self.events.handlers(BookChanged)
+        self._book_changed: dict[str, BookChanged] = {}
         self._watched: set[str] = set()
         self._resync_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -238,39 +242,38 @@ class BackpackClient:
             streams.append(f"markPrice.{symbol}")
         return streams
 
-    # ------------------------------------------------------------------ callbacks
+    # ------------------------------------------------------------------ events
 
-    def on(self, topic: str, callback: Callback) -> Callable[[], None]:
-        """Register ``callback`` for ``topic``; returns a function that removes it."""
-        if topic not in self._callbacks:
-            raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(sorted(TOPICS))}")
-        self._callbacks[topic].append(callback)
-        if topic == "liquidation":
+    def subscribe(self, kind: type[E], handler: Handler[E]) -> Callable[[], None]:
+        """Call ``handler`` with every ``kind`` event; returns a function that removes it."""
+        if kind is LiquidationReported:
             # A global stream of every market's liquidations: only paid for when wanted.
             self.stream.subscribe(["liquidation"])
+        return self.events.subscribe(kind, handler)
 
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._callbacks[topic].remove(callback)
+    def _publish(self, event: Event) -> None:
+        self.events.publish(event)
 
-        return remove
+    def _book_state(self, symbol: str) -> None:
+        book = self.books.get(symbol)
+        self._publish(BookStateChanged(symbol, book is not None and book.synced))
 
-    def _emit(self, topic: str, value: Any) -> None:
-        for callback in self._callbacks[topic]:
-            try:
-                callback(value)
-            except Exception as exc:
-                self._callback_failed(topic, exc)
+    def _book_changed_event(self, symbol: str) -> BookChanged:
+        event = self._book_changed.get(symbol)
+        if event is None:
+            event = self._book_changed[symbol] = BookChanged(symbol)
+        return event
 
-    def _callback_failed(self, topic: str, exc: Exception) -> None:
+    def _callback_failed(self, kind: type[object], exc: Exception) -> None:
         """A broken consumer must not stop the feed or the other consumers.
 
         Called from inside the ``except`` block, so the log still gets the traceback.
         """
         self.callback_errors += 1
-        self.log.exception("callback for %s failed", topic)
-        if topic != "error":
-            self._emit("error", f"{topic} callback failed: {type(exc).__name__}: {exc}")
+        self.log.exception("handler for %s failed", kind.__name__)
+        if kind is not ErrorReported:
+            message = f"{kind.__name__} handler failed: {type(exc).__name__}: {exc}"
+            self._publish(ErrorReported(message))
 
     # ------------------------------------------------------------------ stream dispatch
 
@@ -301,14 +304,11 @@ class BackpackClient:
             return
         result = book.on_delta(data)
         if result is _APPLIED:
-            # _emit inlined: this runs for every depth message.
-            for callback in self._depth_callbacks:
-                try:
-                    callback(symbol)
-                except Exception as exc:
-                    self._callback_failed("depth", exc)
+            # This runs for every depth message: one cached event, the live handler list.
+            if self._depth_handlers:
+                self.events.deliver(self._depth_handlers, self._book_changed_event(symbol))
         elif result is DeltaResult.GAP:
-            self._emit("book_state", symbol)
+            self._book_state(symbol)
             self._schedule_resync(symbol)
         elif not book.synced and symbol not in self._resync_tasks and self._started:
             self._schedule_resync(symbol)
@@ -317,20 +317,20 @@ class BackpackClient:
         ticker = Ticker.from_stream(data)
         self.tickers[ticker.symbol] = ticker
         self._note_latency(data)
-        self._emit("ticker", ticker)
+        self._publish(TickerUpdated(ticker))
 
     def _on_mark(self, stream: str, data: dict[str, Any]) -> None:
         mark = MarkPrice.from_stream(data)
         self.marks[mark.symbol] = mark
         self.mark_times[mark.symbol] = time.monotonic()
         self._note_latency(data)
-        self._emit("mark", mark)
+        self._publish(MarkUpdated(mark))
 
     def _on_trade(self, stream: str, data: dict[str, Any]) -> None:
         trade = Trade.from_stream(data)
         self.last_trades[trade.symbol] = trade
         self._note_latency(data)
-        self._emit("trade", trade)
+        self._publish(TradePrinted(trade))
 
     def _on_kline(self, stream: str, data: dict[str, Any]) -> None:
         symbol = str(data.get("s", ""))
@@ -340,10 +340,10 @@ class BackpackClient:
             candles[-1] = kline
         else:
             candles.append(kline)
-        self._emit("kline", (symbol, kline))
+        self._publish(CandleUpdated(symbol, kline))
 
     def _on_liquidation(self, stream: str, data: dict[str, Any]) -> None:
-        self._emit("liquidation", data)
+        self._publish(LiquidationReported(Liquidation.from_stream(data)))
 
     def _on_account(self, stream: str, data: dict[str, Any]) -> None:
         if stream.startswith("account.orderUpdate"):
@@ -365,9 +365,9 @@ class BackpackClient:
             if len(self._closed_ids) > CLOSED_IDS_KEPT:
                 self._closed_ids.popitem(last=False)
         if data.get("e") == "orderFill":
-            self._emit("fill", order)
+            self._publish(OrderFilled(order))
             self._mark_account_dirty()
-        self._emit("order", order)
+        self._publish(OrderUpdated(order))
 
     def _on_position_update(self, data: dict[str, Any]) -> None:
         symbol = str(data.get("s", ""))
@@ -379,7 +379,7 @@ class BackpackClient:
         else:
             self.positions[symbol] = position
         self._mark_account_dirty()
-        self._emit("position", position)
+        self._publish(PositionUpdated(position))
 
     def _on_state(self, state: ConnectionState, reason: str | None) -> None:
         previous = self.connection
@@ -392,11 +392,11 @@ class BackpackClient:
             self._was_disconnected = False
             for symbol, book in self.books.items():
                 book.reset()
-                self._emit("book_state", symbol)
+                self._book_state(symbol)
                 self._schedule_resync(symbol)
             if self.has_credentials and self._started:
                 self._spawn(self._safe_refresh_account())
-        self._emit("connection", (state, reason))
+        self._publish(ConnectionChanged(state, reason))
 
     # ------------------------------------------------------------------ book sync
 
@@ -434,8 +434,8 @@ class BackpackClient:
                     raw = None
                 if raw is not None and book is self.books.get(symbol) and book.on_snapshot(raw):
                     self.log.info("book %s synced at %s", symbol, book.last_update_id)
-                    self._emit("book_state", symbol)
-                    self._emit("depth", symbol)
+                    self._book_state(symbol)
+                    self._publish(self._book_changed_event(symbol))
                     return
                 await asyncio.sleep(SNAPSHOT_RETRY_S[min(attempt, len(SNAPSHOT_RETRY_S) - 1)])
                 attempt += 1
@@ -461,9 +461,9 @@ class BackpackClient:
         self.collateral = collateral
         await self._load_account_settings()
         for position in self.positions.values():
-            self._emit("position", position)
-        self._emit("account", None)
-        self._emit("order", None)
+            self._publish(PositionUpdated(position))
+        self._publish(AccountRefreshed())
+        self._publish(OrdersRefreshed())
 
     async def _load_account_settings(self) -> None:
         """The fee tier and limits (``GET /account``); on failure the last known stay.
@@ -481,7 +481,7 @@ class BackpackClient:
             await self.refresh_account()
         except BackpackError as exc:
             self.log.warning("account refresh failed: %s", exc)
-            self._emit("error", f"account refresh failed: {exc}")
+            self._publish(ErrorReported(f"account refresh failed: {exc}"))
 
     def _mark_account_dirty(self) -> None:
         self._account_dirty.set()
@@ -497,7 +497,7 @@ class BackpackClient:
                 self.balances, self.collateral = await asyncio.gather(
                     self.rest.balances(), self.rest.collateral()
                 )
-                self._emit("account", None)
+                self._publish(AccountRefreshed())
             except BackpackError as exc:
                 self.log.warning("balance poll failed: %s", exc)
 
@@ -507,10 +507,10 @@ class BackpackClient:
             for mark in await self.rest.mark_prices():
                 self.marks.setdefault(mark.symbol, mark)
                 self.mark_times.setdefault(mark.symbol, time.monotonic())
-                self._emit("mark", mark)
+                self._publish(MarkUpdated(mark))
             for ticker in await self.rest.tickers():
                 self.tickers.setdefault(ticker.symbol, ticker)
-                self._emit("ticker", ticker)
+                self._publish(TickerUpdated(ticker))
         except BackpackError as exc:
             self.log.warning("initial market data failed: %s", exc)
 
@@ -534,12 +534,12 @@ class BackpackClient:
         """
         if order.is_open and order.id not in self._closed_ids:
             self.open_orders.setdefault(order.id, order)
-            self._emit("order", order)
+            self._publish(OrderUpdated(order))
 
     async def cancel_order(self, symbol: str, order_id: str) -> Order:
         order = await self.rest.cancel_order(symbol, order_id=order_id)
         self.open_orders.pop(order.id or order_id, None)
-        self._emit("order", order)
+        self._publish(OrderUpdated(order))
         return order
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
@@ -557,7 +557,7 @@ class BackpackClient:
             self.open_orders.pop(order.id, None)
         for order_id in [i for i, o in self.open_orders.items() if o.symbol in symbols]:
             self.open_orders.pop(order_id, None)
-        self._emit("order", None)
+        self._publish(OrdersRefreshed())
         return cancelled
 
 

@@ -309,6 +309,27 @@ class Trade:
 
 
 @dataclass(frozen=True, slots=True)
+class Liquidation:
+    """One entry of the exchange-wide ``liquidation`` stream."""
+
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    timestamp_ms: int | None
+
+    @classmethod
+    def from_stream(cls, d: Json) -> Liquidation:
+        return cls(
+            symbol=str(d.get("s", "")),
+            side=str(d.get("S", "")),
+            quantity=_d(d.get("q")),
+            price=_d(d.get("p")),
+            timestamp_ms=parse_time_ms(d.get("T") or d.get("E")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Kline:
     start_ms: int | None
     end_ms: int | None

@@ -259,9 +259,9 @@ class Journal:
                 (client_id, state, detail, now),
             )
 
-    def record_update(self, order: Order | None) -> None:
-        """An ``account.orderUpdate`` (the client also passes None after a bulk refresh)."""
-        if order is None or not order.id:
+    def record_update(self, order: Order) -> None:
+        """An ``account.orderUpdate``, or the client's copy of a REST answer or cancel."""
+        if not order.id:
             return
         client_id = order.client_id
         if client_id is None or self.entry(client_id) is None:
@@ -335,9 +335,9 @@ class Journal:
             )
             return cursor.rowcount == 1
 
-    def record_fill_update(self, order: Order | None) -> bool:
-        """The client's ``fill`` topic hands over the order with the fill in ``raw``."""
-        fill = None if order is None else fill_from_update(order)
+    def record_fill_update(self, order: Order) -> bool:
+        """An :class:`OrderFilled` event's order, which carries the fill in ``raw``."""
+        fill = fill_from_update(order)
         return fill is not None and self.record_fill(fill)
 
     # ------------------------------------------------------------------ reads

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOutcome
+from bpx_tui.exchange.events import OrderFilled, OrderUpdated
 from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.signing import MAX_WINDOW_MS
 from bpx_tui.trading.dispatch import OrderDispatch
@@ -115,12 +116,15 @@ class OrderService:
     def attach(self) -> Callable[[], None]:
         """Let the journal follow the order and fill streams; returns the remover."""
 
-        def on_fill(order: Order | None) -> None:
-            self.journal.record_fill_update(order)
+        def on_order(event: OrderUpdated) -> None:
+            self.journal.record_update(event.order)
+
+        def on_fill(event: OrderFilled) -> None:
+            self.journal.record_fill_update(event.order)
 
         removers = [
-            self.client.on("order", self.journal.record_update),
-            self.client.on("fill", on_fill),
+            self.client.subscribe(OrderUpdated, on_order),
+            self.client.subscribe(OrderFilled, on_fill),
         ]
 
         def detach() -> None:

@@ -12,9 +12,25 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bpx_tui.exchange.events import (
+    AccountRefreshed,
+    BookChanged,
+    BookStateChanged,
+    CandleUpdated,
+    ConnectionChanged,
+    ErrorReported,
+    MarkUpdated,
+    OrderFilled,
+    OrdersRefreshed,
+    OrderUpdated,
+    PositionUpdated,
+    TickerUpdated,
+    TradePrinted,
+)
 from bpx_tui.exchange.models import Order, Trade
+from bpx_tui.exchange.stream import ConnectionState
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -47,48 +63,47 @@ class Feed:
 
     # ------------------------------------------------------------------ callbacks
 
-    def on_depth(self, symbol: str) -> None:
+    def on_depth(self, event: BookChanged) -> None:
         self.depth_messages += 1
-        self.depth.add(symbol)
+        self.depth.add(event.symbol)
 
-    def on_book_state(self, symbol: str) -> None:
+    def on_book_state(self, event: BookStateChanged) -> None:
         """Synced <-> resyncing: the ladder shows (and gates trading on) that state."""
-        self.depth.add(symbol)
+        self.depth.add(event.symbol)
 
-    def on_market(self, _value: Any) -> None:
+    def on_market(self, _event: TickerUpdated | MarkUpdated) -> None:
         self.markets = True
 
-    def on_trade(self, trade: Trade) -> None:
+    def on_trade(self, event: TradePrinted) -> None:
         self.markets = True
-        if trade.symbol == self.active:
-            self.trades.append(trade)
+        if event.trade.symbol == self.active:
+            self.trades.append(event.trade)
             self.trades_dirty = self.ladder = True
 
-    def on_kline(self, value: tuple[str, Any]) -> None:
-        if value[0] == self.active:
+    def on_candle(self, event: CandleUpdated) -> None:
+        if event.symbol == self.active:
             self.candles = True
 
-    def on_order(self, _order: Order | None) -> None:
+    def on_orders(self, _event: OrderUpdated | OrdersRefreshed) -> None:
         self.orders = self.ladder = True
 
-    def on_fill(self, order: Order) -> None:
-        self.fills.append(order)
+    def on_fill(self, event: OrderFilled) -> None:
+        self.fills.append(event.order)
         self.orders = self.ladder = True
 
-    def on_position(self, _position: Any) -> None:
+    def on_position(self, _event: PositionUpdated) -> None:
         self.positions = self.ladder = True
 
-    def on_account(self, _value: Any) -> None:
+    def on_account(self, _event: AccountRefreshed) -> None:
         self.account = True
 
-    def on_connection(self, value: Any) -> None:
-        state = value[0] if isinstance(value, tuple) else value
-        if getattr(state, "value", state) != "connected":
+    def on_connection(self, event: ConnectionChanged) -> None:
+        if event.state is not ConnectionState.CONNECTED:
             self.last_drop_at = time.monotonic()
         self.connection = True
 
-    def on_error(self, message: str) -> None:
-        self.report(str(message))
+    def on_error(self, event: ErrorReported) -> None:
+        self.report(event.message)
 
     def report(self, message: str) -> None:
         """An error for the status bar and the log panel (never a traceback on screen)."""
@@ -99,21 +114,21 @@ class Feed:
 
     def attach(self, client: BackpackClient) -> list[Callable[[], None]]:
         """Register every callback; returns the removers (called on quit)."""
-        handlers: dict[str, Callable[[Any], None]] = {
-            "depth": self.on_depth,
-            "book_state": self.on_book_state,
-            "ticker": self.on_market,
-            "mark": self.on_market,
-            "trade": self.on_trade,
-            "kline": self.on_kline,
-            "order": self.on_order,
-            "fill": self.on_fill,
-            "position": self.on_position,
-            "account": self.on_account,
-            "connection": self.on_connection,
-            "error": self.on_error,
-        }
-        return [client.on(topic, handler) for topic, handler in handlers.items()]
+        return [
+            client.subscribe(BookChanged, self.on_depth),
+            client.subscribe(BookStateChanged, self.on_book_state),
+            client.subscribe(TickerUpdated, self.on_market),
+            client.subscribe(MarkUpdated, self.on_market),
+            client.subscribe(TradePrinted, self.on_trade),
+            client.subscribe(CandleUpdated, self.on_candle),
+            client.subscribe(OrderUpdated, self.on_orders),
+            client.subscribe(OrdersRefreshed, self.on_orders),
+            client.subscribe(OrderFilled, self.on_fill),
+            client.subscribe(PositionUpdated, self.on_position),
+            client.subscribe(AccountRefreshed, self.on_account),
+            client.subscribe(ConnectionChanged, self.on_connection),
+            client.subscribe(ErrorReported, self.on_error),
+        ]
 
     def switch(self, symbol: str) -> None:
         self.active = symbol

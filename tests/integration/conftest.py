@@ -17,6 +17,14 @@ from typing import Any
 import pytest
 
 from bpx_tui.exchange.client import PRIVATE_STREAMS, BackpackClient
+from bpx_tui.exchange.events import (
+    BookStateChanged,
+    ConnectionChanged,
+    ErrorReported,
+    OrderFilled,
+    OrderUpdated,
+    PositionUpdated,
+)
 from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
@@ -69,16 +77,18 @@ class Recorder:
         self.states: list[ConnectionState] = []
         self.errors: list[str] = []
         self.book_states: list[tuple[str, bool]] = []  # (symbol, synced) on every change
-        client.on("order", self._order)
-        client.on("fill", self.fills.append)
-        client.on("position", self.positions.append)
-        client.on("connection", lambda change: self.states.append(change[0]))
-        client.on("error", self.errors.append)
-        client.on("book_state", lambda s: self.book_states.append((s, client.books[s].synced)))
+        client.subscribe(OrderUpdated, self._order)
+        client.subscribe(OrderFilled, lambda event: self.fills.append(event.order))
+        client.subscribe(PositionUpdated, lambda event: self.positions.append(event.position))
+        client.subscribe(ConnectionChanged, lambda event: self.states.append(event.state))
+        client.subscribe(ErrorReported, lambda event: self.errors.append(event.message))
+        client.subscribe(
+            BookStateChanged, lambda event: self.book_states.append((event.symbol, event.synced))
+        )
 
-    def _order(self, order: Order | None) -> None:
-        if order is not None and order.raw.get("e"):
-            self.updates.append(order)
+    def _order(self, event: OrderUpdated) -> None:
+        if event.order.raw.get("e"):
+            self.updates.append(event.order)
 
     def events(self, event: str, order_id: str | None = None) -> list[Order]:
         return [

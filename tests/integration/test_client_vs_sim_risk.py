@@ -9,9 +9,10 @@ the exchange clock, so every amount below is exact.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.events import LiquidationReported
+from bpx_tui.exchange.models import Liquidation
 from bpx_tui.exchange.rest import RestClient
 from tests.conftest import eventually, until
 from tests.integration.conftest import BTC, TAKER_FEE, Harness, Recorder, place
@@ -73,11 +74,9 @@ async def test_liquidation_closes_the_position(harness: Harness) -> None:
     poor = sim.create_account(usdc=Decimal("300"))
     client = await harness.client(sim, poor)
     seen = Recorder(client)
-    # The client does not subscribe the public liquidation feed itself (see the report);
-    # asked to, it routes it to its "liquidation" topic.
-    feed: list[dict[str, Any]] = []
-    client.on("liquidation", feed.append)
-    client.stream.subscribe(["liquidation"])
+    # The public liquidation feed is subscribed only once someone asks for its events.
+    feed: list[Liquidation] = []
+    client.subscribe(LiquidationReported, lambda event: feed.append(event.liquidation))
     await until(lambda: sim.hub.subscribers("liquidation"), "the liquidation subscription")
     maker = await harness.rest(sim, sim.create_account())
     # The liquidation closes at market, so someone must bid.
@@ -109,7 +108,10 @@ async def test_liquidation_closes_the_position(harness: Harness) -> None:
     ]
     assert seen.positions[-1].net_quantity == 0
     await until(lambda: feed, "the public liquidation event")
-    assert [(e["s"], e["S"], e["q"], e["p"]) for e in feed] == [(BTC, "Ask", "0.10000", "94000.0")]
+    assert [(e.symbol, e.side, e.quantity, e.price) for e in feed] == [
+        (BTC, "Ask", Decimal("0.1"), Decimal("94000"))
+    ]
+    assert feed[0].timestamp_ms is not None
     assert await client.rest.positions() == []
     [liquidation] = await client.rest.fill_history(fill_type="BookLiquidation")
     assert (liquidation.side, liquidation.quantity, liquidation.price) == (

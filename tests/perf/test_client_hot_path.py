@@ -9,12 +9,12 @@ and ``last_message_at`` still tells when the last frame arrived.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
 from bpx_tui.exchange.client import ROUTES_KEPT, BackpackClient
+from bpx_tui.exchange.events import BookChanged, ErrorReported, TickerUpdated, TradePrinted
 from bpx_tui.exchange.models import Market
 from bpx_tui.sim.synthetic.blast import BlastServer, encode_feed
 
@@ -34,9 +34,9 @@ def _client(data: Data) -> BackpackClient:
 
 def test_unknown_streams_are_ignored_and_the_route_cache_is_bounded(data: Data) -> None:
     client = _client(data)
-    seen: list[Any] = []
-    for topic in ("depth", "ticker", "trade", "error"):
-        client.on(topic, seen.append)
+    seen: list[object] = []
+    for kind in (BookChanged, TickerUpdated, TradePrinted, ErrorReported):
+        client.subscribe(kind, seen.append)
     for number in range(ROUTES_KEPT + 500):
         client._on_message(f"nonsense{number}.{SYMBOL}", {"s": SYMBOL})
         client._on_message(f"nodot{number}", {})
@@ -44,7 +44,7 @@ def test_unknown_streams_are_ignored_and_the_route_cache_is_bounded(data: Data) 
     assert len(client._routes) <= ROUTES_KEPT
     frame = data.frames[0]
     client._on_message(frame["stream"], frame["data"])
-    assert seen == [SYMBOL]  # a real stream still routes after the junk
+    assert seen == [BookChanged(SYMBOL)]  # a real stream still routes after the junk
 
 
 def test_a_broken_depth_callback_is_reported_and_the_others_still_run(data: Data) -> None:
@@ -52,17 +52,17 @@ def test_a_broken_depth_callback_is_reported_and_the_others_still_run(data: Data
     good: list[str] = []
     errors: list[str] = []
 
-    def broken(symbol: str) -> None:
+    def broken(event: BookChanged) -> None:
         raise RuntimeError("boom")
 
-    client.on("depth", broken)
-    client.on("depth", good.append)
-    client.on("error", errors.append)
+    client.subscribe(BookChanged, broken)
+    client.subscribe(BookChanged, lambda event: good.append(event.symbol))
+    client.subscribe(ErrorReported, lambda event: errors.append(event.message))
     for frame in data.frames[:50]:
         client._on_message(frame["stream"], frame["data"])
     assert good == [SYMBOL] * 50
     assert client.callback_errors == 50
-    assert len(errors) == 50 and "depth callback failed: RuntimeError: boom" in errors[0]
+    assert len(errors) == 50 and "BookChanged handler failed: RuntimeError: boom" in errors[0]
     assert client.books[SYMBOL].last_update_id == data.frames[49]["data"]["u"]
 
 
@@ -74,11 +74,11 @@ async def test_last_message_at_follows_the_stream(data: Data) -> None:
     assert client.last_message_at is None
     done = asyncio.get_running_loop().create_future()
 
-    def on_depth(symbol: str) -> None:
-        if client.books[symbol].last_update_id == info.last_update_id and not done.done():
+    def on_depth(event: BookChanged) -> None:
+        if client.books[event.symbol].last_update_id == info.last_update_id and not done.done():
             done.set_result(None)
 
-    client.on("depth", on_depth)
+    client.subscribe(BookChanged, on_depth)
     loop = asyncio.get_running_loop()
     try:
         before = loop.time()

@@ -11,6 +11,7 @@ import asyncio
 from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
 from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.events import BookChanged
 from bpx_tui.sim.synthetic.blast import BlastServer, encode_feed
 from bpx_tui.ui.feed import Feed
 
@@ -29,16 +30,16 @@ async def test_one_depth_callback_per_message_through_client_and_book() -> None:
     calls = 0
     at_sync: int | None = None
 
-    def on_depth(symbol: str) -> None:
+    def on_depth(event: BookChanged) -> None:
         nonlocal calls, at_sync
-        book = client.books[symbol]
+        book = client.books[event.symbol]
         calls += 1
         if at_sync is None:
             at_sync = book.messages  # deltas taken in by the snapshot sync (one callback)
         if book.last_update_id == info.last_update_id and not done.done():
             done.set_result(None)
 
-    client.on("depth", on_depth)
+    client.subscribe(BookChanged, on_depth)
     try:
         await client.start([SYMBOL])
         await asyncio.wait_for(done, 60)

@@ -144,7 +144,6 @@ def test_stream_updates_follow_the_order(journal: Journal) -> None:
     journal.record_update(order(42, "Filled", "9001"))
     entry = journal.entry(42)
     assert entry is not None and (entry.state, entry.status) == ("done", "Filled")
-    journal.record_update(None)  # the client's bulk-refresh signal is ignored
     journal.record_update(order(None, "New", "unknown-order"))  # someone else's order: logged
 
 
@@ -185,7 +184,6 @@ def test_fill_from_stream_update_is_stored_once(journal: Journal) -> None:
     assert not journal.record_fill_update(Order.from_update(data))  # replayed: ignored
     assert len(journal.fills()) == 1
     assert not journal.record_fill_update(Order.from_update({**data, "l": None}))
-    assert not journal.record_fill_update(None)
 
 
 def test_history_fills_round_trip(journal: Journal) -> None:

@@ -11,6 +11,18 @@ import orjson
 import pytest
 
 from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.events import (
+    BookChanged,
+    BookStateChanged,
+    ConnectionChanged,
+    ErrorReported,
+    MarkUpdated,
+    OrderFilled,
+    OrdersRefreshed,
+    OrderUpdated,
+    PositionUpdated,
+)
+from bpx_tui.exchange.models import MarkPrice, Order, Position
 from bpx_tui.exchange.stream import ConnectionState
 from tests.conftest import load_fixture, until
 from tests.fakes.rest_server import FakeRestServer
@@ -87,7 +99,7 @@ async def test_book_syncs_from_snapshot_and_deltas(
 ) -> None:
     _, ws = servers
     updates: list[str] = []
-    client.on("depth", updates.append)
+    client.subscribe(BookChanged, lambda event: updates.append(event.symbol))
     await synced_client(client, ws)
     book = client.books[BTC]
     assert book.last_update_id == 2204871166
@@ -100,8 +112,8 @@ async def test_gap_triggers_resync(
     client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer]
 ) -> None:
     rest, ws = servers
-    states: list[str] = []
-    client.on("book_state", states.append)
+    states: list[BookStateChanged] = []
+    client.subscribe(BookStateChanged, states.append)
     await synced_client(client, ws)
     snapshots_before = sum(r.path == "/api/v1/depth" for r in rest.requests)
     await ws.push(f"depth.{BTC}", depth(2204871170, 2204871171, bids=[["97000.0", "1"]]))
@@ -116,15 +128,16 @@ async def test_gap_triggers_resync(
     await until(lambda: client.books[BTC].synced, "resync")
     assert sum(r.path == "/api/v1/depth" for r in rest.requests) > snapshots_before
     assert client.books[BTC].last_update_id == 2204871172
-    assert states.count(BTC) >= 2  # went unsynced, came back
+    # Went unsynced, came back: each change is announced with the state it reached.
+    assert BookStateChanged(BTC, False) in states and states[-1] == BookStateChanged(BTC, True)
 
 
 async def test_reconnect_resyncs_books_and_rereads_account(
     client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer]
 ) -> None:
     rest, ws = servers
-    seen: list[Any] = []
-    client.on("connection", seen.append)
+    seen: list[ConnectionChanged] = []
+    client.subscribe(ConnectionChanged, seen.append)
     await synced_client(client, ws)
     account_reads = sum(r.path == "/api/v1/orders" and r.method == "GET" for r in rest.requests)
     await ws.drop_all()
@@ -133,7 +146,7 @@ async def test_reconnect_resyncs_books_and_rereads_account(
         lambda: len(ws.connections) == 2 and f"depth.{BTC}" in ws.connections[1].streams
     )
     await until(lambda: client.connection is ConnectionState.CONNECTED, "reconnect")
-    states = [s for s, _ in seen]
+    states = [change.state for change in seen]
     assert ConnectionState.RECONNECTING in states and states[-1] is ConnectionState.CONNECTED
     await until(
         lambda: (
@@ -151,12 +164,12 @@ async def test_order_and_position_updates_keep_caches(
     client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer]
 ) -> None:
     _, ws = servers
-    orders: list[Any] = []
-    fills: list[Any] = []
-    positions: list[Any] = []
-    client.on("order", orders.append)
-    client.on("fill", fills.append)
-    client.on("position", positions.append)
+    orders: list[Order] = []
+    fills: list[Order] = []
+    positions: list[Position] = []
+    client.subscribe(OrderUpdated, lambda event: orders.append(event.order))
+    client.subscribe(OrderFilled, lambda event: fills.append(event.order))
+    client.subscribe(PositionUpdated, lambda event: positions.append(event.position))
     await client.start([BTC])
     await ws.wait_until(lambda: "account.orderUpdate" in ws.subscribed())
     accepted = load_fixture("ws_account_orderUpdate_accepted.json")
@@ -191,14 +204,14 @@ async def test_broken_callback_is_reported_and_feed_continues(
 ) -> None:
     _, ws = servers
     errors: list[str] = []
-    marks: list[Any] = []
+    marks: list[MarkPrice] = []
 
-    def broken(_: Any) -> None:
+    def broken(_: MarkUpdated) -> None:
         raise RuntimeError("widget exploded")
 
-    client.on("mark", broken)
-    client.on("mark", marks.append)
-    client.on("error", errors.append)
+    client.subscribe(MarkUpdated, broken)
+    client.subscribe(MarkUpdated, lambda event: marks.append(event.mark))
+    client.subscribe(ErrorReported, lambda event: errors.append(event.message))
     await client.start([BTC])
     await ws.wait_until(lambda: f"markPrice.{BTC}" in ws.subscribed())
     frame = load_fixture("ws_markPrice.json")
@@ -215,9 +228,14 @@ async def test_broken_callback_is_reported_and_feed_continues(
     assert any("widget exploded" in e for e in errors)
 
 
-async def test_unknown_topic_is_refused(client: BackpackClient) -> None:
-    with pytest.raises(ValueError, match="unknown topic"):
-        client.on("prices", lambda _: None)
+async def test_a_removed_handler_hears_nothing_more(client: BackpackClient) -> None:
+    heard: list[OrdersRefreshed] = []
+    remove = client.subscribe(OrdersRefreshed, heard.append)
+    client.events.publish(OrdersRefreshed())
+    remove()
+    remove()  # twice is harmless
+    client.events.publish(OrdersRefreshed())
+    assert heard == [OrdersRefreshed()]
 
 
 async def test_submit_sends_the_payload_as_it_is_and_caches_the_open_order(
