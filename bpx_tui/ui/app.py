@@ -1,11 +1,11 @@
 """The console: composes the panels, runs the frame pump, turns keys into orders.
 
-Data flow (docs/ARCHITECTURE.md "Events and the UI"): the client calls
-:class:`~bpx_tui.ui.feed.Feed` callbacks, which only record what changed; one timer,
-the frame pump, runs
-``refresh_hz`` times a second and pushes the changed topics into the widgets inside one
-``batch_update()``. Orders go through the trading layer's :class:`OrderService`
-(risk checks, journal, exchange); the outcome comes back as a notification.
+Data flow (docs/ARCHITECTURE.md "Events and the UI"): the client's events reach
+:class:`~bpx_tui.ui.feed.Feed`, which only records what changed; one timer, the frame
+pump, runs ``refresh_hz`` times a second and hands the changed view values to the
+widgets inside one ``batch_update()``. Keys and widget intents are routed to the
+:class:`~bpx_tui.ui.desk.TradingDesk` collaborator, whose :class:`~bpx_tui.ui.desk.Outcome`
+the app shows.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
+from functools import partial
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -36,20 +36,23 @@ from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
 from bpx_tui.exchange.models import Kline, Order
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.exchange.urls import is_loopback
 from bpx_tui.logsetup import RingBufferHandler
 from bpx_tui.trading.journal import Journal
+from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
 from bpx_tui.ui import fmt, keys
 from bpx_tui.ui.commands import ConsoleCommands
-from bpx_tui.ui.desk import TradingDesk
+from bpx_tui.ui.desk import Outcome, TradingDesk
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.ladder_model import Marker
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
+from bpx_tui.ui.ticket_model import TicketError
 from bpx_tui.ui.views import account_view, last_price, order_rows, position_rows, watch_rows
 from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.chart import PriceChart
@@ -87,12 +90,7 @@ DESK_ACTIONS = keys.desk_actions() | {"quit", "command_palette"}
 STYLESHEETS: list[str | PurePath] = [*paths.css_paths()]
 
 
-def is_loopback(url: str) -> bool:
-    """A local exchange (the sim) rather than Backpack: shown as DEMO, not LIVE."""
-    return (urlparse(url).hostname or "") in ("127.0.0.1", "::1", "localhost")
-
-
-class BpxApp(TradingDesk):
+class BpxApp(App[int]):
     """The trading console; see the module docstring for the data flow."""
 
     CSS_PATH = STYLESHEETS
@@ -124,7 +122,7 @@ class BpxApp(TradingDesk):
         if live is None:
             live = client is not None and not is_loopback(client.rest.base_url)
         self.demo = sim is not None or not live
-        self.live_order_confirmed = False
+        self.desk: TradingDesk | None = None  # made once connected
         self.journal_check: JournalCheck | None = None
         self.feed = Feed()
         self.gate = RiskGate()
@@ -138,7 +136,6 @@ class BpxApp(TradingDesk):
         self.watchlist_symbols: list[str] = []
         self.open_interest: dict[str, Decimal] = {}
         self.history: dict[str, list[Kline]] = {}
-        self.preset_index = 0
         self.pump_ticks = 0
         self._pump_timer: Timer | None = None
         self._removers: list[Callable[[], None]] = []
@@ -146,6 +143,17 @@ class BpxApp(TradingDesk):
         self._startup = StartupScreen(
             "bpx-tui · " + ("DEMO (local exchange)" if self.demo else "LIVE")
         )
+
+    @property
+    def _client(self) -> BackpackClient:
+        assert self.client is not None
+        return self.client
+
+    @property
+    def _desk(self) -> TradingDesk:
+        """Trading keys run only once connected (``check_action``), when the desk exists."""
+        assert self.desk is not None
+        return self.desk
 
     # ------------------------------------------------------------------ layout
 
@@ -207,6 +215,7 @@ class BpxApp(TradingDesk):
                 active = self.watchlist_symbols[0]
             self._removers = self.feed.attach(client)
             self._start_trading(client)
+            self.desk = TradingDesk(client, self.settings, self.gate, self.service, demo=self.demo)
             if self.service is not None:
                 step("reconciling the order journal with the exchange")
                 await self._reconcile_journal(self.service)
@@ -398,7 +407,7 @@ class BpxApp(TradingDesk):
     def _pump_slow(self) -> None:
         feed, client = self.feed, self._client
         now_ms = self._wall_ms()
-        freshness = {symbol: self._freshness(symbol) for symbol in self._shown_symbols()}
+        freshness = {symbol: self._desk.freshness(symbol) for symbol in self._shown_symbols()}
         self.query_one(Watchlist).show(
             watch_rows(
                 client, self.watchlist_symbols, self.active, self.open_interest, now_ms, freshness
@@ -406,13 +415,13 @@ class BpxApp(TradingDesk):
             time.monotonic(),
         )
         self.query_one(DepthLadder).set_freshness(
-            self._freshness(self.active, book=client.books.get(self.active))
+            self._desk.freshness(self.active, book=client.books.get(self.active))
         )
         if feed.positions or feed.markets or any(not f.live for f in freshness.values()):
             self.query_one(PositionsPanel).show(position_rows(client, freshness))
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
             self.query_one(OrdersPanel).show(order_rows(client, now_ms))
-        feed_state = self._freshness("")
+        feed_state = self._desk.freshness("")
         account = self.query_one(AccountStrip)
         if feed.account or feed.positions or feed_state != account.freshness:
             account.show(account_view(client, feed_state))
@@ -500,6 +509,129 @@ class BpxApp(TradingDesk):
             f"{fmt.side_word(order.side)} {quantity} {order.symbol} @ {price}",
             title="Fill",
         )
+
+    # ------------------------------------------------------------------ order keys and intents
+
+    def action_ticket(self, side: str, order_type: str) -> None:
+        desk = self._desk
+        if desk.service is None:
+            self.notify("No API key: this session is market data only", severity="warning")
+            return
+        ladder = self.query_one(DepthLadder)
+        if self.focused is ladder and ladder.resyncing:
+            self.notify(
+                f"{self.active}: the book is resyncing; ladder trading is blocked",
+                severity="error",
+            )
+            return
+        at_cursor = ladder.cursor_price if self.focused is ladder else None
+        widget = self.query_one(OrderTicket)
+        widget.previewer = desk.preview
+        widget.reference_price = desk.reference_price
+        widget.open(
+            desk.new_ticket(self.active, side, order_type, at_cursor),
+            self._client.market(self.active),
+            desk.presets(self.active),
+        )
+
+    def action_preset(self, index: int) -> None:
+        size = self._desk.choose_preset(self.active, index)
+        if size is None:
+            return
+        ticket = self.query_one(OrderTicket)
+        if ticket.is_open:
+            ticket.set_size(size)
+        self.notify(f"size preset {self._desk.preset_index + 1}: {size}", timeout=1.5)
+
+    def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
+        try:
+            order = event.ticket.order(self._client.market(event.ticket.symbol))
+        except TicketError as exc:
+            self.query_one(OrderTicket).show_error(str(exc))
+            return
+        if self._desk.needs_live_confirmation(order):
+            question = ConfirmScreen(TradingDesk.live_question(order))
+            self.push_screen(question, partial(self._live_order_answered, order))
+            return
+        self._run(self._desk.submit(order))
+
+    def _live_order_answered(self, order: NewOrder, answer: bool | None) -> None:
+        if answer:
+            self._desk.live_order_confirmed = True
+            self._run(self._desk.submit(order))
+            return
+        self.query_one(OrderTicket).show_error("not sent: the live order was not confirmed")
+        self.notify("Order not sent", severity="warning")
+
+    def on_order_ticket_closed(self) -> None:
+        self.query_one(DepthLadder).focus()
+
+    def action_cancel_selected(self) -> None:
+        table = self.query_one(OrdersPanel).table
+        order = self._client.open_orders.get(table.selected_key or "")
+        if order is None:
+            self.notify("No order selected", severity="warning")
+            return
+        self._run(self._desk.cancel(order))
+
+    def action_cancel_market(self) -> None:
+        self._run(self._desk.cancel_market(self.active))
+
+    def action_close_position(self) -> None:
+        positions = self.query_one(PositionsPanel).table
+        symbol = self.active
+        if self.focused is positions and positions.selected_key:
+            symbol = positions.selected_key
+        self._run(self._desk.close(symbol))
+
+    def action_close_all(self) -> None:
+        if self.desk is None or self.desk.service is None:
+            return
+        if not self.settings.confirm_close_all:
+            self._flatten_everything()
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._flatten_everything()
+
+        self.push_screen(
+            ConfirmScreen("Close all: cancel every order and close every position?"), confirmed
+        )
+
+    def _flatten_everything(self) -> None:
+        self.notify("cancelling every order, closing every position…", title="Close all")
+        self._run(self._desk.close_all())
+
+    def action_kill_switch(self) -> None:
+        self._show_outcome(self._desk.toggle_kill_switch())
+
+    def _run(self, action: Coroutine[Any, Any, Outcome]) -> None:
+        """Every exchange call runs in a worker, never in a key handler."""
+
+        async def run() -> None:
+            self._show_outcome(await action)
+
+        self.run_worker(run(), group="orders", exit_on_error=False)
+
+    def _show_outcome(self, outcome: Outcome) -> None:
+        ticket = self.query_one(OrderTicket)
+        if outcome.ticket_error is not None:
+            ticket.show_error(outcome.ticket_error)
+        if outcome.sent and ticket.ticket is not None:
+            ticket.close()
+            self.query_one(DepthLadder).focus()
+        # markup off: the text may quote the exchange, whose words may hold brackets.
+        self.notify(
+            outcome.message,
+            title=outcome.title,
+            severity=outcome.severity,
+            timeout=outcome.timeout,
+            markup=False,
+        )
+        if outcome.for_status_bar is not None:
+            self.feed.report(outcome.for_status_bar)
+        self.feed.orders = self.feed.positions = self.feed.account = True
 
     # ------------------------------------------------------------------ safety gating
 

@@ -75,7 +75,7 @@ async def test_first_live_order_asks_once_and_reducing_actions_never_ask(sim: Si
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(_resting(sim, account)) == 1, "the confirmed order")
-        assert app.live_order_confirmed
+        assert app._desk.live_order_confirmed
 
         # Later orders go straight through.
         await pilot.press("B", "enter")
@@ -121,4 +121,4 @@ async def test_a_reduce_only_first_order_does_not_ask(sim: SimServer) -> None:
         await wait_ready(pilot)
         await pilot.press("b", "r", "enter")  # r: reduce-only in the ticket
         await pilot.pause(0.3)
-        assert _no_modal(app) and not app.live_order_confirmed
+        assert _no_modal(app) and not app._desk.live_order_confirmed
