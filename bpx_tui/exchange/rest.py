@@ -26,7 +26,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
@@ -288,12 +287,7 @@ class RestClient:
     async def __aenter__(self) -> RestClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import signal
@@ -19,20 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from bpx_tui.exchange.signing import decode_secret
+from bpx_tui.exchange.urls import is_loopback_host
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.wire.auth import AuthPolicy
 
 log = logging.getLogger("bpx_tui.sim.cli")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
@@ -59,7 +50,7 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
         "--funding-speedup", type=float, default=1.0, help="3600 = an hourly interval per second"
     )
     parser.add_argument(
-        "--ts-strings", action="store_true", help="send WS E/T as JSON strings (§6.2)"
+        "--ts-strings", action="store_true", help="send WS E/T as JSON strings (seen on Backpack)"
     )
     parser.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
     parser.add_argument("--ping-interval", type=float, default=60.0, help="WS ping period (s)")
@@ -89,7 +80,7 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
 
 
 def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if not is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback_host(args.host) and not args.allow_remote:
         parser.error(
             f"refusing to listen on non-loopback host {args.host!r} without --allow-remote"
         )

@@ -11,8 +11,9 @@ class SimConfig:
     """Settings shared by the engine and the server.
 
     ``funding_speedup`` compresses funding time so a demo or test sees an hourly
-    payment within seconds; ``ts_as_strings`` reproduces the §6.2 observation that
-    some WS payloads carry ``E``/``T`` as JSON strings.
+    payment within seconds; ``ts_as_strings`` reproduces what has been observed on
+    Backpack: some WS payloads carry ``E``/``T`` as JSON strings (docs/PROTOCOL.md
+    "Timestamps and units").
     """
 
     seed: int = 1

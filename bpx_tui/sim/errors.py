@@ -1,7 +1,7 @@
 """The local exchange's error: a Backpack error body plus its HTTP status.
 
 The server turns a :class:`SimError` into ``{"code": ..., "message": ...}`` with
-``status`` as the HTTP status (backpack-api.md §5), so clients under test see exactly
+``status`` as the HTTP status (docs/PROTOCOL.md "Errors"), so clients under test see exactly
 the shapes and texts the real exchange sends. Factories below keep the texts in one
 place so tests and the engine cannot drift apart.
 """
@@ -83,7 +83,7 @@ def not_found(message: str) -> SimError:
 
 
 def order_not_found() -> SimError:
-    """Cancel of an unknown order: Backpack reports it as a client error (§5 [OBS])."""
+    """Cancel of an unknown order: Backpack has been seen to report it as a client error."""
     return SimError(400, "INVALID_CLIENT_REQUEST", "Order not found")
 
 

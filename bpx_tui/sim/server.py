@@ -3,7 +3,7 @@
 :class:`SimServer` owns the engine, the demo accounts, the clock and the background
 loops that make the market move. It is the same object in every mode: a pytest
 fixture on port 0, the console's ``--demo`` running it inside its own event loop,
-and ``bpx-tui sim`` serving other clients (see DESIGN.md "Modes").
+and ``bpx-tui sim`` serving other clients (docs/ARCHITECTURE.md "The local exchange").
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -240,12 +239,7 @@ class SimServer:
             await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
     @property

@@ -197,15 +197,14 @@ def build_order(intent: OrderIntent, market: Market, *, exact: bool = False) -> 
     _check_exits(side, price if trigger is None else trigger, take_profit, stop_loss)
     if intent.replaces is not None and not intent.replaces.strip():
         raise InvalidOrder("the order to replace needs an id")
-    terms = OrderIntent(
-        symbol=market.symbol,
+    # The symbol (checked above) and the two flags go out as asked.
+    terms = replace(
+        intent,
         side=side,
         order_type=order_type,
         quantity=quantity,
         quote_quantity=quote,
         price=price,
-        post_only=intent.post_only,
-        reduce_only=intent.reduce_only,
         time_in_force=tif,
         trigger_price=trigger,
         trigger_by=trigger_by,

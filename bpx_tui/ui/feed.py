@@ -14,21 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bpx_tui.exchange.events import (
-    AccountRefreshed,
-    BookChanged,
-    BookStateChanged,
-    CandleUpdated,
-    ConnectionChanged,
-    ErrorReported,
-    MarkUpdated,
-    OrderFilled,
-    OrdersRefreshed,
-    OrderUpdated,
-    PositionUpdated,
-    TickerUpdated,
-    TradePrinted,
-)
+from bpx_tui.exchange import events
 from bpx_tui.exchange.models import Order, Trade
 from bpx_tui.exchange.stream import ConnectionState
 
@@ -63,46 +49,46 @@ class Feed:
 
     # ------------------------------------------------------------------ callbacks
 
-    def on_depth(self, event: BookChanged) -> None:
+    def on_depth(self, event: events.BookChanged) -> None:
         self.depth_messages += 1
         self.depth.add(event.symbol)
 
-    def on_book_state(self, event: BookStateChanged) -> None:
+    def on_book_state(self, event: events.BookStateChanged) -> None:
         """Synced <-> resyncing: the ladder shows (and gates trading on) that state."""
         self.depth.add(event.symbol)
 
-    def on_market(self, _event: TickerUpdated | MarkUpdated) -> None:
+    def on_market(self, _event: events.TickerUpdated | events.MarkUpdated) -> None:
         self.markets = True
 
-    def on_trade(self, event: TradePrinted) -> None:
+    def on_trade(self, event: events.TradePrinted) -> None:
         self.markets = True
         if event.trade.symbol == self.active:
             self.trades.append(event.trade)
             self.trades_dirty = self.ladder = True
 
-    def on_candle(self, event: CandleUpdated) -> None:
+    def on_candle(self, event: events.CandleUpdated) -> None:
         if event.symbol == self.active:
             self.candles = True
 
-    def on_orders(self, _event: OrderUpdated | OrdersRefreshed) -> None:
+    def on_orders(self, _event: events.OrderUpdated | events.OrdersRefreshed) -> None:
         self.orders = self.ladder = True
 
-    def on_fill(self, event: OrderFilled) -> None:
+    def on_fill(self, event: events.OrderFilled) -> None:
         self.fills.append(event.order)
         self.orders = self.ladder = True
 
-    def on_position(self, _event: PositionUpdated) -> None:
+    def on_position(self, _event: events.PositionUpdated) -> None:
         self.positions = self.ladder = True
 
-    def on_account(self, _event: AccountRefreshed) -> None:
+    def on_account(self, _event: events.AccountRefreshed) -> None:
         self.account = True
 
-    def on_connection(self, event: ConnectionChanged) -> None:
+    def on_connection(self, event: events.ConnectionChanged) -> None:
         if event.state is not ConnectionState.CONNECTED:
             self.last_drop_at = time.monotonic()
         self.connection = True
 
-    def on_error(self, event: ErrorReported) -> None:
+    def on_error(self, event: events.ErrorReported) -> None:
         self.report(event.message)
 
     def report(self, message: str) -> None:
@@ -115,19 +101,19 @@ class Feed:
     def attach(self, client: BackpackClient) -> list[Callable[[], None]]:
         """Register every callback; returns the removers (called on quit)."""
         return [
-            client.subscribe(BookChanged, self.on_depth),
-            client.subscribe(BookStateChanged, self.on_book_state),
-            client.subscribe(TickerUpdated, self.on_market),
-            client.subscribe(MarkUpdated, self.on_market),
-            client.subscribe(TradePrinted, self.on_trade),
-            client.subscribe(CandleUpdated, self.on_candle),
-            client.subscribe(OrderUpdated, self.on_orders),
-            client.subscribe(OrdersRefreshed, self.on_orders),
-            client.subscribe(OrderFilled, self.on_fill),
-            client.subscribe(PositionUpdated, self.on_position),
-            client.subscribe(AccountRefreshed, self.on_account),
-            client.subscribe(ConnectionChanged, self.on_connection),
-            client.subscribe(ErrorReported, self.on_error),
+            client.subscribe(events.BookChanged, self.on_depth),
+            client.subscribe(events.BookStateChanged, self.on_book_state),
+            client.subscribe(events.TickerUpdated, self.on_market),
+            client.subscribe(events.MarkUpdated, self.on_market),
+            client.subscribe(events.TradePrinted, self.on_trade),
+            client.subscribe(events.CandleUpdated, self.on_candle),
+            client.subscribe(events.OrderUpdated, self.on_orders),
+            client.subscribe(events.OrdersRefreshed, self.on_orders),
+            client.subscribe(events.OrderFilled, self.on_fill),
+            client.subscribe(events.PositionUpdated, self.on_position),
+            client.subscribe(events.AccountRefreshed, self.on_account),
+            client.subscribe(events.ConnectionChanged, self.on_connection),
+            client.subscribe(events.ErrorReported, self.on_error),
         ]
 
     def switch(self, symbol: str) -> None:

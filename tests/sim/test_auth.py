@@ -1,4 +1,4 @@
-"""The local exchange verifies signatures exactly as backpack-api.md §2.10 describes."""
+"""The local exchange verifies signatures exactly as docs/PROTOCOL.md "Signing" describes."""
 
 from __future__ import annotations
 

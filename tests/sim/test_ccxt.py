@@ -2,7 +2,7 @@
 
 ccxt is an independent implementation of the same protocol (signing, paths, shapes,
 WebSocket sync). Whenever it disagrees with the server, the server is fixed -- never
-ccxt -- unless backpack-api.md says ccxt is the one that is wrong.
+ccxt -- unless docs/PROTOCOL.md says ccxt is the one that is wrong.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Order validation: Backpack's codes, messages and HTTP statuses (backpack-api.md §5)."""
+"""Order validation: Backpack's codes, messages and HTTP statuses (docs/PROTOCOL.md "Errors")."""
 
 from __future__ import annotations
 

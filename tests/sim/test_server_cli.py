@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from bpx_tui.exchange.signing import api_key_of
-from bpx_tui.sim.cli import build_parser, chaos_tasks, is_loopback, main, server_from_args
+from bpx_tui.exchange.urls import is_loopback_host
+from bpx_tui.sim.cli import build_parser, chaos_tasks, main, server_from_args
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
@@ -128,9 +129,10 @@ def test_cli_refuses_bad_arguments(
 
 
 def test_loopback_detection() -> None:
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert is_loopback("127.0.0.2")
-    assert not is_loopback("0.0.0.0") and not is_loopback("example.com")
+    """The hosts the server listens on without ``--allow-remote``."""
+    assert is_loopback_host("127.0.0.1") and is_loopback_host("::1")
+    assert is_loopback_host("localhost") and is_loopback_host("127.0.0.2")
+    assert not is_loopback_host("0.0.0.0") and not is_loopback_host("example.com")
 
 
 def test_fault_flags_arm_the_server() -> None:

@@ -1,4 +1,4 @@
-"""WebSocket side of the local exchange over real loopback sockets (backpack-api.md §6)."""
+"""WebSocket side of the local exchange over real loopback sockets (docs/PROTOCOL.md "WebSocket connection")."""
 
 from __future__ import annotations
 
@@ -319,7 +319,7 @@ async def test_aggregated_depth_covers_the_realtime_range_without_gaps(
 async def test_stream_replayed_onto_a_snapshot_reproduces_the_next_snapshot(
     sim: SimServer, http: aiohttp.ClientSession, api: Api
 ) -> None:
-    """The §6.4 sync contract end to end: REST snapshot + WS deltas == later snapshot."""
+    """The book sync contract end to end: REST snapshot + WS deltas == later snapshot."""
 
     def book(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
         return {side: {p: q for p, q in snapshot[side]} for side in ("asks", "bids")}

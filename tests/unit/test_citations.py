@@ -17,11 +17,12 @@ DOCUMENTS = {
     "docs/PROTOCOL.md": ROOT / "docs" / "PROTOCOL.md",
     "docs/PERFORMANCE.md": ROOT / "docs" / "PERFORMANCE.md",
     "docs/CONTRACTS.md": ROOT / "docs" / "CONTRACTS.md",
+    "docs/ARCHITECTURE.md": ROOT / "docs" / "ARCHITECTURE.md",
 }
 # A document name, then one or more quoted titles; a comment may wrap between them.
 _GAP = r"[\s#]*"
 _CITATION = re.compile(
-    r"(?<![\w/])((?:docs/)?(?:PROTOCOL|PERFORMANCE|CONTRACTS)\.md|README\.md)"
+    r"(?<![\w/])((?:docs/)?(?:PROTOCOL|PERFORMANCE|CONTRACTS|ARCHITECTURE)\.md|README\.md)"
     + _GAP
     + r'((?:"[^"]{1,80}"(?:,'
     + _GAP
@@ -73,3 +74,21 @@ def test_every_cited_section_exists() -> None:
                     missing.append(f"{where}: {document} has no section {title!r}")
     assert not missing, "\n".join(missing)
     assert seen > 10  # the pattern still finds the citations it is meant to check
+
+
+# Documents this project was written from that are not in the repository: citing one
+# sends a reader to a file they do not have.
+_OUTSIDE = re.compile(
+    r"DESIGN\.md|backpack-api\.md|perf-anchors\.md|textual-notes\.md|(?<!RFC \d{4} )§\s?\d"
+)
+
+
+def test_no_citation_names_a_document_outside_the_repository() -> None:
+    found = []
+    for source in _sources():
+        if source.name == "test_citations.py":
+            continue
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            if _OUTSIDE.search(line):
+                found.append(f"{source.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -47,9 +47,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # Modules that exist only to keep an old import path working while its importers move
 # (exempt from FORBIDDEN); each names the importer it waits for. The test fails once
 # nothing imports the alias any more, so the alias cannot outlive its reason.
-TEMPORARY_ALIASES: dict[str, str] = {
-    "bpx_tui.exchange.book_synth": "bpx_tui.sim.synthetic.blast",
-}
+TEMPORARY_ALIASES: dict[str, str] = {}
 
 
 def _module_name(path: Path) -> str:

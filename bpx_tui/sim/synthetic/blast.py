@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from bpx_tui.exchange.book_synth import SynthStream
+from bpx_tui.benchmarks.book_synth import SynthStream
 
 __all__ = [
     "BlastFeed",

@@ -3,7 +3,7 @@
 Both sides keep their prices in an ascending list (bisect insert/delete is a memmove
 over a few hundred ints) and a dict of levels. Every mutation records the touched
 ``(is_bid, price)`` so the engine can publish exactly one ``depth`` message per engine
-event with the levels' new absolute quantities (backpack-api.md §6.4).
+event with the levels' new absolute quantities (docs/PROTOCOL.md "Order book sync").
 """
 
 from __future__ import annotations

@@ -29,10 +29,10 @@ from typing import Any, Protocol
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.config import SimConfig
-from bpx_tui.sim.errors import bad_request, not_found, order_not_found
+from bpx_tui.sim.errors import SimError, bad_request, not_found, order_not_found
 from bpx_tui.sim.numbers import optional_integer, page_limit
 from bpx_tui.sim.venue.account_queries import AccountQueries
-from bpx_tui.sim.venue.accounts import Accounts
+from bpx_tui.sim.venue.accounts import Account, Accounts
 from bpx_tui.sim.venue.feeds import MarketFeeds
 from bpx_tui.sim.venue.funding import Funding
 from bpx_tui.sim.venue.liquidation import Liquidator
@@ -40,7 +40,7 @@ from bpx_tui.sim.venue.margin import Risk
 from bpx_tui.sim.venue.market_state import MarketState
 from bpx_tui.sim.venue.markets import ASSETS, MARKETS, MarketSpec, asset_json
 from bpx_tui.sim.venue.matching import Matching
-from bpx_tui.sim.venue.orders import TRIGGER_PENDING, OrderIds
+from bpx_tui.sim.venue.orders import TRIGGER_PENDING, Order, OrderIds
 from bpx_tui.sim.venue.payload import parse_order
 from bpx_tui.sim.venue.pretrade import PreTradeChecks
 from bpx_tui.sim.venue.publisher import Emit, Publisher
@@ -257,11 +257,9 @@ class Engine:
     def cancel_order(
         self, account_id: int, symbol: str, order_id: str | None, client_id: int | None
     ) -> Json:
-        account = self.accounts.get(account_id)
-        spec = self.spec(symbol)
-        order = self.matching.find_open(account, spec.symbol, order_id, client_id)
-        if order is None:
-            raise order_not_found()
+        account, spec, order = self._open_order(
+            account_id, symbol, order_id, client_id, order_not_found
+        )
         self.matching.cancel(account, order)
         self.matching.finish_event()
         return order_rest(order, spec)
@@ -291,12 +289,30 @@ class Engine:
     def get_order(
         self, account_id: int, symbol: str, order_id: str | None, client_id: int | None
     ) -> Json:
+        _account, spec, order = self._open_order(
+            account_id, symbol, order_id, client_id, lambda: not_found("Order not found")
+        )
+        return order_rest(order, spec)
+
+    def _open_order(
+        self,
+        account_id: int,
+        symbol: str,
+        order_id: str | None,
+        client_id: int | None,
+        missing: Callable[[], SimError],
+    ) -> tuple[Account, MarketSpec, Order]:
+        """The open order a cancel or a query names, or ``missing()`` raised.
+
+        Backpack reports the same miss differently to the two: a cancel of an unknown
+        order is a 400 client error, a query for one a 404.
+        """
         account = self.accounts.get(account_id)
         spec = self.spec(symbol)
         order = self.matching.find_open(account, spec.symbol, order_id, client_id)
         if order is None:
-            raise not_found("Order not found")
-        return order_rest(order, spec)
+            raise missing()
+        return account, spec, order
 
     def open_orders(
         self, account_id: int, symbol: str | None, market_type: str | None

@@ -44,7 +44,10 @@ PRICE_TYPES |= {"Index": "Index", "IndexPrice": "Index"}
 
 
 def naive_datetime(ts_us: int, sep: str = "T", millis: bool = False) -> str:
-    """Backpack's naive UTC datetime text (``2025-07-27T17:39:00.092``) (§3)."""
+    """Backpack's naive UTC datetime text (``2025-07-27T17:39:00.092``).
+
+    The unit and spelling depend on the field (docs/PROTOCOL.md "Timestamps and units").
+    """
     moment = datetime.fromtimestamp(ts_us / 1_000_000, UTC)
     text = moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
     if millis:
@@ -145,7 +148,7 @@ class MarketData:
                 yield candle
 
     def ticker(self, now_us: int, fallback: Decimal) -> Json:
-        """The 24 h rolling ``/api/v1/ticker`` body (§3.2)."""
+        """The 24 h rolling ``/api/v1/ticker`` body."""
         now_s = now_us // 1_000_000
         window = list(self._window("Last", now_s - DAY_S + 1, now_s + 60))
         window.reverse()
@@ -176,7 +179,7 @@ class MarketData:
         }
 
     def klines(self, interval: str, start_s: int, end_s: int, price_type: str | None) -> list[Json]:
-        """``/api/v1/klines`` rows, ascending (§3.5)."""
+        """``/api/v1/klines`` rows, ascending."""
         seconds = INTERVALS_S.get(interval)
         if seconds is None:
             raise bad_request(f"Invalid interval: {interval}")

@@ -148,7 +148,7 @@ class MarketSpec:
         return units_to_decimal(units, self.notional_decimals)
 
     def to_json(self) -> Json:
-        """The ``/api/v1/markets`` object (backpack-api.md §3.1, fixture rest_markets.json)."""
+        """The ``/api/v1/markets`` object, shaped like the fixture ``rest_markets.json``."""
         perp = self.is_perp
         return {
             "symbol": self.symbol,
@@ -298,7 +298,7 @@ COLLATERAL_WEIGHTS: dict[str, Decimal] = {
 
 
 def asset_json(symbol: str, name: str, coingecko: str) -> Json:
-    """One ``/api/v1/assets`` row (§3.10)."""
+    """One ``/api/v1/assets`` row."""
     chain = "Solana" if symbol in ("SOL", "USDC") else ("Ethereum" if symbol == "ETH" else symbol)
     return {
         "symbol": symbol,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-# Status values (backpack-api.md §4.1).
+# Status values (docs/PROTOCOL.md "Enum casing").
 NEW = "New"
 PARTIALLY_FILLED = "PartiallyFilled"
 FILLED = "Filled"

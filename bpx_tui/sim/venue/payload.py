@@ -4,7 +4,7 @@ Two stages: :func:`decode_order` reads the body (types, enums, every number thro
 the strict parser in :mod:`.numbers`) without looking at any market, and
 :func:`validate_order` checks it against its market's static filters (symbol,
 precision, size). Price bands, margin and funds are checked by the engine. Every refusal is
-the :class:`SimError` Backpack would send (backpack-api.md §4.1, §5).
+the :class:`SimError` Backpack would send (docs/PROTOCOL.md "Errors").
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class OrderFields:
 
 
 def _attached_fields(payload: dict[str, Any]) -> dict[str, tuple[Decimal, Decimal | None, str]]:
-    """Take-profit / stop-loss fields: each becomes a reduce-only trigger on fill (§4.1)."""
+    """Take-profit / stop-loss fields: each becomes a reduce-only trigger on fill."""
     attached: dict[str, tuple[Decimal, Decimal | None, str]] = {}
     for kind in ("takeProfit", "stopLoss"):
         trigger = _decimal(payload, f"{kind}TriggerPrice")

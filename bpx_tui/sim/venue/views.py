@@ -19,7 +19,7 @@ from bpx_tui.sim.venue.orders import EXPIRED, Order, ws_reason
 
 Json = dict[str, Any]
 MONEY = Decimal("1e-6")
-# WS keys of attached legs: trigger price, limit price, trigger by (§6.5: a/b, j/k, d/g)
+# WS keys of attached legs: trigger price, limit price, trigger by (a/b, j/k, d/g)
 WS_ATTACHED = {"takeProfit": ("a", "j", "d"), "stopLoss": ("b", "k", "g")}
 
 
@@ -58,7 +58,7 @@ def _attached(order: Order, spec: MarketSpec) -> Json:
 
 
 def order_rest(order: Order, spec: MarketSpec) -> Json:
-    """The REST order object, tagged on ``orderType`` (§4.1, rest_order_execute_response_*)."""
+    """The REST order object, tagged on ``orderType`` (fixtures rest_order_execute_response_*)."""
     body: Json = {
         "orderType": "Limit" if order.is_limit else "Market",
         "id": order.id,
@@ -98,7 +98,7 @@ def order_rest(order: Order, spec: MarketSpec) -> Json:
 
 
 def order_history_row(order: Order, spec: MarketSpec) -> Json:
-    """A ``/wapi/v1/history/orders`` row: naive ``createdAt`` and ``expiryReason`` (§4.10)."""
+    """A ``/wapi/v1/history/orders`` row: naive ``createdAt`` and ``expiryReason``."""
     return {
         "id": order.id,
         "createdAt": naive_datetime(order.created_us, millis=True),
@@ -144,7 +144,7 @@ class FillInfo:
 
 
 def order_event(event: str, order: Order, spec: MarketSpec, fill: FillInfo | None = None) -> Json:
-    """An ``account.orderUpdate`` payload without ``E``/``T`` (§6.5, ws_account_orderUpdate_*)."""
+    """An ``account.orderUpdate`` payload without ``E``/``T`` (fixture ws_account_orderUpdate_*)."""
     data: Json = {"e": event, "s": order.symbol}
     if order.client_id is not None:
         data["c"] = order.client_id
@@ -221,7 +221,7 @@ def _price(value: Decimal, spec: MarketSpec) -> str:
 def position_rest(
     position: Position, spec: MarketSpec, figures: PositionFigures, user_id: int
 ) -> Json:
-    """A ``/api/v1/position`` item (§4.6, rest_position.json)."""
+    """A ``/api/v1/position`` item (fixture rest_position.json)."""
     assert spec.imf is not None and spec.mmf is not None
     exposure_qty = spec.qty_dec(figures.exposure)
     return {

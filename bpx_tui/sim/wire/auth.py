@@ -1,4 +1,4 @@
-"""Signature checks of the local exchange, done the way Backpack does them (backpack-api.md §2.10).
+"""Signature checks of the local exchange, done as Backpack does (docs/PROTOCOL.md "Signing").
 
 The server never trusts the client's signing string: it rebuilds it from the *parsed*
 request (decoded query pairs for GET, JSON body values for the rest) with the same
@@ -31,7 +31,7 @@ class AuthPolicy:
     """How strict the time checks are.
 
     Backpack documents the expiry rule but not how far in the future a timestamp may
-    be (§10), so the tolerance is a knob; the default comfortably covers a client
+    be, so the tolerance is a knob; the default comfortably covers a client
     whose clock offset came from ``/api/v1/time``.
     """
 
@@ -50,7 +50,7 @@ def unauthorized(message: str = "Unauthorized") -> SimError:
 
 
 def render_json_value(key: str, value: Any) -> str | None:
-    """Text of one parsed JSON value in the signing string (§2.4); ``None`` drops the key.
+    """Text of one parsed JSON value in the signing string; ``None`` drops the key.
 
     Strings are used verbatim and ints as digits. A float (a client that sent a JSON
     number for a price) is rendered as its shortest round-trip text, which is what
@@ -87,9 +87,9 @@ def message_for(
 ) -> str:
     """The signing string the server expects for a parsed request.
 
-    A JSON array body is a batch (§2.6). When a request carries both query pairs and
+    A JSON array body is a batch. When a request carries both query pairs and
     a body, the query group comes first and each group is sorted on its own, like the
-    official client does (§2.5).
+    official client does.
     """
     if isinstance(body, list):
         items = []
@@ -191,7 +191,7 @@ def verify_request(
 
 
 def verify_ws_signature(signature: Any, now_ms: int, policy: AuthPolicy | None = None) -> str:
-    """Check the ``signature`` array of a private SUBSCRIBE frame (§2.7); return the key."""
+    """Check the ``signature`` array of a private SUBSCRIBE frame; return the key."""
     policy = policy or AuthPolicy()
     if (
         not isinstance(signature, list)

@@ -88,10 +88,6 @@ class Faults:
         if count > 0:
             self._depth_skips[symbol] = self._depth_skips.get(symbol, 0) + count
 
-    def depth_skips(self) -> dict[str, int]:
-        """Update ids still to be skipped, per symbol."""
-        return dict(self._depth_skips)
-
     def deliver_public(self, stream: str, data: dict[str, Any]) -> bool:
         """False when a real-time depth event is withheld to produce an armed gap."""
         if not self._depth_skips or not stream.startswith("depth."):

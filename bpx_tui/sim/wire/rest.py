@@ -429,7 +429,7 @@ class RestApi:
 
 
 def page_headers(rows: int, limit: int, offset: int) -> dict[str, str]:
-    """Backpack's pagination headers (§3.7).
+    """Backpack's pagination headers.
 
     The total is what this page proves exists: a full page means "at least one more"
     so that a client walking pages keeps going until a short page.

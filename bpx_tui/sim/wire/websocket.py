@@ -1,4 +1,6 @@
-"""WebSocket side of the local exchange: subscriptions, fan-out, keepalive (backpack-api.md §6).
+"""WebSocket side of the local exchange: subscriptions, fan-out, keepalive.
+
+What a client may rely on is docs/PROTOCOL.md "WebSocket connection".
 
 The engine emits synchronously from inside its matching loop, so :meth:`Hub.publish`
 must never block: each event is encoded once and appended to every subscriber's own
@@ -27,7 +29,7 @@ from bpx_tui.sim.wire.faults import Faults
 
 log = logging.getLogger("bpx_tui.sim.wire.websocket")
 
-# Error frame codes. Only 4006 "Invalid stream" has been observed on Backpack (§6.1);
+# Error frame codes. Only 4006 "Invalid stream" has been observed on Backpack;
 # the others are our own, in the same shape, so clients can tell the cases apart.
 INVALID_STREAM = 4006
 INVALID_REQUEST = 4000
@@ -141,7 +143,7 @@ def _json_default(value: Any) -> Any:
 
 
 class DepthAggregator:
-    """Builds the ``depth.<N>ms.<symbol>`` streams from the real-time depth events (§6.3).
+    """Builds the ``depth.<N>ms.<symbol>`` streams from the real-time depth events.
 
     Levels carry absolute quantities, so merging is "last value per price wins"; the
     merged message spans ``U`` of the first event to ``u`` of the last, which keeps
@@ -282,7 +284,7 @@ class Hub:
         """Disconnect every client; returns how many were connected.
 
         ``abrupt`` drops TCP without a Close frame (a network failure); otherwise the
-        server closes with ``code`` like Backpack does when a node goes down (§6.1).
+        server closes with ``code`` like Backpack does when a node goes down.
         """
         conns = list(self.connections)
         for conn in conns:
@@ -587,7 +589,7 @@ class Hub:
     # ---------------------------------------------------------------- keepalive
 
     async def _keepalive_loop(self) -> None:
-        """Server pings (§6.1): every ``ping_interval``; no pong in ``pong_timeout`` -> close."""
+        """Server pings: every ``ping_interval``; no pong in ``pong_timeout`` -> close."""
         tick = max(0.01, min(self.ping_interval, self.pong_timeout) / 4)
         while True:
             await asyncio.sleep(tick)

@@ -90,7 +90,6 @@ class DiffTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self._shown: dict[str, Cells] = {}
-        self.cell_updates = 0
 
     def on_mount(self) -> None:
         for column in self.COLUMNS:
@@ -131,7 +130,6 @@ class DiffTable(DataTable[Text]):
             for column, cell, old in zip(self.COLUMNS, cells, before, strict=True):
                 if cell != old:
                     self.update_cell(key, column.key, self._text(cell, column))
-                    self.cell_updates += 1
             self._shown[key] = cells
 
     def _rebuild(self, rows: dict[str, Cells]) -> None:
