@@ -47,13 +47,20 @@ from bpx_tui.ui import fmt, keys
 from bpx_tui.ui.commands import ConsoleCommands
 from bpx_tui.ui.desk import Outcome, TradingDesk
 from bpx_tui.ui.feed import Feed
-from bpx_tui.ui.ladder_model import Marker
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
 from bpx_tui.ui.ticket_model import TicketError
-from bpx_tui.ui.views import account_view, last_price, order_rows, position_rows, watch_rows
+from bpx_tui.ui.views import (
+    account_view,
+    chart_candles,
+    ladder_markers,
+    last_price,
+    order_rows,
+    position_rows,
+    watch_rows,
+)
 from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.chart import PriceChart
 from bpx_tui.ui.widgets.ladder import DepthLadder
@@ -394,7 +401,7 @@ class BpxApp(App[int]):
             self.query_one(DepthLadder).show(
                 client.books.get(self.active),
                 last_price=last_price(client, self.active),
-                markers=self._markers(),
+                markers=ladder_markers(client, self.active),
             )
         feed.depth.clear()
         feed.ladder = False
@@ -428,7 +435,11 @@ class BpxApp(App[int]):
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
-                self._candles(), list(feed.trades), market.price_decimals if market else 2
+                chart_candles(
+                    self.history.get(self.active, ()), client.candles.get(self.active, ())
+                ),
+                list(feed.trades),
+                market.price_decimals if market else 2,
             )
         while feed.fills:
             self._notify_fill(feed.fills.popleft())
@@ -441,25 +452,6 @@ class BpxApp(App[int]):
 
     def _shown_symbols(self) -> set[str]:
         return {*self.watchlist_symbols, self.active, *self._client.positions}
-
-    def _candles(self) -> list[Kline]:
-        merged = {k.start_ms: k for k in self.history.get(self.active, ())}
-        merged.update((k.start_ms, k) for k in self._client.candles.get(self.active, ()))
-        return [merged[key] for key in sorted(merged, key=lambda v: v or 0)]
-
-    def _markers(self) -> tuple[Marker, ...]:
-        client = self._client
-        markers: list[Marker] = []
-        for order in client.open_orders.values():
-            if order.symbol == self.active and order.price is not None and not order.is_trigger:
-                side = "B" if order.side == "Bid" else "S"
-                markers.append(Marker(order.price, f"{side}{fmt.plain(order.remaining)}"))
-        position = client.positions.get(self.active)
-        if position is not None and position.net_quantity != 0:
-            markers.append(Marker(position.entry_price, "◆entry"))
-            if position.est_liquidation_price:
-                markers.append(Marker(position.est_liquidation_price, "✖liq"))
-        return tuple(markers)
 
     def _status(self) -> StatusInfo:
         client = self._client

@@ -1,4 +1,4 @@
-"""View values: what the watchlist, positions, orders and account panels draw.
+"""View values: what the watchlist, positions, orders, account and ladder panels draw.
 
 The panels never see the client. Each frame the app builds these small frozen values
 from the client's caches with the functions below and hands them over; a panel turns
@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from bpx_tui.exchange.models import Market, Order, Position
+from bpx_tui.exchange.models import Kline, Market, Order, Position
 from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
+from bpx_tui.ui.ladder_model import Marker
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -283,3 +284,28 @@ def account_view(client: BackpackClient, fresh: Freshness = LIVE) -> AccountView
         margin_fraction=collateral.margin_fraction,
         usdc_available=usdc.available if usdc else None,
     )
+
+
+def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:
+    """Our resting orders, the position's entry and its liquidation price, on the ladder.
+
+    Trigger orders are left off: they rest nowhere in the book until they fire.
+    """
+    markers: list[Marker] = []
+    for order in client.open_orders.values():
+        if order.symbol == symbol and order.price is not None and not order.is_trigger:
+            side = "B" if order.side == "Bid" else "S"
+            markers.append(Marker(order.price, f"{side}{fmt.plain(order.remaining)}"))
+    position = client.positions.get(symbol)
+    if position is not None and position.net_quantity != 0:
+        markers.append(Marker(position.entry_price, "◆entry"))
+        if position.est_liquidation_price:
+            markers.append(Marker(position.est_liquidation_price, "✖liq"))
+    return tuple(markers)
+
+
+def chart_candles(history: Iterable[Kline], live: Iterable[Kline]) -> list[Kline]:
+    """REST history with the stream's candles laid over it (the stream wins a minute)."""
+    merged = {k.start_ms: k for k in history}
+    merged.update((k.start_ms, k) for k in live)
+    return [merged[key] for key in sorted(merged, key=lambda v: v or 0)]
