@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bpx_tui.benchmarks.common import Data, Plan, Row
+from bpx_tui.choices import refusal
 
 Section = Callable[[Plan, Data], list[Row]]
 
@@ -90,9 +91,7 @@ def _selected(only: list[str] | None) -> list[str]:
     wanted = [name.strip() for item in only for name in item.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in SECTIONS]
     if unknown:
-        raise ValueError(
-            f"unknown section(s) {', '.join(unknown)}; sections: {', '.join(SECTIONS)}"
-        )
+        raise ValueError(f"--only: {refusal(unknown[0], SECTIONS)}")
     return [name for name in SECTIONS if name in wanted]
 
 

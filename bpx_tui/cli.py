@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from bpx_tui import __version__
+from bpx_tui.choices import one_of
+from bpx_tui.logsetup import LOG_LEVELS
 
 SUBCOMMANDS = ("sim", "bench", "config", "journal")
 
@@ -33,7 +35,9 @@ def _console_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="config file (default: the platform config dir)")
     parser.add_argument("--profile", help="config profile ([profiles.NAME]) for a subaccount")
     parser.add_argument("--refresh-hz", type=int, help="maximum repaints per second (1-60)")
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-level", type=one_of(LOG_LEVELS), help=f"one of {', '.join(LOG_LEVELS)}"
+    )
     parser.add_argument("--seed", type=int, default=None, help="demo market seed")
     return parser
 

@@ -53,12 +53,12 @@ from typing import Any
 from bpx_tui import paths
 from bpx_tui.exchange.numbers import NumberError, round_to_step, to_decimal
 from bpx_tui.exchange.signing import api_key_of, decode_secret
+from bpx_tui.logsetup import LOG_LEVELS
 from bpx_tui.trading.risk import RiskLimits
 
 DEFAULT_BASE_URL = "https://api.backpack.exchange"
 DEFAULT_WS_URL = "wss://ws.backpack.exchange"
 DEFAULT_SYMBOL = "BTC_USDC_PERP"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Remappable actions: the ids of bpx_tui/ui/keys.py (KEYS), which owns the default keys
 # and scopes; this layer cannot import Textual, so the ids are listed here and a test

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bpx_tui import paths
+from bpx_tui.choices import one_of
 from bpx_tui.config import ConfigError, load_settings, write_template
 
 
@@ -20,7 +21,8 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "action",
-        choices=["init", "path", "check"],
+        type=one_of(("init", "path", "check")),
+        metavar="{init,path,check}",
         help="init: write a commented template; path: print where the file lives; "
         "check: load and validate it",
     )
@@ -36,7 +38,13 @@ def main(argv: Sequence[str]) -> int:
             print(target)
         else:
             load_settings(given, args.profile)
-            print(f"config OK: {target}")
+            if given is None and not target.exists():
+                print(
+                    f"no config file at {target}: the defaults apply "
+                    "(bpx-tui config init writes a commented template there)"
+                )
+            else:
+                print(f"config OK: {target}")
     except ConfigError as exc:
         print(f"bpx-tui: {exc}", file=sys.stderr)
         return 2

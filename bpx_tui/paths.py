@@ -49,6 +49,11 @@ def journal_file(env: Mapping[str, str] | None = None) -> Path:
     return data_dir(env) / JOURNAL_FILE
 
 
+def demo_journal_file(env: Mapping[str, str] | None = None) -> Path:
+    """The demo's own journal: its orders must never be reconciled against Backpack."""
+    return data_dir(env) / "demo" / JOURNAL_FILE
+
+
 def log_dir(env: Mapping[str, str] | None = None) -> Path:
     """Rotating log files (the terminal belongs to the UI, so logs never go there)."""
     home = _home(env)

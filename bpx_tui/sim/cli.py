@@ -17,8 +17,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from bpx_tui.choices import one_of
 from bpx_tui.exchange.signing import decode_secret
 from bpx_tui.exchange.urls import is_loopback_host
+from bpx_tui.logsetup import LOG_LEVELS
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.wire.auth import AuthPolicy
@@ -58,7 +60,12 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
     parser.add_argument(
         "--future-skew-ms", type=int, default=5000, help="accepted future X-Timestamp skew"
     )
-    parser.add_argument("--log-level", default="INFO", help="stderr log level")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=one_of(LOG_LEVELS),
+        help=f"stderr log level: {', '.join(LOG_LEVELS)}",
+    )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument("--rest-latency", type=float, default=0.0, help="delay per REST answer")
     faults.add_argument("--ws-latency", type=float, default=0.0, help="delay per WS message")
@@ -67,7 +74,8 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
     faults.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of a 429")
     faults.add_argument(
         "--fail-next-order",
-        choices=("error", "hang"),
+        type=one_of(("error", "hang")),
+        metavar="{error,hang}",
         help="the first accepted order answers 5xx (error) or never answers (hang)",
     )
     faults.add_argument("--order-fault-status", type=int, default=503, help="status for error")

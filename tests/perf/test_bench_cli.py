@@ -34,7 +34,7 @@ def test_unknown_section_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as exc:
         bench.main(["--only", "book,warp"])
     assert exc.value.code == 2
-    assert "unknown section(s) warp" in capsys.readouterr().err
+    assert "--only: expected one of book, pipeline" in capsys.readouterr().err
 
 
 def test_cli_dispatches_bench(tmp_path: Path) -> None:

@@ -257,7 +257,7 @@ def test_journal_cli_table_and_csv(journal: Journal) -> None:
 
 def test_journal_cli_without_a_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert journal_main(["--journal", str(tmp_path / "none.sqlite3")]) == 1
-    assert "no journal at" in capsys.readouterr().err
+    assert "no journal here yet" in capsys.readouterr().err
 
 
 def test_journal_cli_lists_unresolved(journal: Journal) -> None:
