@@ -12,7 +12,10 @@ import argparse
 import difflib
 from collections.abc import Callable, Sequence
 
-__all__ = ["did_you_mean", "one_of"]
+__all__ = ["LOG_LEVELS", "did_you_mean", "one_of", "refusal"]
+
+# The log levels a user may name (config ``log_level``, ``--log-level``), loudest last.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # How alike a typo must be to be suggested (difflib's ratio); 0.6 is difflib's own default.
 _CLOSE_ENOUGH = 0.6

@@ -11,8 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from bpx_tui import __version__
-from bpx_tui.choices import one_of
-from bpx_tui.logsetup import LOG_LEVELS
+from bpx_tui.choices import LOG_LEVELS, one_of
 
 SUBCOMMANDS = ("sim", "bench", "config", "journal")
 

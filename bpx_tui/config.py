@@ -51,9 +51,9 @@ from types import MappingProxyType
 from typing import Any
 
 from bpx_tui import paths
+from bpx_tui.choices import LOG_LEVELS
 from bpx_tui.exchange.numbers import NumberError, round_to_step, to_decimal
 from bpx_tui.exchange.signing import api_key_of, decode_secret
-from bpx_tui.logsetup import LOG_LEVELS
 from bpx_tui.trading.risk import RiskLimits
 
 DEFAULT_BASE_URL = "https://api.backpack.exchange"

@@ -23,9 +23,6 @@ from typing import TYPE_CHECKING
 
 from bpx_tui import paths
 
-# The levels a user may name (config ``log_level``, ``--log-level``), loudest last.
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
 if TYPE_CHECKING:
     from bpx_tui.config import Settings
 

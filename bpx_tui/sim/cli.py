@@ -17,10 +17,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bpx_tui.choices import one_of
+from bpx_tui.choices import LOG_LEVELS, one_of
 from bpx_tui.exchange.signing import decode_secret
 from bpx_tui.exchange.urls import is_loopback_host
-from bpx_tui.logsetup import LOG_LEVELS
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.wire.auth import AuthPolicy
