@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,12 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
         description="Run the local Backpack-compatible exchange (REST + WebSocket on one port).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default loopback)")
+    parser.add_argument(
+        "--env",
+        action="store_true",
+        help="print the first line as shell exports (BPX_BASE_URL, BPX_WS_URL, BPX_API_KEY, "
+        "BPX_API_SECRET) instead of JSON, for `. file` before starting bpx-tui",
+    )
     parser.add_argument("--port", type=int, default=0, help="listen port; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic market")
     parser.add_argument(
@@ -145,7 +152,7 @@ def server_from_args(args: argparse.Namespace) -> SimServer:
 async def serve(args: argparse.Namespace) -> int:
     server = server_from_args(args)
     await server.start(args.host, args.port)
-    sys.stdout.write(json.dumps(server.connection_info()) + "\n")
+    sys.stdout.write(first_line(server.connection_info(), as_env=args.env) + "\n")
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -175,6 +182,19 @@ async def serve(args: argparse.Namespace) -> int:
         await asyncio.gather(*chaos, return_exceptions=True)
         await server.stop()
     return 0
+
+
+def first_line(info: dict[str, str], *, as_env: bool) -> str:
+    """The line a client reads to connect: JSON, or exports the console reads at start."""
+    if not as_env:
+        return json.dumps(info)
+    names = {
+        "BPX_BASE_URL": info["rest"],
+        "BPX_WS_URL": info["ws"],
+        "BPX_API_KEY": info["api_key"],
+        "BPX_API_SECRET": info["api_secret"],
+    }
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in names.items())
 
 
 def gap(server: SimServer, args: argparse.Namespace) -> None:

@@ -94,6 +94,37 @@ async def test_cli_secret_selects_the_demo_account() -> None:
             proc.wait()
 
 
+async def test_cli_env_prints_exports_a_shell_can_source(tmp_path: Path) -> None:
+    """``--env``: the first stdout line is ``export BPX_...``; a shell sourcing it gets the
+    same URLs and keys the JSON line carries, and the logs stay on stderr."""
+    proc = _spawn("--env", "--secret", SECRET, "--rate", "0")
+    try:
+        assert proc.stdout is not None
+        loop = asyncio.get_running_loop()
+        line = await asyncio.wait_for(loop.run_in_executor(None, proc.stdout.readline), 10)
+        assert line.startswith(b"export BPX_BASE_URL=")
+        env_file = tmp_path / "sim.env"
+        env_file.write_bytes(line)
+        shell = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            f'. "{env_file}"; echo "$BPX_BASE_URL $BPX_WS_URL $BPX_API_KEY"',
+            stdout=asyncio.subprocess.PIPE,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        out, _ = await shell.communicate()
+        shown = out.decode().split()
+        assert shown[0].startswith("http://127.0.0.1:") and shown[1].startswith("ws://")
+        assert shown[2] == api_key_of(SECRET)
+        async with aiohttp.ClientSession() as http, http.get(shown[0] + "/api/v1/ping") as resp:
+            assert await resp.text() == "pong"
+        assert await _stop(proc, signal.SIGINT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_cli_refuses_a_public_host_as_a_process() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bpx_tui.sim.cli", "--host", "0.0.0.0"],
