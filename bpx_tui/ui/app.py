@@ -15,7 +15,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
 from functools import partial
 from pathlib import Path, PurePath
@@ -105,7 +105,9 @@ class BpxApp(App[int]):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = list(
         keys.bindings("app")
     )
-    COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
+    # Not ``App.COMMANDS |``: ConsoleCommands serves Textual's system commands itself,
+    # after the desk's, which two concurrent providers could not keep in order.
+    COMMANDS: ClassVar = {ConsoleCommands}
 
     def __init__(
         self,
@@ -181,6 +183,11 @@ class BpxApp(App[int]):
             yield OrdersPanel(id="orders")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
+
+    @property
+    def key_overrides(self) -> Mapping[str, str]:
+        """The usable part of the user's ``[keys]`` table, for the palette to show."""
+        return keys.keymap(self.settings.keys)[0]
 
     def on_mount(self) -> None:
         keymap, problems = keys.keymap(self.settings.keys)

@@ -46,13 +46,26 @@ def compact(value: Decimal | float | None, decimals: int = 1) -> str:
 
 
 def countdown(ms: int | float | None) -> str:
-    """Time left as ``H:MM:SS`` or ``MM:SS``; ``—`` when unknown or past."""
+    """Time left as ``in 52m07s`` / ``in 1h02m`` / ``in 2d03h``; ``due`` at zero.
+
+    ``52:07`` read like a time of day; the words make it a span, and at most two units
+    keep it within nine characters (the watchlist's "Next" column).
+    """
     if ms is None:
         return DASH
     seconds = max(0, int(ms // 1000))
-    hours, rest = divmod(seconds, 3600)
+    if seconds == 0:
+        return "due"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    if days:
+        return f"in {days}d{hours:02d}h"
+    if hours:
+        return f"in {hours}h{minutes:02d}m"
+    if minutes:
+        return f"in {minutes}m{secs:02d}s"
+    return f"in {secs}s"
 
 
 def annualised(rate: Decimal | None, interval_ms: int | None) -> Decimal | None:

@@ -7,9 +7,11 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
 
 from bpx_tui.config import Settings
 from bpx_tui.exchange.stream import ConnectionState
@@ -50,6 +52,26 @@ async def test_ticket_keys_edit_the_order_and_a_held_enter_sends_once(tmp_path: 
         assert len(sim.engine.order_history(sim.demo.account_id, {})) == 1
 
 
+async def palette_lines(pilot: Pilot[Any], first: str = "") -> list[str]:
+    """The palette's entries as plain text, once it lists something starting with ``first``."""
+    commands = pilot.app.screen.query_one(CommandList)
+
+    def lines() -> list[str]:
+        return [
+            str(getattr(option.prompt, "plain", option.prompt))
+            for option in commands.options
+            if not option.disabled
+        ]
+
+    await wait_for(
+        pilot,
+        lambda: commands.option_count and lines()[0].startswith(first),
+        f"the palette to list {first or 'its commands'}",
+    )
+    await pilot.pause(0.4)  # the palette adds hits in batches; let the last one land
+    return lines()
+
+
 async def test_switcher_palette_and_log_panel(tmp_path: Path) -> None:
     app, _sim = make_demo_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -57,10 +79,28 @@ async def test_switcher_palette_and_log_panel(tmp_path: Path) -> None:
         await pilot.press("slash", "e", "t", "h", "enter")
         await wait_for(pilot, lambda: app.active == "ETH_USDC_PERP", "the switch")
         assert app.query_one(DepthLadder).symbol == "ETH_USDC_PERP"
+        # "sol" names a perpetual and a spot market: Enter takes the perpetual...
+        await pilot.press("slash", *"sol", "enter")
+        await wait_for(pilot, lambda: app.active == "SOL_USDC_PERP", "the perpetual")
+        # ...and the spot market is the next row, even when the arrow is typed ahead.
+        await pilot.press("slash", *"sol", "down", "enter")
+        await wait_for(pilot, lambda: app.active == "SOL_USDC", "the spot market")
+        assert app.query_one(DepthLadder).symbol == "SOL_USDC"
 
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"kill", "enter")
+        lines = await palette_lines(pilot)
+        assert lines[0] == "Buy ticket: limit at best bid / ladder cursor\nkey: b"
+        assert "Switch the active market\nkey: /" in lines
+        builtin = [i for i, line in enumerate(lines) if line.startswith(("Theme", "Screenshot"))]
+        desk = [i for i, line in enumerate(lines) if "\nkey: " in line]
+        assert len(builtin) == 2 and len(desk) == 14 and max(desk) < min(builtin)
+        await pilot.press(*"quit")
+        lines = await palette_lines(pilot, "Quit")
+        assert lines[0] == "Quit (closes every connection)\nkey: q"  # before Textual's Quit
+        await pilot.press(*["backspace"] * 4, *"kill")
+        await palette_lines(pilot, "Kill")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.gate.halted, "the palette to run the kill switch")
 
         app.feed.report("something broke")
@@ -83,6 +123,12 @@ async def test_remapped_keys_and_confirmed_close_all(tmp_path: Path) -> None:
         assert not app.query_one(OrderTicket).is_open  # B was moved to f2
         await pilot.press("f2", "enter")
         await wait_for(pilot, lambda: app.client.positions, "a position")
+
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        assert "Buy ticket at market\nkey: f2" in await palette_lines(pilot)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, "the palette to close")
 
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")

@@ -193,10 +193,24 @@ def test_formatting() -> None:
     assert fmt.num(Decimal("97000.5"), 1) == "97,000.5"
     assert fmt.num(None) == fmt.DASH
     assert fmt.pct(Decimal("0.0123")) == "+1.23%"
-    assert fmt.countdown(3_725_000) == "1:02:05" and fmt.countdown(65_000) == "01:05"
+    assert fmt.countdown(3_725_000) == "in 1h02m" and fmt.countdown(65_000) == "in 1m05s"
+    assert fmt.countdown(3_127_000) == "in 52m07s" and fmt.countdown(9_000) == "in 9s"
+    assert fmt.countdown(93_600_000) == "in 1d02h" and fmt.countdown(-5) == "due"
+    assert fmt.countdown(None) == fmt.DASH
     assert fmt.annualised(Decimal("0.0001"), 3_600_000) == Decimal("0.876")
     assert fmt.annualised(Decimal("0.0001"), 8 * 3_600_000) == Decimal("0.1095")
     assert fmt.compact(Decimal("1234567")) == "1.2M" and fmt.age(3_700_000) == "1h"
+
+
+def test_funding_countdown_fits_the_next_column_whole() -> None:
+    from bpx_tui.ui.widgets.watchlist import Watchlist
+
+    width = next(c.width for c in Watchlist.COLUMNS if c.key == "next")
+    # Every second of the first two hours, then a sweep up to a 9-day interval.
+    for seconds in [*range(0, 7300), *range(7300, 9 * 86400, 997)]:
+        text = fmt.countdown(seconds * 1000)
+        assert len(text) <= width, text
+        assert text == "due" or text.startswith("in "), text
 
 
 def test_key_table_matches_the_config_and_rejects_unknown_actions() -> None:
@@ -206,10 +220,43 @@ def test_key_table_matches_the_config_and_rejects_unknown_actions() -> None:
     assert len(problems) == 2
 
 
+def test_palette_entries_show_the_remapped_key_and_rank_above_textuals() -> None:
+    from bpx_tui.ui.commands import PALETTE_IDS, palette_entries, tiered
+
+    entries = palette_entries({"buy_market": "f2"})
+    assert len(entries) == len(PALETTE_IDS)
+    assert (entries[2].title, entries[2].help) == ("Buy ticket at market", "key: f2")
+    assert (entries[0].action, entries[0].help) == ("ticket('Bid', 'Limit')", "key: b")
+    assert palette_entries()[2].help == "key: B"
+    assert tiered(0.1, desk=True) > tiered(1000.0, desk=False)
+    assert tiered(15.0, desk=True) < tiered(20.0, desk=True)
+
+
 def test_market_switcher_filter() -> None:
     symbols = ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC", "SOL_USDC_PERP"]
     assert matches(symbols, "sol perp") == ["SOL_USDC_PERP"]
-    assert matches(symbols, "") == symbols
+    assert matches(symbols, "") == ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP", "SOL_USDC"]
+
+
+def test_market_switcher_puts_the_perpetual_before_the_spot_market() -> None:
+    symbols = sorted(["BTC_USDC", "BTC_USDC_PERP", "SOL_USDC", "SOL_USDC_PERP", "SOL_USDT"])
+    assert matches(symbols, "sol") == ["SOL_USDC_PERP", "SOL_USDC", "SOL_USDT"]
+    assert matches(symbols, "SOL usdc") == ["SOL_USDC_PERP", "SOL_USDC"]
+    assert matches(symbols, "usdc") == [
+        "BTC_USDC_PERP",
+        "BTC_USDC",
+        "SOL_USDC_PERP",
+        "SOL_USDC",
+    ]
+    # Bases keep the caller's order; only perp-before-spot within a base changes.
+    assert matches(["SOL_USDC", "BTC_USDC", "SOL_USDC_PERP"], "usdc") == [
+        "SOL_USDC_PERP",
+        "SOL_USDC",
+        "BTC_USDC",
+    ]
+    # The spot market's full name still opens the spot market.
+    assert matches(symbols, "sol_usdc") == ["SOL_USDC", "SOL_USDC_PERP"]
+    assert matches(symbols, "eth") == []
 
 
 def test_open_orders_put_trigger_orders_after_the_rest() -> None:

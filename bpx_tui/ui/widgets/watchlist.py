@@ -65,7 +65,7 @@ class Watchlist(DiffTable):
         Column("index", "Index", 12),
         Column("funding", "Fund/int", 10),
         Column("apr", "APR", 9),
-        Column("next", "Next", 8),
+        Column("next", "Next", 9),  # fmt.countdown: "in 52m07s"
         Column("oi", "OI", 8),
     )
 
