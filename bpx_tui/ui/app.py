@@ -67,7 +67,7 @@ from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.log_panel import LogPanel, format_line
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
-from bpx_tui.ui.widgets.status import StatusBar, StatusInfo
+from bpx_tui.ui.widgets.status import Mode, StatusBar, StatusInfo
 from bpx_tui.ui.widgets.ticket import OrderTicket
 from bpx_tui.ui.widgets.watchlist import Watchlist
 
@@ -97,6 +97,21 @@ DESK_ACTIONS = keys.desk_actions() | {"quit", "command_palette"}
 STYLESHEETS: list[str | PurePath] = [*paths.css_paths()]
 
 
+MODE_TITLES: dict[Mode, str] = {
+    "demo": "DEMO (local exchange)",
+    "sim": "SIM (a separate local exchange; live safeguards on)",
+    "live": "LIVE",
+}
+
+
+def _mode(client: BackpackClient | None, sim: SimServer | None, live: bool | None) -> Mode:
+    if live is not None:
+        return "live" if live else "demo"
+    if sim is not None or client is None:
+        return "demo"
+    return "sim" if is_loopback(client.rest.base_url) else "live"
+
+
 class BpxApp(App[int]):
     """The trading console; see the module docstring for the data flow."""
 
@@ -120,17 +135,18 @@ class BpxApp(App[int]):
         log_ring: RingBufferHandler | None = None,
         live: bool | None = None,
     ) -> None:
-        """``live`` None infers the mode: a loopback exchange is the demo. True treats
-        any exchange as real money (LIVE badge, first-order confirmation)."""
+        """``live`` None infers the mode: the in-process exchange is DEMO, a separate
+        loopback exchange (``bpx-tui sim``) is SIM, traded with the live safeguards
+        (first-order confirmation) so a user can rehearse, and anything else is LIVE.
+        True treats any exchange as real money; False as the demo."""
         if client is None and sim is None:
             raise ValueError("BpxApp needs a client (live) or a SimServer (demo)")
         super().__init__()
         self.settings = settings
         self.client: BackpackClient | None = client
         self.sim = sim
-        if live is None:
-            live = client is not None and not is_loopback(client.rest.base_url)
-        self.demo = sim is not None or not live
+        self.mode: Mode = _mode(client, sim, live)
+        self.demo = self.mode == "demo"
         self.desk: TradingDesk | None = None  # made once connected
         self.journal_check: JournalCheck | None = None
         self.feed = Feed()
@@ -149,9 +165,7 @@ class BpxApp(App[int]):
         self._pump_timer: Timer | None = None
         self._removers: list[Callable[[], None]] = []
         self._shut = False
-        self._startup = StartupScreen(
-            "bpx-tui · " + ("DEMO (local exchange)" if self.demo else "LIVE")
-        )
+        self._startup = StartupScreen("bpx-tui · " + MODE_TITLES[self.mode])
 
     @property
     def _client(self) -> BackpackClient:
@@ -269,13 +283,13 @@ class BpxApp(App[int]):
             return
         path = self._journal_path
         if path is None:
-            # The demo exchange starts empty each run: keep its orders out of the real
+            # A local exchange starts empty each run: keep its orders out of the real
             # journal (reconciling them against Backpack would find nothing).
-            path = (
-                paths.data_dir() / "demo" / paths.JOURNAL_FILE
-                if self.demo
-                else paths.journal_file()
-            )
+            path = {
+                "demo": paths.demo_journal_file(),
+                "sim": paths.data_dir() / "sim" / paths.JOURNAL_FILE,
+                "live": paths.journal_file(),
+            }[self.mode]
         self.journal = Journal(path)
         self.service = OrderService(client, self.gate, self.journal, self.settings.limits_for)
         self._removers.append(self.service.attach())
@@ -474,7 +488,7 @@ class BpxApp(App[int]):
             or bool(market and market.is_perp and (seen is None or now - seen > stale_after))
         )
         return StatusInfo(
-            live=not self.demo,
+            mode=self.mode,
             connection=client.connection.value,
             latency_ms=client.feed_latency_ms,
             stale=stale,
@@ -549,7 +563,8 @@ class BpxApp(App[int]):
             self.query_one(OrderTicket).show_error(str(exc))
             return
         if self._desk.needs_live_confirmation(order):
-            question = ConfirmScreen(TradingDesk.live_question(order))
+            text = TradingDesk.live_question(order, rehearsal=self.mode == "sim")
+            question = ConfirmScreen(text)
             self.push_screen(question, partial(self._live_order_answered, order))
             return
         self._run(self._desk.submit(order))

@@ -213,12 +213,18 @@ class TradingDesk:
         return not is_reducing(order, service.snapshot(order.symbol))
 
     @staticmethod
-    def live_question(order: NewOrder) -> str:
+    def live_question(order: NewOrder, *, rehearsal: bool = False) -> str:
+        """The first-order question; a SIM rehearsal says it is one, never "real"."""
         terms = order.terms
         size = terms.quantity if terms.quantity is not None else terms.quote_quantity
         price = f" @ {terms.price}" if terms.price is not None else " at market"
+        opening = (
+            "SIM: a rehearsal of a live order, sent to the separate local exchange."
+            if rehearsal
+            else "LIVE: this sends a real order to the exchange."
+        )
         return (
-            "LIVE: this sends a real order to the exchange.\n\n"
+            f"{opening}\n\n"
             f"{fmt.side_word(terms.side)} {size} {terms.symbol} {terms.order_type}{price}\n\n"
             "Send it? (asked once per run; later orders go straight through)"
         )

@@ -122,3 +122,27 @@ async def test_a_reduce_only_first_order_does_not_ask(sim: SimServer) -> None:
         await pilot.press("b", "r", "enter")  # r: reduce-only in the ticket
         await pilot.pause(0.3)
         assert _no_modal(app) and not app._desk.live_order_confirmed
+
+
+async def test_a_separate_local_exchange_is_sim_with_the_live_safeguards(sim: SimServer) -> None:
+    """``bpx-tui sim`` in another terminal: badged SIM (never LIVE, never DEMO), and the
+    first order asks, as it would live, so a user can rehearse live trading."""
+    account = sim.create_account()
+    app = make_app(live_settings(sim, account), demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        assert app.mode == "sim"
+        mode = app.query_one("#status-mode")
+        await wait_for(pilot, lambda: mode.has_class("-sim"), "the SIM badge")
+        assert not mode.has_class("-live") and not mode.has_class("-demo")
+        await pilot.press("b", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert "SIM: a rehearsal" in screen_text(app) and "real order" not in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: _no_modal(app), "the question to close")
+        await pilot.pause(0.2)
+        assert _orders(sim, account) == []
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(_resting(sim, account)) == 1, "the confirmed order")

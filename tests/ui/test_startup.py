@@ -36,7 +36,9 @@ async def test_unreachable_exchange_is_explained_on_the_startup_screen() -> None
         assert str(error.content).startswith("✗ TransportError")
         assert f"127.0.0.1:{port}" in str(screen.query_one("#startup-steps").content)
         assert not app.ready and app.screen is screen
-        assert app.demo  # a loopback exchange is never badged LIVE
+        # A separate loopback exchange is SIM: never badged LIVE, but traded with the live
+        # safeguards (the desk asks before the first order).
+        assert app.mode == "sim" and not app.demo
 
 
 async def test_demo_start_steps_then_watchlist_enter_switches_market(tmp_path: Path) -> None:
@@ -70,7 +72,12 @@ async def test_status_bar_live_badge_and_kill_switch() -> None:
     app = Bar()
     async with app.run_test(size=(100, 3)) as pilot:
         bar = app.query_one(StatusBar)
-        bar.show(StatusInfo(True, "reconnecting", None, True, "kill switch (K)", "boom", 2))
+        bar.show(StatusInfo("sim", "connected", 3.0, False, None, None))
+        await pilot.pause()
+        mode = app.query_one("#status-mode", Label)
+        assert str(mode.content) == "SIM" and mode.has_class("-sim")
+        assert not mode.has_class("-demo") and not mode.has_class("-live")
+        bar.show(StatusInfo("live", "reconnecting", None, True, "kill switch (K)", "boom", 2))
         await pilot.pause()
         mode = app.query_one("#status-mode", Label)
         assert str(mode.content) == "LIVE" and mode.has_class("-live")

@@ -7,15 +7,20 @@ colour, a disconnected or reconnecting feed, STALE data, the kill switch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
+# DEMO: the in-process exchange. SIM: a separate local exchange (``bpx-tui sim``), traded
+# with the live safeguards so a user can rehearse. LIVE: anything else, real money.
+Mode = Literal["demo", "sim", "live"]
+
 
 @dataclass(frozen=True, slots=True)
 class StatusInfo:
-    live: bool
+    mode: Mode
     connection: str  # connecting / connected / reconnecting / down
     latency_ms: float | None
     stale: bool
@@ -56,9 +61,9 @@ class StatusBar(Horizontal):
             return
         self._shown = info
         mode = self.query_one("#status-mode", Label)
-        mode.update("LIVE" if info.live else "DEMO", layout=False)
-        mode.set_class(info.live, "-live")
-        mode.set_class(not info.live, "-demo")
+        mode.update(info.mode.upper(), layout=False)
+        for name in ("demo", "sim", "live"):
+            mode.set_class(info.mode == name, f"-{name}")
         conn = self.query_one("#status-conn", Label)
         connected = info.connection == "connected"
         text = "RECONNECTED" if connected and info.recent_drop else info.connection.upper()
