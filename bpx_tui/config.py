@@ -67,7 +67,8 @@ KEY_ACTIONS: tuple[str, ...] = (
     "buy", "sell", "buy_market", "sell_market",
     "preset_1", "preset_2", "preset_3", "preset_4", "preset_5",
     "cancel_order", "cancel_market_orders", "close_position", "close_all",
-    "switch_market", "group", "kill", "log", "help", "quit",
+    "switch_market", "group", "kill", "show_positions", "show_orders", "show_activity",
+    "back_to_ladder", "log", "help", "quit",
     "cursor_up", "cursor_down", "recenter",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "tif", "size_unit", "next_field", "previous_field", "send", "discard",
@@ -643,6 +644,17 @@ def _build(
 
 # ----------------------------------------------------------------------------- template
 
+
+def _keys_comment() -> str:
+    """Every remappable action name, as comment lines of the template."""
+    lines = ["# Actions:"]
+    for name in KEY_ACTIONS:
+        if len(lines[-1]) + len(name) + 1 > 88:
+            lines.append("#")
+        lines[-1] += f" {name}"
+    return "\n".join(lines)
+
+
 TEMPLATE = """\
 # bpx-tui configuration. Every key is optional; the values shown are the defaults.
 # Docs: README.md. Environment overrides: BPX_API_KEY, BPX_API_SECRET, BPX_BASE_URL, BPX_WS_URL.
@@ -674,13 +686,14 @@ max_slippage_pct = 1             # market order: estimated average fill within 1
 # size_presets = [0.001, 0.01, 0.05, 0.1, 0.5]   # keys 1-5
 # max_order_notional = 20000
 
-# [keys]                   # action = "key"; see README for the list of actions
+# [keys]                   # action = "key" (several keys: "up,k"); the README lists the defaults
 # close_all = "X"
+{KEYS_COMMENT}
 
 # [profiles.demo]          # bpx-tui --profile demo
 # base_url = "http://127.0.0.1:8000"
 # ws_url = "ws://127.0.0.1:8000/ws"
-"""
+""".replace("{KEYS_COMMENT}", _keys_comment())
 
 
 def write_template(path: Path) -> Path:

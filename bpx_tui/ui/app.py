@@ -20,8 +20,9 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -34,7 +35,7 @@ from bpx_tui import paths
 from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
-from bpx_tui.exchange.models import Kline, Order
+from bpx_tui.exchange.models import Kline
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.exchange.urls import is_loopback
 from bpx_tui.logsetup import RingBufferHandler
@@ -43,9 +44,10 @@ from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
-from bpx_tui.ui import fmt, keys
+from bpx_tui.ui import keys, layout
+from bpx_tui.ui.activity import ActivityEntry, ActivityLog
 from bpx_tui.ui.commands import ConsoleCommands
-from bpx_tui.ui.desk import Outcome, TradingDesk
+from bpx_tui.ui.desk import Outcome, Severity, TradingDesk
 from bpx_tui.ui.feed import Feed
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
@@ -62,13 +64,16 @@ from bpx_tui.ui.views import (
     watch_rows,
 )
 from bpx_tui.ui.widgets.account import AccountStrip
+from bpx_tui.ui.widgets.activity import ActivityPanel
 from bpx_tui.ui.widgets.chart import PriceChart
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.log_panel import LogPanel, format_line
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
 from bpx_tui.ui.widgets.status import Mode, StatusBar, StatusInfo
+from bpx_tui.ui.widgets.table import TablePanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
+from bpx_tui.ui.widgets.watchline import WatchLine
 from bpx_tui.ui.widgets.watchlist import Watchlist
 
 if TYPE_CHECKING:
@@ -87,6 +92,9 @@ WATCHLIST_MAX = 12
 SLOW_HZ = 4  # tables, account, status, chart: enough for numbers a human reads
 DROP_VISIBLE_S = 2.0  # a reconnect faster than the eye stays on the status bar this long
 ERROR_VISIBLE_S = 60.0  # then the error lives on in the log panel (L) only
+ACCOUNT_ROWS = 6  # the account strip's four lines and its border
+NOTE_VISIBLE_S = 5.0  # a passing word on the status bar
+TOAST_BURST_S = 1.0  # errors closer together than this share one toast
 BOOK_WAIT_S = 3.0
 OPEN_INTEREST_EVERY_S = 30.0
 # Desk keys, plus Textual's own quit (ctrl+q) and command palette (ctrl+p), which are
@@ -166,6 +174,13 @@ class BpxApp(App[int]):
         self._removers: list[Callable[[], None]] = []
         self._shut = False
         self._startup = StartupScreen("bpx-tui · " + MODE_TITLES[self.mode])
+        self.activity = ActivityLog()
+        self.bottom_view: layout.BottomView = "positions"
+        self.lower_view: layout.LowerView = "orders"
+        self._note: tuple[str, float] | None = None
+        self._toast_burst_at = -TOAST_BURST_S  # when the last toast was shown
+        self._toast_pending: tuple[int, str, Severity] | None = None  # (count, latest, …)
+        self._toast_timer: Timer | None = None
 
     @property
     def _client(self) -> BackpackClient:
@@ -186,6 +201,7 @@ class BpxApp(App[int]):
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
             yield Watchlist(id="watchlist")
+            yield WatchLine(id="watchline")
         with Horizontal(id="body"):
             yield DepthLadder(id="ladder")
             with Vertical(id="right"):
@@ -194,7 +210,9 @@ class BpxApp(App[int]):
                 yield PriceChart(id="chart")
         with Vertical(id="bottom"):
             yield PositionsPanel(id="positions")
-            yield OrdersPanel(id="orders")
+            with Horizontal(id="lower"):
+                yield OrdersPanel(id="orders")
+                yield ActivityPanel(self.activity, id="activity")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
 
@@ -213,9 +231,67 @@ class BpxApp(App[int]):
         self.push_screen(self._startup)
         self.run_worker(self._connect(), group="connect", exit_on_error=False)
 
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < 120, "-narrow")
-        self.set_class(self.size.height < 36, "-short")
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_layout(event.size.width, event.size.height)
+
+    def fit_layout(self, width: int, height: int) -> None:
+        """Lay the main screen out for a terminal of this size (``ui/layout.py``).
+
+        The size classes go on the main screen even while a dialog is on top of it,
+        so closing the dialog shows the layout of the size the terminal has now.
+        """
+        main = self.screen_stack[0] if self.screen_stack else None
+        if main is None:
+            return
+        main.update_classes(layout.size_classes(width, height), animate=False)
+        try:
+            self._show_bottom(width, height)
+        except NoMatches:
+            return  # not composed yet, or being torn down
+
+    def _show_bottom(self, width: int, height: int) -> None:
+        shown = layout.bottom_panels(width, height, self.bottom_view, self.lower_view)
+        main = self.screen_stack[0]
+        panels = {
+            "positions": main.query_one(PositionsPanel),
+            "orders": main.query_one(OrdersPanel),
+            "activity": main.query_one(ActivityPanel),
+        }
+        for name, panel in panels.items():
+            panel.display = name in shown
+        main.query_one("#lower").display = bool(shown & {"orders", "activity"})
+        self._title_bottom(width, height)
+
+    def _title_bottom(self, width: int, height: int) -> None:
+        """Panels that take turns carry the tab strip as their title; others their name."""
+        main = self.screen_stack[0]
+        panels: dict[layout.BottomView, TablePanel | ActivityPanel] = {
+            "positions": main.query_one(PositionsPanel),
+            "orders": main.query_one(OrdersPanel),
+            "activity": main.query_one(ActivityPanel),
+        }
+        client = self.client
+        npos = sum(1 for p in client.positions.values() if p.net_quantity) if client else 0
+        nord = len(client.open_orders) if client else 0
+        labels: dict[layout.BottomView, str] = {
+            "positions": f"Positions {npos}",
+            "orders": f"Open orders {nord}",
+            "activity": f"Activity {len(self.activity)}",
+        }
+        turns = layout.tabs(width, height)
+        shown = self.bottom_view if self.bottom_view in turns else self.lower_view
+        strip = layout.tab_strip(shown, turns, labels, self._view_keys())
+        for name, panel in panels.items():
+            panel.border_title = strip if name in turns else labels[name].rsplit(" ", 1)[0]
+
+    def _view_keys(self) -> dict[layout.BottomView, str]:
+        """The keys that show each bottom panel, as the user's keymap has them."""
+        overrides = self.key_overrides
+        spec = {s.id: s for s in keys.KEYS}
+        return {
+            view: keys.display_key(spec[f"show_{view}"].key, overrides, f"show_{view}")
+            for view in layout.BOTTOM_VIEWS
+        }
 
     # ------------------------------------------------------------------ start-up
 
@@ -317,11 +393,11 @@ class BpxApp(App[int]):
         log.warning("%s", summary)  # an earlier run ended with orders unanswered
         if check.blocked:
             self.feed.report(summary)
-        self.notify(
-            summary,
-            title="Order journal",
-            severity="error" if check.blocked else "information",
-            timeout=10,
+            self.alert(summary, title="Order journal")
+        else:
+            self.say(summary)
+        self._record_activity(
+            ActivityEntry("journal", summary, tone="bad" if check.blocked else "")
         )
 
     @staticmethod
@@ -336,6 +412,8 @@ class BpxApp(App[int]):
 
     def _go_live(self, active: str) -> None:
         self.ready = True
+        where = "the demo exchange" if self.demo else urlsplit(self._client.rest.base_url).netloc
+        self._record_activity(ActivityEntry("stream", f"connected to {where}"))
         if self.screen is self._startup:
             self.pop_screen()
         self.set_active(active)
@@ -391,7 +469,8 @@ class BpxApp(App[int]):
             log.error("background task %s failed: %r", event.worker.name, error)
             message = f"{event.worker.group} task failed: {type(error).__name__}: {error}"
             self.feed.report(message)
-            self.notify(message, severity="error")
+            self._record_activity(ActivityEntry("error", message, tone="bad"))
+            self.alert(message)
 
     @on(Watchlist.MarketChosen)
     def _market_chosen(self, event: Watchlist.MarketChosen) -> None:
@@ -431,17 +510,22 @@ class BpxApp(App[int]):
         ticket = self.query_one(OrderTicket)
         if ticket.is_open and ticket.ticket is not None and ticket.ticket.is_market:
             ticket.refresh_preview()
+        # An open ticket that leaves no room for the account strip gets the column
+        # (styles/app.tcss): measured here, as the ticket grows and shrinks with its
+        # preview, rather than at each way a ticket opens and closes. No-op if unchanged.
+        right = self.query_one("#right")
+        crowded = ticket.is_open and right.size.height < ticket.outer_size.height + ACCOUNT_ROWS
+        right.set_class(crowded, "-crowded")
 
     def _pump_slow(self) -> None:
         feed, client = self.feed, self._client
         now_ms = self._wall_ms()
         freshness = {symbol: self._desk.freshness(symbol) for symbol in self._shown_symbols()}
-        self.query_one(Watchlist).show(
-            watch_rows(
-                client, self.watchlist_symbols, self.active, self.open_interest, now_ms, freshness
-            ),
-            time.monotonic(),
+        rows = watch_rows(
+            client, self.watchlist_symbols, self.active, self.open_interest, now_ms, freshness
         )
+        self.query_one(Watchlist).show(rows, time.monotonic())
+        self.query_one(WatchLine).show(rows)
         self.query_one(DepthLadder).set_freshness(
             self._desk.freshness(self.active, book=client.books.get(self.active))
         )
@@ -462,8 +546,7 @@ class BpxApp(App[int]):
                 list(feed.trades),
                 market.price_decimals if market else 2,
             )
-        while feed.fills:
-            self._notify_fill(feed.fills.popleft())
+        self._record_activity()
         self.query_one(StatusBar).show(self._status())
         log_panel = self.query_one(LogPanel)
         if log_panel.display:
@@ -497,6 +580,7 @@ class BpxApp(App[int]):
             reconnects=client.stream.reconnects,
             recent_drop=self.feed.last_drop_at is not None
             and now - self.feed.last_drop_at < DROP_VISIBLE_S,
+            note=self._note[0] if self._note and now - self._note[1] < NOTE_VISIBLE_S else None,
         )
 
     def _recent_error(self) -> str | None:
@@ -515,27 +599,84 @@ class BpxApp(App[int]):
         version = (ring.version if ring else 0, len(self.feed.errors), self.feed.last_error)
         panel.show(version, (format_line(*e) for e in entries))
 
-    def _notify_fill(self, order: Order) -> None:
-        raw = order.raw or {}
-        quantity, price = raw.get("l", order.executed_quantity), raw.get("L", order.price)
-        self.notify(
-            f"{fmt.side_word(order.side)} {quantity} {order.symbol} @ {price}",
-            title="Fill",
-        )
+    def _record_activity(self, *entries: ActivityEntry) -> None:
+        """Move what happened into the session's activity log and onto the panel."""
+        queued = self.feed.activity
+        if not queued and not entries:
+            return
+        now_ms = self._wall_ms()
+        while queued:
+            self.activity.record(queued.popleft(), now_ms)
+        for entry in entries:
+            self.activity.record(entry, now_ms)
+        try:
+            self.screen_stack[0].query_one(ActivityPanel).show()
+            self._title_bottom(self.size.width, self.size.height)
+        except NoMatches:
+            return
+
+    # ------------------------------------------------------------------ telling the trader
+
+    def say(self, message: str) -> None:
+        """A passing word on the status bar: never a toast over the numbers."""
+        self._note = (message, time.monotonic())
+        try:
+            self.query_one(StatusBar).show(self._status())
+        except NoMatches:
+            return
+
+    def alert(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Severity = "error",
+        timeout: float | None = None,
+    ) -> None:
+        """A toast, for errors and refusals only; a burst becomes one toast.
+
+        The first of a burst shows at once; the rest of it, arriving within
+        :data:`TOAST_BURST_S`, replace it with one toast that counts them when the burst
+        ends. Toasts sit at the top of the screen (``styles/app.tcss``), never over the
+        positions; the activity log keeps every event.
+        """
+        now = time.monotonic()
+        if now - self._toast_burst_at >= TOAST_BURST_S and self._toast_pending is None:
+            self._toast_burst_at = now
+            self._toast(message, title, severity, timeout)
+            return
+        count = 2 if self._toast_pending is None else self._toast_pending[0] + 1
+        self._toast_pending = (count, message, severity)
+        if self._toast_timer is None:
+            wait = max(0.0, self._toast_burst_at + TOAST_BURST_S - now)
+            self._toast_timer = self.set_timer(wait, self._end_burst)
+
+    def _end_burst(self) -> None:
+        self._toast_timer = None
+        pending, self._toast_pending = self._toast_pending, None
+        if pending is None:
+            return
+        count, message, severity = pending
+        self.clear_notifications()
+        self._toast_burst_at = time.monotonic()
+        self._toast(f"{count} problems in a moment; latest: {message}", "", severity, None)
+
+    def _toast(self, message: str, title: str, severity: Severity, timeout: float | None) -> None:
+        # markup off: the text may quote the exchange, whose words may hold brackets.
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # ------------------------------------------------------------------ order keys and intents
 
     def action_ticket(self, side: str, order_type: str) -> None:
         desk = self._desk
         if desk.service is None:
-            self.notify("No API key: this session is market data only", severity="warning")
+            self.alert("No API key: this session is market data only", severity="warning")
             return
         ladder = self.query_one(DepthLadder)
         if self.focused is ladder and ladder.resyncing:
-            self.notify(
-                f"{self.active}: the book is resyncing; ladder trading is blocked",
-                severity="error",
-            )
+            message = f"{self.active}: the book is resyncing; ladder trading is blocked"
+            self._record_activity(ActivityEntry("refused", message, self.active, tone="bad"))
+            self.alert(message)
             return
         at_cursor = ladder.cursor_price if self.focused is ladder else None
         widget = self.query_one(OrderTicket)
@@ -554,7 +695,7 @@ class BpxApp(App[int]):
         ticket = self.query_one(OrderTicket)
         if ticket.is_open:
             ticket.set_size(size)
-        self.notify(f"size preset {self._desk.preset_index + 1}: {size}", timeout=1.5)
+        self.say(f"size preset {self._desk.preset_index + 1}: {size}")
 
     def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
         try:
@@ -575,7 +716,7 @@ class BpxApp(App[int]):
             self._run(self._desk.submit(order))
             return
         self.query_one(OrderTicket).show_error("not sent: the live order was not confirmed")
-        self.notify("Order not sent", severity="warning")
+        self.say("order not sent: the live order was not confirmed")
 
     def on_order_ticket_closed(self) -> None:
         self.query_one(DepthLadder).focus()
@@ -584,7 +725,7 @@ class BpxApp(App[int]):
         table = self.query_one(OrdersPanel).table
         order = self._client.open_orders.get(table.selected_key or "")
         if order is None:
-            self.notify("No order selected", severity="warning")
+            self.alert("No order selected: o shows the open orders", severity="warning")
             return
         self._run(self._desk.cancel(order))
 
@@ -614,7 +755,7 @@ class BpxApp(App[int]):
         )
 
     def _flatten_everything(self) -> None:
-        self.notify("cancelling every order, closing every position…", title="Close all")
+        self.say("close all: cancelling every order, closing every position…")
         self._run(self._desk.close_all())
 
     def action_kill_switch(self) -> None:
@@ -635,14 +776,18 @@ class BpxApp(App[int]):
         if outcome.sent and ticket.ticket is not None:
             ticket.close()
             self.query_one(DepthLadder).focus()
-        # markup off: the text may quote the exchange, whose words may hold brackets.
-        self.notify(
-            outcome.message,
-            title=outcome.title,
-            severity=outcome.severity,
-            timeout=outcome.timeout,
-            markup=False,
-        )
+        if outcome.activity is not None:
+            self._record_activity(outcome.activity)
+        shown_in_ticket = outcome.ticket_error is not None and ticket.is_open
+        if outcome.severity == "information":
+            self.say(outcome.message.replace("\n", "; "))
+        elif not shown_in_ticket:  # an open ticket already says why, under its fields
+            self.alert(
+                outcome.message,
+                title=outcome.title,
+                severity=outcome.severity,
+                timeout=outcome.timeout,
+            )
         if outcome.for_status_bar is not None:
             self.feed.report(outcome.for_status_bar)
         self.feed.orders = self.feed.positions = self.feed.account = True
@@ -690,7 +835,26 @@ class BpxApp(App[int]):
 
     def action_cycle_grouping(self) -> None:
         factor = self.query_one(DepthLadder).cycle_group()
-        self.notify(f"ladder grouping ×{factor}", timeout=1.5)
+        self.say(f"ladder grouping ×{factor}")
+
+    def action_show_panel(self, view: layout.BottomView) -> None:
+        """Show a bottom panel (a tab, when they are folded) and put the cursor in it."""
+        self.bottom_view = view
+        if view != "positions":
+            self.lower_view = view
+        self.fit_layout(self.size.width, self.size.height)
+        target = {
+            "positions": self.query_one(PositionsPanel).table,
+            "orders": self.query_one(OrdersPanel).table,
+            "activity": self.query_one(ActivityPanel),
+        }[view]
+        if target.display:  # an empty table shows its sentence instead: nothing to select
+            target.focus()
+        else:
+            self.query_one(DepthLadder).focus()
+
+    def action_focus_ladder(self) -> None:
+        self.query_one(DepthLadder).focus()
 
     def action_toggle_log(self) -> None:
         panel = self.query_one(LogPanel)

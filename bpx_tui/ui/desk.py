@@ -26,6 +26,7 @@ from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskRejected, is_reducing
 from bpx_tui.ui import fmt
+from bpx_tui.ui.activity import ActivityEntry, Tone
 from bpx_tui.ui.freshness import Freshness, assess
 from bpx_tui.ui.ticket_model import Exposure, Preview, Ticket, fees_from_account
 
@@ -52,6 +53,10 @@ class Outcome:
     """An order left and was accepted: the ticket closes."""
     status_line: str = ""
     """For the status bar when the message is too long for it (close-all's report)."""
+    activity: ActivityEntry | None = None
+    """The activity log's line for what the desk decided itself (a refusal, a failure,
+    the kill switch, close-all's verdict). None when the exchange's own order updates
+    will tell it (an accepted order, a cancel): one event, one line."""
 
     @property
     def failed(self) -> bool:
@@ -61,6 +66,21 @@ class Outcome:
     def for_status_bar(self) -> str | None:
         """What an error leaves on the status bar and in the log panel."""
         return (self.status_line or self.message) if self.failed else None
+
+
+def order_activity(event: str, order: NewOrder, result: str, tone: Tone = "bad") -> ActivityEntry:
+    """An activity line about an order that the exchange never acknowledged."""
+    terms = order.terms
+    size = terms.quantity if terms.quantity is not None else terms.quote_quantity
+    return ActivityEntry(
+        event,
+        result,
+        terms.symbol,
+        fmt.side_word(terms.side),
+        fmt.exact(size),
+        "market" if terms.price is None else fmt.exact(terms.price),
+        tone,
+    )
 
 
 class TradingDesk:
@@ -236,12 +256,23 @@ class TradingDesk:
             order = await self.service.submit(new)
         except RiskRejected as exc:
             return Outcome(
-                exc.reason, title="Order refused", severity="warning", ticket_error=exc.reason
+                exc.reason,
+                title="Order refused",
+                severity="warning",
+                ticket_error=exc.reason,
+                activity=order_activity("refused", new, exc.reason),
             )
         except DuplicateSubmit as exc:
-            return Outcome(str(exc), severity="warning")
+            return Outcome(
+                str(exc), severity="warning", activity=order_activity("refused", new, str(exc))
+            )
         except BackpackError as exc:
-            return Outcome(f"order failed: {exc}", severity="error", ticket_error=str(exc))
+            return Outcome(
+                f"order failed: {exc}",
+                severity="error",
+                ticket_error=str(exc),
+                activity=order_activity("rejected", new, str(exc)),
+            )
         size = order.quantity or new.terms.quantity or new.terms.quote_quantity
         return Outcome(
             f"{fmt.side_word(order.side)} {size} {order.symbol} {order.order_type}: {order.status}",
@@ -255,14 +286,30 @@ class TradingDesk:
         try:
             await self.client.cancel_order(order.symbol, order.id)
         except BackpackError as exc:
-            return Outcome(f"cancel {order.id} failed: {exc}", severity="error")
+            return Outcome(
+                f"cancel {order.id} failed: {exc}",
+                severity="error",
+                activity=ActivityEntry(
+                    "cancel",
+                    f"failed: {exc}",
+                    order.symbol,
+                    fmt.side_word(order.side),
+                    fmt.exact(order.quantity),
+                    fmt.exact(order.price),
+                    "bad",
+                ),
+            )
         return Outcome(f"cancelled {fmt.side_word(order.side)} {order.symbol} @ {order.price}")
 
     async def cancel_market(self, symbol: str) -> Outcome:
         try:
             cancelled = await self.client.cancel_all(symbol)
         except BackpackError as exc:
-            return Outcome(f"cancel all on {symbol} failed: {exc}", severity="error")
+            return Outcome(
+                f"cancel all on {symbol} failed: {exc}",
+                severity="error",
+                activity=ActivityEntry("cancel", f"cancel all failed: {exc}", symbol, tone="bad"),
+            )
         return Outcome(f"cancelled {len(cancelled)} order(s) on {symbol}")
 
     async def close(self, symbol: str) -> Outcome:
@@ -271,9 +318,16 @@ class TradingDesk:
         try:
             order = await self.service.close_position(symbol)
         except (BackpackError, RiskRejected, DuplicateSubmit) as exc:
-            return Outcome(f"close {symbol} failed: {exc}", severity="error")
+            return Outcome(
+                f"close {symbol} failed: {exc}",
+                severity="error",
+                activity=ActivityEntry("close", f"failed: {exc}", symbol, tone="bad"),
+            )
         if order is None:
-            return Outcome(f"No open position on {symbol}")
+            return Outcome(
+                f"No open position on {symbol}",
+                activity=ActivityEntry("close", "no open position", symbol, tone="muted"),
+            )
         return Outcome(f"close {symbol}: {order.executed_quantity} filled ({order.status})")
 
     async def close_all(self) -> Outcome:
@@ -283,20 +337,36 @@ class TradingDesk:
         try:
             report = await self.service.close_all()
         except (BackpackError, DuplicateSubmit) as exc:
-            return Outcome(f"close-all failed: {exc}", severity="error")
+            return Outcome(
+                f"close-all failed: {exc}",
+                severity="error",
+                activity=ActivityEntry("close-all", f"failed: {exc}", tone="bad"),
+            )
         if report.flat:
-            return Outcome("\n".join(report.lines()), title="Close all: FLAT", timeout=12)
+            return Outcome(
+                "\n".join(report.lines()),
+                title="Close all: FLAT",
+                timeout=12,
+                activity=ActivityEntry("close-all", report.summary()),
+            )
         return Outcome(
             "\n".join(report.lines()),
             title="Close all: NOT FLAT",
             severity="error",
             timeout=12,
             status_line=report.summary(),
+            activity=ActivityEntry("close-all", report.summary(), tone="bad"),
         )
 
     def toggle_kill_switch(self) -> Outcome:
         if self.gate.halted:
             self.gate.resume()
-            return Outcome("kill switch off: new orders allowed")
+            return Outcome(
+                "kill switch off: new orders allowed",
+                activity=ActivityEntry("kill", "off: new orders allowed"),
+            )
         self.gate.halt("kill switch (K)")
-        return Outcome("kill switch ON: only reducing orders go out", severity="warning")
+        return Outcome(
+            "kill switch ON: only reducing orders go out",
+            activity=ActivityEntry("kill", "ON: only reducing orders go out", tone="warn"),
+        )

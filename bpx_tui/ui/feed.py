@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bpx_tui.exchange import events
-from bpx_tui.exchange.models import Order, Trade
+from bpx_tui.exchange.models import Trade
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.ui.activity import (
+    ActivityEntry,
+    OrderStatusMemo,
+    connection_entry,
+    fill_entry,
+    order_entry,
+)
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -25,6 +32,7 @@ log = logging.getLogger("bpx_tui.ui")
 
 TRADES_KEPT = 240
 ERRORS_KEPT = 200
+ACTIVITY_QUEUED = 2000
 
 
 @dataclass(slots=True)
@@ -42,7 +50,10 @@ class Feed:
     trades_dirty: bool = False
     ladder: bool = False  # markers or the last trade of the active market moved
     candles: bool = False
-    fills: deque[Order] = field(default_factory=lambda: deque(maxlen=100))
+    # What the exchange did, for the activity log; drained by the pump. Bounded so a
+    # stalled pump cannot grow it; the log file has every entry the pump recorded.
+    activity: deque[ActivityEntry] = field(default_factory=lambda: deque(maxlen=ACTIVITY_QUEUED))
+    order_statuses: OrderStatusMemo = field(default_factory=OrderStatusMemo)
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=ERRORS_KEPT))
     depth_messages: int = 0
     last_drop_at: float | None = None  # monotonic time the stream last left CONNECTED
@@ -70,11 +81,20 @@ class Feed:
         if event.symbol == self.active:
             self.candles = True
 
-    def on_orders(self, _event: events.OrderUpdated | events.OrdersRefreshed) -> None:
+    def on_orders(self, _event: events.OrdersRefreshed) -> None:
         self.orders = self.ladder = True
 
+    def on_order(self, event: events.OrderUpdated) -> None:
+        """An order's new status is one activity line (said once, however often heard)."""
+        self.orders = self.ladder = True
+        order = event.order
+        if self.order_statuses.is_new(order):
+            entry = order_entry(order)
+            if entry is not None:
+                self.activity.append(entry)
+
     def on_fill(self, event: events.OrderFilled) -> None:
-        self.fills.append(event.order)
+        self.activity.append(fill_entry(event.order))
         self.orders = self.ladder = True
 
     def on_position(self, _event: events.PositionUpdated) -> None:
@@ -86,6 +106,7 @@ class Feed:
     def on_connection(self, event: events.ConnectionChanged) -> None:
         if event.state is not ConnectionState.CONNECTED:
             self.last_drop_at = time.monotonic()
+        self.activity.append(connection_entry(event.state, event.reason))
         self.connection = True
 
     def on_error(self, event: events.ErrorReported) -> None:
@@ -107,7 +128,7 @@ class Feed:
             client.subscribe(events.MarkUpdated, self.on_market),
             client.subscribe(events.TradePrinted, self.on_trade),
             client.subscribe(events.CandleUpdated, self.on_candle),
-            client.subscribe(events.OrderUpdated, self.on_orders),
+            client.subscribe(events.OrderUpdated, self.on_order),
             client.subscribe(events.OrdersRefreshed, self.on_orders),
             client.subscribe(events.OrderFilled, self.on_fill),
             client.subscribe(events.PositionUpdated, self.on_position),

@@ -27,6 +27,23 @@ def plain(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def exact(value: Decimal | str | None) -> str:
+    """A number with thousands separators and exactly the digits it came with
+    (``97003.70`` -> ``97,003.70``): for values quoted from the exchange, whose
+    precision is part of the message. Text that is not a number comes back as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(value)
+    except ArithmeticError:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    exponent = number.as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return num(number, decimals)
+
+
 def pct(fraction: Decimal | float | None, decimals: int = 2, *, sign: bool = True) -> str:
     """A fraction as a percentage (``0.0123`` -> ``+1.23%``)."""
     if fraction is None:

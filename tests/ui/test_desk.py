@@ -73,7 +73,9 @@ async def test_the_desk_opens_closes_and_halts_without_an_app(
     assert _position(sim) == size  # the exchange holds the position the ticket asked for
 
     halted = trading.toggle_kill_switch()
-    assert halted.severity == "warning" and trading.gate.halted
+    # The trader's own switch, not an alarm: the status bar shows it (no toast).
+    assert halted.severity == "information" and trading.gate.halted
+    assert halted.activity is not None and halted.activity.result.startswith("ON")
     refused = await trading.submit(trading.new_ticket(BTC, "Bid", "Market", None).order(market))
     assert not refused.sent and refused.ticket_error and "kill switch" in refused.ticket_error
     assert _position(sim) == size  # nothing more was sent

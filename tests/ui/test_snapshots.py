@@ -7,6 +7,8 @@ Regenerate after an intended visual change with ``pytest tests/ui --snapshot-upd
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,6 +25,8 @@ from tests.ui.helpers import make_demo_app, wait_for, wait_ready
 
 @pytest.fixture
 def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BpxApp:
+    monkeypatch.setenv("TZ", "UTC")  # the activity log's clock is local time
+    time.tzset()
     app, sim = make_demo_app(tmp_path, frozen=True)
     fake_time = SimpleNamespace(
         time=lambda: sim.clock.now_us() / 1_000_000,
@@ -47,19 +51,68 @@ async def _settled(pilot: Pilot[Any]) -> None:
         ),
         "the mark and ticker streams",
     )
-    ticks = app.pump_ticks  # two slow frames (tables, account, status) after the data
+    await _frames(pilot)
+
+
+async def _frames(pilot: Pilot[Any]) -> None:
+    """Two slow frames (tables, account, status), the exchange clock left as it is."""
+    app = pilot.app
+    assert isinstance(app, BpxApp)
+    ticks = app.pump_ticks
     await wait_for(
         pilot, lambda: app.pump_ticks > ticks + 2 * app.settings.refresh_hz // 4, "frames"
     )
     await pilot.pause()
 
 
-def test_main_screen_160x48(frozen_app: BpxApp, snap_compare: Any) -> None:
-    assert snap_compare(frozen_app, terminal_size=(160, 48), run_before=_settled)
+@pytest.fixture(autouse=True)
+def _restore_timezone() -> Iterator[None]:
+    yield
+    time.tzset()  # after monkeypatch has put TZ back
 
 
-def test_main_screen_80x24(frozen_app: BpxApp, snap_compare: Any) -> None:
-    assert snap_compare(frozen_app, terminal_size=(80, 24), run_before=_settled)
+SIZES = [(80, 24), (100, 30), (120, 40), (160, 48), (220, 60)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_main_screen(frozen_app: BpxApp, snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(frozen_app, terminal_size=size, run_before=_settled)
+
+
+def test_main_screen_after_the_resize_round_trip(frozen_app: BpxApp, snap_compare: Any) -> None:
+    """160x48 -> 80x24 -> 160x48 must look exactly like 160x48 from the start."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _settled(pilot)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        await pilot.resize_terminal(160, 48)
+        await _frames(pilot)
+
+    assert snap_compare(frozen_app, terminal_size=(160, 48), run_before=run_before)
+
+
+async def _with_activity(pilot: Pilot[Any]) -> None:
+    """A market buy, filled: an accepted order and a fill in the activity log."""
+    await _settled(pilot)
+    app = pilot.app
+    assert isinstance(app, BpxApp)
+    await pilot.press("B", "enter")
+    await wait_for(
+        pilot, lambda: any(e.event == "fill" for e in app.activity.newest_first()), "a fill"
+    )
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_activity_log(frozen_app: BpxApp, snap_compare: Any, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _with_activity(pilot)
+        if size == (80, 24):
+            await pilot.press("a")  # folded: the activity tab
+            await pilot.pause()
+
+    assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
 
 
 def test_help_screen(frozen_app: BpxApp, snap_compare: Any) -> None:

@@ -11,35 +11,19 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from bpx_tui.ui.keys import KEYS, display_key
-
-SCOPES = (
-    ("app", "Everywhere"),
-    ("ladder", "Depth ladder (focused)"),
-    ("ticket", "Order ticket (open)"),
-    ("watchlist", "Watchlist (focused)"),
-)
+from bpx_tui.ui.keys import SCOPES, key_rows
 
 
 def help_text(overrides: Mapping[str, str] | None = None) -> str:
     lines: list[str] = []
     for scope, title in SCOPES:
         lines.append(f"[b]{title}[/b]")
-        for spec in KEYS:
-            if spec.scope != scope or spec.id in ("preset_2", "preset_3", "preset_4", "preset_5"):
-                continue
-            key = display_key(spec.key, overrides, spec.id)
-            description = spec.description
-            if spec.id == "preset_1":  # the five presets share one line
-                key = " ".join(
-                    display_key(s.key, overrides, s.id) for s in KEYS if s.id.startswith("preset_")
-                )
-                description = "Size presets of the active market"
-            lines.append(f"  {key:<16} {description}")
+        lines.extend(
+            f"  {row.keys:<16} {row.description}"
+            for row in key_rows(overrides)
+            if row.scope == scope
+        )
         lines.append("")
-    lines.append("  ctrl+p           Command palette")
-    lines.append("  tab / shift+tab  Move focus between panels (in the ticket: between its fields)")
-    lines.append("")
     lines.append("  An open ticket, a dialog or a text field takes every key: desk keys such as")
     lines.append("  x, X, K, c and q do nothing there. Esc closes the ticket first.")
     return "\n".join(lines)

@@ -18,14 +18,14 @@ NO_ORDERS = "No open orders"
 
 class OrdersTable(DiffTable):
     COLUMNS: ClassVar = (
-        Column("symbol", "Market", 15, right=False),
+        Column("symbol", "Market", 14, right=False),
         Column("side", "Side", 4, right=False),
         Column("type", "Type", 9, right=False),
-        Column("price", "Price", 11),
+        Column("price", "Price", 10),
         Column("size", "Size", 9),
-        Column("filled", "Filled", 9),
-        Column("status", "Status", 10, right=False),
-        Column("age", "Age", 4),
+        Column("filled", "Filled", 9, drop_rank=2),
+        Column("status", "Status", 10, right=False, drop_rank=1),
+        Column("age", "Age", 4, drop_rank=3),
     )
 
 

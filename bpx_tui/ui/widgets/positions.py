@@ -22,18 +22,20 @@ LIQUIDATION_ALARM = Decimal("0.05")  # closer than 5 % of the mark: drawn as an 
 
 
 class PositionsTable(DiffTable):
+    # Market, Side, Size, Entry, Mark, uPnL and Liq fit 78 cells (an 80-column
+    # terminal); the rest leave in rank order as the panel narrows.
     COLUMNS: ClassVar = (
-        Column("symbol", "Market", 15, right=False),
+        Column("symbol", "Market", 14, right=False),
         Column("side", "Side", 5, right=False),
-        Column("size", "Size", 10),
-        Column("notional", "Notional", 11),
-        Column("entry", "Entry", 11),
-        Column("mark", "Mark", 11),
-        Column("upnl", "uPnL", 10),
-        Column("upnl_pct", "uPnL%", 8),
-        Column("liq", "Liq", 11),
-        Column("liq_dist", "Liq dist", 8),
-        Column("funding", "Funding", 9),
+        Column("size", "Size", 9),
+        Column("notional", "Notional", 10, drop_rank=3),
+        Column("entry", "Entry", 10),
+        Column("mark", "Mark", 10),
+        Column("upnl", "uPnL", 9),
+        Column("upnl_pct", "uPnL%", 7, drop_rank=4),
+        Column("liq", "Liq", 10),
+        Column("liq_dist", "Liq dist", 8, drop_rank=2),
+        Column("funding", "Funding", 9, drop_rank=1),
     )
 
 

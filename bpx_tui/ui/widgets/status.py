@@ -28,6 +28,7 @@ class StatusInfo:
     error: str | None
     reconnects: int = 0
     recent_drop: bool = False  # connected again, but dropped moments ago: keep it visible
+    note: str | None = None  # a passing word (a preset chosen, close-all FLAT); errors win
 
 
 class StatusBar(Horizontal):
@@ -81,5 +82,6 @@ class StatusBar(Horizontal):
         kill.tooltip = info.halted
         kill.set_class(bool(info.halted), "-bad")
         error = self.query_one("#status-error", Label)
-        error.update(info.error or "", layout=False)
+        error.update(info.error or info.note or "", layout=False)
         error.set_class(bool(info.error), "-error")
+        error.set_class(not info.error and bool(info.note), "-note")

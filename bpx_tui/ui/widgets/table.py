@@ -5,6 +5,10 @@ Any ``update_cell`` invalidates every render cache of a DataTable (docs/PERFORMA
 shows and touches only the cells that changed, with fixed column widths (no
 re-measure). Rows are rebuilt only when the set or order of rows changes (an order
 placed or filled, a position opened or closed), which is rare next to price changes.
+
+A narrow table drops its least important columns first (``Column.drop_rank``) rather
+than cutting any: and a value wider than its column widens the column, so no number is
+ever shown cut in the middle.
 """
 
 from __future__ import annotations
@@ -25,7 +29,32 @@ class Column:
     key: str
     label: str
     width: int
+    """The width of the widest value expected; a wider one widens the column."""
     right: bool = True
+    drop_rank: int = 0
+    """0: always shown. Otherwise, when the table is too narrow, the column with the
+    highest rank is dropped first."""
+
+
+GAP = 1  # blank cells between two columns (the DataTable's own padding is off)
+
+
+def fit_columns(columns: Sequence[Column], widths: Sequence[int], room: int) -> tuple[int, ...]:
+    """The indices of the columns shown in ``room`` cells, most important kept.
+
+    Columns leave in descending ``drop_rank``; rank 0 never leaves, even when what is
+    left is still too wide (the table then scrolls sideways instead of hiding a number).
+    """
+    shown = list(range(len(columns)))
+    droppable = sorted(
+        (i for i, column in enumerate(columns) if column.drop_rank),
+        key=lambda i: (-columns[i].drop_rank, -i),
+    )
+    for index in droppable:
+        if sum(widths[i] + GAP for i in shown) <= room:
+            break
+        shown.remove(index)
+    return tuple(shown)
 
 
 Cell = tuple[str, str]  # (text, component class suffix or "")
@@ -76,6 +105,10 @@ class CellMemo(Generic[R]):
 class DiffTable(DataTable[Text]):
     """Shows ``{row_key: cells}``; see :meth:`sync`."""
 
+    DEFAULT_CSS = """
+    DiffTable { padding: 0 0 0 1; }
+    """
+
     COLUMNS: ClassVar[Sequence[Column]] = ()
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
         "diff-table--up",
@@ -88,16 +121,61 @@ class DiffTable(DataTable[Text]):
     }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        super().__init__(
+            id=id, classes=classes, cursor_type="row", zebra_stripes=False, cell_padding=0
+        )
         self._shown: dict[str, Cells] = {}
+        self._widths = [column.width for column in self.COLUMNS]
+        self._visible: tuple[int, ...] = ()
 
     def on_mount(self) -> None:
-        for column in self.COLUMNS:
+        self._lay_out_columns()
+
+    def on_resize(self) -> None:
+        self._lay_out_columns()
+
+    @property
+    def visible_columns(self) -> tuple[str, ...]:
+        """The keys of the columns shown at the table's current width."""
+        return tuple(self.COLUMNS[i].key for i in self._visible)
+
+    def _lay_out_columns(self, *, force: bool = False) -> None:
+        """Choose the columns that fit; rebuild the table only when that choice changed."""
+        room = self.scrollable_content_region.width or self.size.width
+        visible = fit_columns(self.COLUMNS, self._widths, room) if room else self._visible
+        if not room and not self._visible:
+            visible = tuple(range(len(self.COLUMNS)))
+        if visible == self._visible and not force:
+            return
+        self._visible = visible
+        selected = self.selected_key
+        self.clear(columns=True)
+        for i in visible:
+            column = self.COLUMNS[i]
             self.add_column(
-                Text(column.label, justify="right" if column.right else "left"),
-                width=column.width,
+                self._justified(Text(column.label), column),
+                width=self._widths[i] + GAP,
                 key=column.key,
             )
+        rows, self._shown = self._shown, {}
+        self._rebuild(rows, selected)
+
+    def _widen(self, rows: dict[str, Cells]) -> bool:
+        """Make every column at least as wide as its widest value; True if one grew."""
+        grew = False
+        for cells in rows.values():
+            for i, (text, _style) in enumerate(cells):
+                if len(text) > self._widths[i]:
+                    self._widths[i] = len(text)
+                    grew = True
+        return grew
+
+    @staticmethod
+    def _justified(text: Text, column: Column) -> Text:
+        """Each column is :data:`GAP` wider than its widest value, so justifying
+        leaves the gap on the side away from the text: numbers stay flush right."""
+        text.justify = "right" if column.right else "left"
+        return text
 
     def _text(self, cell: Cell, column: Column) -> Text:
         text, style_name = cell
@@ -106,7 +184,7 @@ class DiffTable(DataTable[Text]):
             if style_name
             else ""
         )
-        return Text(text, style=style, justify="right" if column.right else "left", no_wrap=True)
+        return self._justified(Text(text, style=style, no_wrap=True), column)
 
     @property
     def selected_key(self) -> str | None:
@@ -120,29 +198,28 @@ class DiffTable(DataTable[Text]):
 
     def sync(self, rows: dict[str, Cells]) -> None:
         """Make the table show ``rows`` (in order) changing as few cells as possible."""
+        changed = {key: cells for key, cells in rows.items() if cells != self._shown.get(key)}
+        if self._widen(changed):
+            self._shown = dict(rows)
+            self._lay_out_columns(force=True)
+            return
         if list(rows) != list(self._shown):
             self._rebuild(rows)
             return
-        for key, cells in rows.items():
+        columns = self.COLUMNS
+        for key, cells in changed.items():
             before = self._shown[key]
-            if cells == before:
-                continue
-            for column, cell, old in zip(self.COLUMNS, cells, before, strict=True):
-                if cell != old:
-                    self.update_cell(key, column.key, self._text(cell, column))
+            for i in self._visible:
+                if cells[i] != before[i]:
+                    self.update_cell(key, columns[i].key, self._text(cells[i], columns[i]))
             self._shown[key] = cells
 
-    def _rebuild(self, rows: dict[str, Cells]) -> None:
-        selected = self.selected_key
+    def _rebuild(self, rows: dict[str, Cells], selected: str | None = None) -> None:
+        selected = selected or self.selected_key
         self.clear()
+        columns = self.COLUMNS
         for key, cells in rows.items():
-            self.add_row(
-                *(
-                    self._text(cell, column)
-                    for column, cell in zip(self.COLUMNS, cells, strict=True)
-                ),
-                key=key,
-            )
+            self.add_row(*(self._text(cells[i], columns[i]) for i in self._visible), key=key)
         self._shown = dict(rows)
         if selected in rows:
             self.move_cursor(row=list(rows).index(selected), animate=False)

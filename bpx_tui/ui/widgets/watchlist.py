@@ -57,16 +57,17 @@ def watch_cells(row: WatchRow) -> Cells:
 
 
 class Watchlist(DiffTable):
+    # A funding trader's columns (rate, APR, countdown) outlast index, OI and 24h.
     COLUMNS: ClassVar = (
         Column("symbol", "Market", 16, right=False),
-        Column("last", "Last", 12),
-        Column("change", "24h", 8),
-        Column("mark", "Mark", 12),
-        Column("index", "Index", 12),
-        Column("funding", "Fund/int", 10),
-        Column("apr", "APR", 9),
+        Column("last", "Last", 11),
+        Column("change", "24h", 7, drop_rank=2),
+        Column("mark", "Mark", 11),
+        Column("index", "Index", 11, drop_rank=4),
+        Column("funding", "Fund/int", 9),
+        Column("apr", "APR", 7),
         Column("next", "Next", 9),  # fmt.countdown: "in 52m07s"
-        Column("oi", "OI", 8),
+        Column("oi", "OI", 7, drop_rank=3),
     )
 
     class MarketChosen(Message):

@@ -1,0 +1,73 @@
+"""Which panels a terminal of a given size shows, decided from the size alone.
+
+Every decision is a function of ``(width, height)`` and the trader's choice of bottom
+panel, never of the previous size, so any sequence of resizes ends in the layout of
+the last size (a layout that remembered a small terminal is how panels used to stay
+collapsed). The CSS classes here select sizes in ``styles/app.tcss``; which bottom
+panels are displayed is set from :func:`bottom_panels`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+BottomView = Literal["positions", "orders", "activity"]
+LowerView = Literal["orders", "activity"]
+BOTTOM_VIEWS: tuple[BottomView, ...] = ("positions", "orders", "activity")
+
+# Each dimension gets exactly one class: the largest threshold it reaches.
+WIDTH_CLASSES = ((160, "-w160"), (120, "-w120"), (100, "-w100"), (0, "-w80"))
+HEIGHT_CLASSES = ((40, "-h40"), (30, "-h30"), (0, "-h24"))
+TALL = 40  # from here the watchlist is a table and positions always show
+WIDE = 160  # from here (and tall) orders and the activity log sit side by side
+
+
+def size_classes(width: int, height: int) -> dict[str, bool]:
+    """``{class: on}`` for every size class, exactly one per dimension on."""
+    classes: dict[str, bool] = {}
+    for value, table in ((width, WIDTH_CLASSES), (height, HEIGHT_CLASSES)):
+        chosen = next(name for threshold, name in table if value >= threshold)
+        classes.update({name: name == chosen for _threshold, name in table})
+    return classes
+
+
+def folded(height: int) -> bool:
+    """Below :data:`TALL` rows the watchlist is one line and the bottom is one panel
+    with tabs (positions / orders / activity), each one key away."""
+    return height < TALL
+
+
+def bottom_panels(width: int, height: int, view: BottomView, lower: LowerView) -> set[str]:
+    """The bottom panels shown.
+
+    ``view`` is the panel the trader asked for last; ``lower`` the last of orders and
+    activity (what shares the row under positions when only one of them fits).
+    """
+    if folded(height):
+        return {view}
+    if width >= WIDE:
+        return {"positions", "orders", "activity"}
+    return {"positions", lower}
+
+
+def tabs(width: int, height: int) -> tuple[BottomView, ...]:
+    """The bottom panels that share one place and take turns (empty: none do)."""
+    if folded(height):
+        return BOTTOM_VIEWS
+    if width >= WIDE:
+        return ()
+    return ("orders", "activity")
+
+
+def tab_strip(
+    shown: BottomView,
+    views: tuple[BottomView, ...],
+    labels: dict[BottomView, str],
+    keys: dict[BottomView, str],
+) -> str:
+    """The title of panels that take turns: each with its key, the shown one marked."""
+    parts = []
+    for name in views:
+        label = labels[name]
+        parts.append(f"▶ {label}" if name == shown else f"{keys[name]}: {label}")
+    return " · ".join(parts)
