@@ -68,7 +68,7 @@ KEY_ACTIONS: tuple[str, ...] = (
     "preset_1", "preset_2", "preset_3", "preset_4", "preset_5",
     "cancel_order", "cancel_market_orders", "close_position", "close_all",
     "switch_market", "group", "kill", "show_positions", "show_orders", "show_activity",
-    "back_to_ladder", "log", "help", "quit",
+    "show_holdings", "back_to_ladder", "log", "help", "quit",
     "cursor_up", "cursor_down", "recenter",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "tif", "size_unit", "next_field", "previous_field", "send", "discard",

@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from bpx_tui.exchange.book import DeltaResult, OrderBook
@@ -66,6 +67,7 @@ CANDLES_KEPT = 240
 CLOSED_IDS_KEPT = 4096
 ACCOUNT_POLL_S = 5.0
 ACCOUNT_DEBOUNCE_S = 0.25
+ACCOUNT_MIN_GAP_S = 1.0  # a burst of fills costs one re-read a second, not one a fill
 SNAPSHOT_RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 QUIET_MARKET_SNAPSHOT_S = 1.0
 # Stream names remembered for dispatch: subscriptions are few, junk names are not kept.
@@ -136,6 +138,9 @@ class BackpackClient:
         self._resync_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._account_dirty = asyncio.Event()
+        self._positions_dirty = False
+        self.account_reads = 0
+        """Completed account polls (balances, collateral, positions when open)."""
         self._started = False
         self._closed = False
         self._was_disconnected = False
@@ -366,6 +371,7 @@ class BackpackClient:
                 self._closed_ids.popitem(last=False)
         if data.get("e") == "orderFill":
             self._publish(OrderFilled(order))
+            self._positions_dirty = True  # a first fill may open a position
             self._mark_account_dirty()
         self._publish(OrderUpdated(order))
 
@@ -487,19 +493,53 @@ class BackpackClient:
         self._account_dirty.set()
 
     async def _account_poller(self) -> None:
-        """Balances and collateral have no stream; poll them, sooner after a fill."""
+        """Balances, collateral and the numbers live positions only give over REST.
+
+        Live Backpack streams no balances, and its position stream carries neither the
+        estimated liquidation price (``l`` is a placeholder ``"0"``) nor funding paid:
+        those are in ``GET /api/v1/position`` only (docs/PROTOCOL.md). So the account is
+        re-read soon after a fill (debounced, at most once a second) and every
+        :data:`ACCOUNT_POLL_S` while a position is open; balances on the same clock.
+        """
+        last = -ACCOUNT_MIN_GAP_S
         while not self._closed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._account_dirty.wait(), ACCOUNT_POLL_S)
                 await asyncio.sleep(ACCOUNT_DEBOUNCE_S)
+            await asyncio.sleep(max(0.0, last + ACCOUNT_MIN_GAP_S - time.monotonic()))
             self._account_dirty.clear()
+            last = time.monotonic()
             try:
-                self.balances, self.collateral = await asyncio.gather(
-                    self.rest.balances(), self.rest.collateral()
-                )
-                self._publish(AccountRefreshed())
+                await self._poll_account()
             except BackpackError as exc:
-                self.log.warning("balance poll failed: %s", exc)
+                self.log.warning("account poll failed: %s", exc)
+
+    async def _poll_account(self) -> None:
+        with_positions = bool(self.positions) or self._positions_dirty
+        self._positions_dirty = False
+        if with_positions:
+            self.balances, self.collateral, positions = await asyncio.gather(
+                self.rest.balances(), self.rest.collateral(), self.rest.positions()
+            )
+            self._adopt_positions(positions)
+        else:
+            self.balances, self.collateral = await asyncio.gather(
+                self.rest.balances(), self.rest.collateral()
+            )
+        self.account_reads += 1
+        self._publish(AccountRefreshed())
+
+    def _adopt_positions(self, positions: Iterable[Position]) -> None:
+        """Take the exchange's positions as they are; announce each that changed,
+        and as closed (zero size) each that is gone."""
+        fresh = {p.symbol: p for p in positions if p.net_quantity != 0}
+        for symbol, old in self.positions.items():
+            if symbol not in fresh:
+                self._publish(PositionUpdated(replace(old, net_quantity=Decimal(0))))
+        previous, self.positions = self.positions, fresh
+        for symbol, position in fresh.items():
+            if previous.get(symbol) != position:
+                self._publish(PositionUpdated(position))
 
     async def _load_marks(self) -> None:
         """Seed marks/funding for every perp so the watchlist is full before streams tick."""

@@ -590,7 +590,21 @@ class Collateral:
     imf: Decimal
     mmf: Decimal
     margin_fraction: Decimal | None
+    net_exposure_futures: Decimal = ZERO
+    """Open perp exposure at mark: what ``imf``/``mmf`` and leverage are fractions of."""
     raw: Json = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def initial_margin(self) -> Decimal:
+        """Equity that the open positions' initial margin takes (``imf`` of exposure)."""
+        return self.imf * self.net_exposure_futures
+
+    @property
+    def leverage(self) -> Decimal:
+        """Exposure over equity: the account's leverage in use (0 when flat)."""
+        if self.net_equity <= 0:
+            return ZERO
+        return self.net_exposure_futures / self.net_equity
 
     @classmethod
     def from_api(cls, d: Json) -> Collateral:
@@ -603,6 +617,7 @@ class Collateral:
             imf=_d(d.get("imf")),
             mmf=_d(d.get("mmf")),
             margin_fraction=_od(d.get("marginFraction")),
+            net_exposure_futures=_d(d.get("netExposureFutures")),
             raw=d,
         )
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bpx_tui.exchange.book import OrderBook
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOutcome
 from bpx_tui.exchange.events import OrderFilled, OrderUpdated
@@ -135,18 +136,33 @@ class OrderService:
 
     def snapshot(self, symbol: str) -> MarketSnapshot:
         """What the risk check sees, read from the client's live caches."""
-        market = self.client.market(symbol)
-        mark = self.client.marks.get(symbol)
-        seen = self.client.mark_times.get(symbol)
-        book = self.client.books.get(symbol)
-        position = self.client.positions.get(symbol)
+        client = self.client
+        market = client.market(symbol)
+        book = client.books.get(symbol)
+        synced = book is not None and book.synced
+        if market.is_perp:
+            mark = client.marks.get(symbol)
+            seen = client.mark_times.get(symbol)
+            reference = mark.mark_price if mark is not None else None
+            position = client.positions.get(symbol)
+            held = position.net_quantity if position is not None else Decimal(0)
+            base_available = None
+        else:
+            # A spot market has no mark price: its reference is the live book's mid,
+            # as fresh as the stream that keeps the book; its "position" is a balance.
+            reference = _mid(book) if synced and book is not None else None
+            seen = client.stream.last_message_at
+            held = Decimal(0)
+            balance = client.balances.get(market.base_symbol)
+            base_available = balance.available if balance is not None else Decimal(0)
         return MarketSnapshot(
             market=market,
-            mark_price=mark.mark_price if mark is not None else None,
+            mark_price=reference,
             mark_age_s=None if seen is None else max(0.0, self._clock() - seen),
-            book_synced=book is not None and book.synced,
+            book_synced=synced,
             book=book,
-            position_quantity=position.net_quantity if position is not None else Decimal(0),
+            position_quantity=held,
+            base_available=base_available,
         )
 
     # ------------------------------------------------------------------ submit
@@ -303,3 +319,10 @@ class OrderService:
                     report.problems[symbol] = problem
                 else:
                     report.problems.pop(symbol, None)
+
+
+def _mid(book: OrderBook) -> Decimal | None:
+    bid, ask = book.best_bid_price(), book.best_ask_price()
+    if bid is None or ask is None:
+        return None
+    return (bid + ask) / 2

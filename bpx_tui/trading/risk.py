@@ -80,10 +80,16 @@ class MarketSnapshot:
     book_synced: bool
     book: FillEstimator | FillFunction | None  # the local book, or its estimate_fill
     position_quantity: Decimal = ZERO  # signed: > 0 long, < 0 short
+    base_available: Decimal | None = None  # spot: the base asset free to sell (None: perp)
 
 
 def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
+
+
+def _plain(value: Decimal) -> str:
+    """A quantity as a trader writes it: no exponent, no trailing zeros."""
+    return format(value.normalize(), "f")
 
 
 def _pct(value: Decimal) -> str:
@@ -261,6 +267,15 @@ def check(
             f"{intent.symbol}: order notional {_money(notional)} is above the limit of "
             f"{_money(limits.max_order_notional)}",
             "max_order_notional",
+        )
+    available = snapshot.base_available
+    if available is not None and intent.side == "Ask" and quantity > available:
+        base = snapshot.market.base_symbol
+        raise RiskRejected(
+            f"{intent.symbol}: selling {_plain(quantity)} {base} but only "
+            f"{_plain(available)} {base} is available (spot sells are capped by "
+            "the balance)",
+            "spot_balance",
         )
     signed = quantity if intent.side == "Bid" else -quantity
     after = abs(snapshot.position_quantity + signed) * mark

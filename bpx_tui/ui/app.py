@@ -35,6 +35,7 @@ from bpx_tui import paths
 from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
+from bpx_tui.exchange.events import PositionUpdated
 from bpx_tui.exchange.models import Kline
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.exchange.urls import is_loopback
@@ -53,10 +54,12 @@ from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
+from bpx_tui.ui.session import SessionPnl
 from bpx_tui.ui.ticket_model import TicketError
 from bpx_tui.ui.views import (
     account_view,
     chart_candles,
+    holding_rows,
     ladder_markers,
     last_price,
     order_rows,
@@ -66,6 +69,7 @@ from bpx_tui.ui.views import (
 from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.activity import ActivityPanel
 from bpx_tui.ui.widgets.chart import PriceChart
+from bpx_tui.ui.widgets.holdings import HoldingsPanel
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.log_panel import LogPanel, format_line
 from bpx_tui.ui.widgets.orders import OrdersPanel
@@ -175,8 +179,10 @@ class BpxApp(App[int]):
         self._shut = False
         self._startup = StartupScreen("bpx-tui · " + MODE_TITLES[self.mode])
         self.activity = ActivityLog()
-        self.bottom_view: layout.BottomView = "positions"
-        self.lower_view: layout.LowerView = "orders"
+        self.session = SessionPnl()
+        # The bottom panels the trader asked for, most recent first: in each place at
+        # the bottom the first of these it holds is shown (ui/layout.py).
+        self.recent_views: list[layout.BottomView] = []
         self._note: tuple[str, float] | None = None
         self._toast_burst_at = -TOAST_BURST_S  # when the last toast was shown
         self._toast_pending: tuple[int, str, Severity] | None = None  # (count, latest, …)
@@ -213,6 +219,7 @@ class BpxApp(App[int]):
             with Horizontal(id="lower"):
                 yield OrdersPanel(id="orders")
                 yield ActivityPanel(self.activity, id="activity")
+                yield HoldingsPanel(id="holdings")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
 
@@ -249,40 +256,45 @@ class BpxApp(App[int]):
         except NoMatches:
             return  # not composed yet, or being torn down
 
-    def _show_bottom(self, width: int, height: int) -> None:
-        shown = layout.bottom_panels(width, height, self.bottom_view, self.lower_view)
+    def _bottom(self) -> dict[layout.BottomView, TablePanel | ActivityPanel]:
         main = self.screen_stack[0]
-        panels = {
+        return {
             "positions": main.query_one(PositionsPanel),
             "orders": main.query_one(OrdersPanel),
             "activity": main.query_one(ActivityPanel),
+            "holdings": main.query_one(HoldingsPanel),
         }
-        for name, panel in panels.items():
+
+    def _show_bottom(self, width: int, height: int) -> None:
+        shown = layout.bottom_panels(width, height, self.recent_views)
+        for name, panel in self._bottom().items():
             panel.display = name in shown
-        main.query_one("#lower").display = bool(shown & {"orders", "activity"})
+        lower = shown - {"positions"}
+        self.screen_stack[0].query_one("#lower").display = bool(lower)
         self._title_bottom(width, height)
 
     def _title_bottom(self, width: int, height: int) -> None:
         """Panels that take turns carry the tab strip as their title; others their name."""
-        main = self.screen_stack[0]
-        panels: dict[layout.BottomView, TablePanel | ActivityPanel] = {
-            "positions": main.query_one(PositionsPanel),
-            "orders": main.query_one(OrdersPanel),
-            "activity": main.query_one(ActivityPanel),
-        }
+        panels = self._bottom()
         client = self.client
         npos = sum(1 for p in client.positions.values() if p.net_quantity) if client else 0
         nord = len(client.open_orders) if client else 0
+        nbal = sum(1 for b in client.balances.values() if b.available or b.locked) if client else 0
         labels: dict[layout.BottomView, str] = {
             "positions": f"Positions {npos}",
             "orders": f"Open orders {nord}",
             "activity": f"Activity {len(self.activity)}",
+            "holdings": f"Holdings {nbal}",
         }
-        turns = layout.tabs(width, height)
-        shown = self.bottom_view if self.bottom_view in turns else self.lower_view
-        strip = layout.tab_strip(shown, turns, labels, self._view_keys())
-        for name, panel in panels.items():
-            panel.border_title = strip if name in turns else labels[name].rsplit(" ", 1)[0]
+        shown = layout.bottom_panels(width, height, self.recent_views)
+        keys = self._view_keys()
+        for slot in layout.slots(width, height):
+            current = next(view for view in slot if view in shown)
+            for view in slot:
+                if len(slot) == 1:
+                    panels[view].border_title = labels[view].rsplit(" ", 1)[0]
+                else:
+                    panels[view].border_title = layout.tab_strip(current, slot, labels, keys)
 
     def _view_keys(self) -> dict[layout.BottomView, str]:
         """The keys that show each bottom panel, as the user's keymap has them."""
@@ -318,6 +330,10 @@ class BpxApp(App[int]):
                 )
                 active = self.watchlist_symbols[0]
             self._removers = self.feed.attach(client)
+            self.session = SessionPnl(client.positions.values())
+            self._removers.append(
+                client.subscribe(PositionUpdated, lambda e: self.session.observe(e.position))
+            )
             self._start_trading(client)
             self.desk = TradingDesk(client, self.settings, self.gate, self.service, demo=self.demo)
             if self.service is not None:
@@ -533,10 +549,12 @@ class BpxApp(App[int]):
             self.query_one(PositionsPanel).show(position_rows(client, freshness))
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
             self.query_one(OrdersPanel).show(order_rows(client, now_ms))
+        if feed.account or feed.markets:
+            self.query_one(HoldingsPanel).show(holding_rows(client))
         feed_state = self._desk.freshness("")
         account = self.query_one(AccountStrip)
         if feed.account or feed.positions or feed_state != account.freshness:
-            account.show(account_view(client, feed_state))
+            account.show(account_view(client, feed_state, self.session.realized))
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
@@ -839,15 +857,10 @@ class BpxApp(App[int]):
 
     def action_show_panel(self, view: layout.BottomView) -> None:
         """Show a bottom panel (a tab, when they are folded) and put the cursor in it."""
-        self.bottom_view = view
-        if view != "positions":
-            self.lower_view = view
+        self.recent_views = [view, *(v for v in self.recent_views if v != view)]
         self.fit_layout(self.size.width, self.size.height)
-        target = {
-            "positions": self.query_one(PositionsPanel).table,
-            "orders": self.query_one(OrdersPanel).table,
-            "activity": self.query_one(ActivityPanel),
-        }[view]
+        panel = self._bottom()[view]
+        target = panel if isinstance(panel, ActivityPanel) else panel.table
         if target.display:  # an empty table shows its sentence instead: nothing to select
             target.focus()
         else:

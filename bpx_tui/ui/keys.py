@@ -77,6 +77,13 @@ KEYS: tuple[KeySpec, ...] = (
         "Activity log: fills, orders, cancels, refusals, reconnects",
         "app",
     ),
+    KeySpec(
+        "show_holdings",
+        "h",
+        "show_panel('holdings')",
+        "Holdings: spot balances, available and locked, in USDC",
+        "app",
+    ),
     KeySpec("back_to_ladder", "escape", "focus_ladder", "Back to the ladder", "app"),
     KeySpec("log", "L", "toggle_log", "Log of recent warnings and errors", "app"),
     KeySpec("help", "question_mark", "help", "This help", "app"),

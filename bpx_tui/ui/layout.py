@@ -9,17 +9,18 @@ panels are displayed is set from :func:`bottom_panels`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-BottomView = Literal["positions", "orders", "activity"]
-LowerView = Literal["orders", "activity"]
-BOTTOM_VIEWS: tuple[BottomView, ...] = ("positions", "orders", "activity")
+BottomView = Literal["positions", "orders", "activity", "holdings"]
+BOTTOM_VIEWS: tuple[BottomView, ...] = ("positions", "orders", "activity", "holdings")
+Slot = tuple[BottomView, ...]
 
 # Each dimension gets exactly one class: the largest threshold it reaches.
 WIDTH_CLASSES = ((160, "-w160"), (120, "-w120"), (100, "-w100"), (0, "-w80"))
 HEIGHT_CLASSES = ((40, "-h40"), (30, "-h30"), (0, "-h24"))
 TALL = 40  # from here the watchlist is a table and positions always show
-WIDE = 160  # from here (and tall) orders and the activity log sit side by side
+WIDE = 160  # from here (and tall) open orders get a place of their own
 
 
 def size_classes(width: int, height: int) -> dict[str, bool]:
@@ -33,35 +34,28 @@ def size_classes(width: int, height: int) -> dict[str, bool]:
 
 def folded(height: int) -> bool:
     """Below :data:`TALL` rows the watchlist is one line and the bottom is one panel
-    with tabs (positions / orders / activity), each one key away."""
+    with tabs (positions / orders / activity / holdings), each one key away."""
     return height < TALL
 
 
-def bottom_panels(width: int, height: int, view: BottomView, lower: LowerView) -> set[str]:
-    """The bottom panels shown.
-
-    ``view`` is the panel the trader asked for last; ``lower`` the last of orders and
-    activity (what shares the row under positions when only one of them fits).
-    """
+def slots(width: int, height: int) -> tuple[Slot, ...]:
+    """The places at the bottom, each with the panels that take turns in it."""
     if folded(height):
-        return {view}
+        return (BOTTOM_VIEWS,)
     if width >= WIDE:
-        return {"positions", "orders", "activity"}
-    return {"positions", lower}
+        return (("positions",), ("orders",), ("activity", "holdings"))
+    return (("positions",), ("orders", "activity", "holdings"))
 
 
-def tabs(width: int, height: int) -> tuple[BottomView, ...]:
-    """The bottom panels that share one place and take turns (empty: none do)."""
-    if folded(height):
-        return BOTTOM_VIEWS
-    if width >= WIDE:
-        return ()
-    return ("orders", "activity")
+def bottom_panels(width: int, height: int, recent: Sequence[BottomView]) -> set[str]:
+    """The bottom panels shown: in each place, the one the trader asked for last
+    (``recent``, most recent first), else the place's first."""
+    return {next((v for v in recent if v in slot), slot[0]) for slot in slots(width, height)}
 
 
 def tab_strip(
     shown: BottomView,
-    views: tuple[BottomView, ...],
+    views: Slot,
     labels: dict[BottomView, str],
     keys: dict[BottomView, str],
 ) -> str:

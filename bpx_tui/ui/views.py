@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from bpx_tui.exchange.models import Kline, Market, Order, Position
+from bpx_tui.exchange.numbers import parse_decimal
 from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.ladder_model import Marker
@@ -74,6 +75,7 @@ class PositionRow:
     price_decimals: int
     quantity_decimals: int
     fresh: Freshness  # of the mark: the marked columns are only as live as it
+    realized: Decimal = Decimal(0)  # the position's realised PnL (partial closes)
 
     @property
     def key(self) -> str:
@@ -106,6 +108,20 @@ class OrderRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldingRow:
+    """One asset of the account: spot holdings and the USDC behind the perps."""
+
+    asset: str
+    available: Decimal
+    locked: Decimal  # held by open orders
+    value: Decimal | None  # in USDC at the freshest price known; None when unpriced
+
+    @property
+    def key(self) -> str:
+        return self.asset
+
+
+@dataclass(frozen=True, slots=True)
 class AccountView:
     """The account strip; the numbers are None until ``state`` is ``ready``."""
 
@@ -113,12 +129,21 @@ class AccountView:
     fresh: Freshness = LIVE  # of the feed: equity and uPnL are marked to its prices
     equity: Decimal | None = None
     available: Decimal | None = None
-    margin_used: Decimal | None = None
+    initial_margin: Decimal | None = None  # taken by the open positions
     upnl: Decimal | None = None
-    imf: Decimal | None = None
-    mmf: Decimal | None = None
-    margin_fraction: Decimal | None = None
-    usdc_available: Decimal | None = None
+    margin_fraction: Decimal | None = None  # equity / exposure; None when flat
+    maintenance: Decimal | None = None  # the margin fraction at which it liquidates
+    leverage: Decimal | None = None  # exposure / equity
+    leverage_limit: Decimal | None = None  # the account's setting
+    session_realized: Decimal | None = None
+
+    @property
+    def maintenance_multiple(self) -> Decimal | None:
+        """How many times the maintenance fraction the account's margin fraction is:
+        1 is liquidation."""
+        if not self.margin_fraction or not self.maintenance:
+            return None
+        return self.margin_fraction / self.maintenance
 
 
 def last_price(client: BackpackClient, symbol: str) -> Decimal | None:
@@ -204,6 +229,7 @@ def position_row(
         price_decimals=price_decimals,
         quantity_decimals=quantity_decimals,
         fresh=fresh,
+        realized=position.pnl_realized,
     )
 
 
@@ -265,25 +291,61 @@ def order_rows(client: BackpackClient, now_ms: int) -> list[OrderRow]:
     ]
 
 
-def account_view(client: BackpackClient, fresh: Freshness = LIVE) -> AccountView:
+def account_view(
+    client: BackpackClient, fresh: Freshness = LIVE, session_realized: Decimal | None = None
+) -> AccountView:
     if not client.has_credentials:
         return AccountView("no-account", fresh)
     collateral = client.collateral
     if collateral is None:
         return AccountView("loading", fresh)
-    usdc = client.balances.get("USDC")
     return AccountView(
         "ready",
         fresh,
         equity=collateral.net_equity,
         available=collateral.net_equity_available,
-        margin_used=collateral.net_equity_locked,
+        initial_margin=collateral.initial_margin,
         upnl=collateral.pnl_unrealized,
-        imf=collateral.imf,
-        mmf=collateral.mmf,
         margin_fraction=collateral.margin_fraction,
-        usdc_available=usdc.available if usdc else None,
+        maintenance=collateral.mmf or None,
+        leverage=collateral.leverage,
+        leverage_limit=parse_decimal(client.account_info.get("leverageLimit")),
+        session_realized=session_realized,
     )
+
+
+def asset_price(client: BackpackClient, asset: str) -> Decimal | None:
+    """An asset's USDC price: the spot book's mid, else its last trade, else the perp's
+    mark (the hedge a funding trader holds it against)."""
+    if asset == "USDC":
+        return Decimal(1)
+    spot = f"{asset}_USDC"
+    book = client.books.get(spot)
+    if book is not None and book.synced:
+        bid, ask = book.best_bid_price(), book.best_ask_price()
+        if bid is not None and ask is not None:
+            return (bid + ask) / 2
+    ticker = client.tickers.get(spot)
+    if ticker is not None and ticker.last_price:
+        return ticker.last_price
+    mark = client.marks.get(f"{asset}_USDC_PERP")
+    return mark.mark_price if mark is not None else None
+
+
+def holding_rows(client: BackpackClient) -> list[HoldingRow]:
+    """Every asset with a balance, USDC first, then by value."""
+    rows = []
+    for asset, balance in client.balances.items():
+        total = balance.available + balance.locked
+        if total == 0:
+            continue
+        price = asset_price(client, asset)
+        rows.append(
+            HoldingRow(
+                asset, balance.available, balance.locked, None if price is None else total * price
+            )
+        )
+    return sorted(rows, key=lambda r: (r.asset != "USDC", -(r.value or 0), r.asset))
 
 
 def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:

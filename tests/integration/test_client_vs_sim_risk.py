@@ -170,3 +170,34 @@ async def test_stop_trigger_waits_then_closes_the_position(harness: Harness) -> 
     assert await client.rest.positions() == []
     [history] = [o for o in await client.rest.order_history(symbol=BTC) if o.id == stop.id]
     assert (history.status, history.executed_quantity) == ("Filled", Decimal("0.05"))
+
+
+async def test_the_client_rereads_positions_for_what_the_stream_lacks(harness: Harness) -> None:
+    """Liquidation price and funding paid come only by REST on live Backpack: the
+    client re-reads positions after a fill and on its clock while one is open."""
+    sim = await harness.sim(funding_speedup=FUNDING_SPEEDUP)
+    poor = sim.create_account(usdc=Decimal("2000"))
+    client = await harness.client(sim, poor)
+    short = await harness.rest(sim, sim.create_account())
+    reads = client.account_reads
+    await open_long(client, short, "0.1", "97000")
+    [rest_position] = await client.rest.positions(BTC)
+    assert rest_position.est_liquidation_price and rest_position.est_liquidation_price > 0
+    await until(lambda: client.account_reads > reads, "a re-read after the fill")
+    assert client.positions[BTC].est_liquidation_price == rest_position.est_liquidation_price
+
+    [mark] = await client.rest.mark_prices(BTC)
+    assert mark.next_funding_ms is not None
+    sim.clock.advance((mark.next_funding_ms - sim.clock.now_ms()) / 1000 + 0.01)
+
+    async def paid() -> bool:
+        return bool(await client.rest.funding_history())
+
+    await eventually(paid, "the funding payment")
+    [payment] = await client.rest.funding_history(symbol=BTC)
+    # No refresh_account here: the client's own clock brings the figure in.
+    await until(
+        lambda: client.positions[BTC].cumulative_funding == payment.quantity,
+        "the funding paid in the client's position",
+        timeout=10,
+    )

@@ -18,6 +18,7 @@ from textual.widget import Widget
 from bpx_tui.ui import layout
 from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.widgets.activity import ActivityPanel
+from bpx_tui.ui.widgets.holdings import HoldingsPanel
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
@@ -43,17 +44,15 @@ def test_one_size_class_per_dimension(width: int, height: int) -> None:
 
 
 def test_bottom_panels_follow_the_size_not_the_history() -> None:
-    assert layout.bottom_panels(80, 24, "positions", "orders") == {"positions"}
-    assert layout.bottom_panels(80, 24, "activity", "activity") == {"activity"}
-    assert layout.bottom_panels(120, 40, "positions", "activity") == {"positions", "activity"}
-    assert layout.bottom_panels(160, 48, "orders", "orders") == {
-        "positions",
-        "orders",
-        "activity",
-    }
-    assert layout.tabs(80, 24) == ("positions", "orders", "activity")
-    assert layout.tabs(120, 40) == ("orders", "activity")
-    assert layout.tabs(160, 48) == ()
+    assert layout.bottom_panels(80, 24, []) == {"positions"}
+    assert layout.bottom_panels(80, 24, ["activity", "orders"]) == {"activity"}
+    assert layout.bottom_panels(120, 40, ["activity"]) == {"positions", "activity"}
+    assert layout.bottom_panels(120, 40, ["positions", "holdings"]) == {"positions", "holdings"}
+    assert layout.bottom_panels(160, 48, ["orders"]) == {"positions", "orders", "activity"}
+    assert layout.bottom_panels(160, 48, ["holdings"]) == {"positions", "orders", "holdings"}
+    assert layout.slots(80, 24) == (layout.BOTTOM_VIEWS,)
+    assert layout.slots(120, 40) == (("positions",), ("orders", "activity", "holdings"))
+    assert layout.slots(160, 48) == (("positions",), ("orders",), ("activity", "holdings"))
 
 
 def test_columns_leave_by_rank_and_rank_zero_stays() -> None:
@@ -124,6 +123,7 @@ async def _check_size(pilot: Pilot[Any], app: BpxApp, width: int, height: int) -
         assert app.query_one(WatchLine).text.startswith(f"▶ {app.active}")
         assert _shown(positions) and not _shown(orders) and not _shown(activity)
         assert "o: Open orders 1" in str(positions.border_title)
+        assert "h: Holdings" in str(positions.border_title)
     else:
         assert _shown(app.query_one(Watchlist)) and not _shown(app.query_one(WatchLine))
         assert _shown(positions) and _shown(orders)
@@ -170,9 +170,14 @@ async def test_folded_tabs_are_one_key_away(tmp_path: Path) -> None:
         await pilot.pause(0.1)
         assert _shown(activity) and not _shown(orders)
         assert "▶ Activity" in str(activity.border_title)
+        await pilot.press("escape", "h")
+        await pilot.pause(0.6)
+        holdings = app.query_one(HoldingsPanel)
+        assert _shown(holdings) and not _shown(activity)
+        assert holdings.table.get_row("USDC")  # the demo account's collateral
         await pilot.press("escape", "p")
         await pilot.pause(0.1)
-        assert _shown(positions) and not _shown(activity)
+        assert _shown(positions) and not _shown(holdings)
         assert app.focused is positions.table
 
 

@@ -19,6 +19,9 @@ NO_POSITIONS = "No open positions"
 # Columns computed from the live mark: dimmed when that mark is not live.
 MARK_COLUMNS = frozenset({"notional", "mark", "upnl", "upnl_pct", "liq_dist"})
 LIQUIDATION_ALARM = Decimal("0.05")  # closer than 5 % of the mark: drawn as an alarm
+FAR = Decimal(10)  # a liquidation price 10x (or a tenth of) the mark is too far to matter
+FAR_TEXT = "> 10x away"
+DISTANCE_SHOWN = Decimal(10)  # 1,000 %
 
 
 class PositionsTable(DiffTable):
@@ -35,11 +38,35 @@ class PositionsTable(DiffTable):
         Column("upnl_pct", "uPnL%", 7, drop_rank=4),
         Column("liq", "Liq", 10),
         Column("liq_dist", "Liq dist", 8, drop_rank=2),
+        Column("realized", "rPnL", 9, drop_rank=5),
         Column("funding", "Funding", 9, drop_rank=1),
     )
 
 
 _STALE_AT = tuple(column.key in MARK_COLUMNS for column in PositionsTable.COLUMNS)
+
+
+def liquidation_text(row: PositionRow) -> str:
+    """The exchange's estimate; one absurdly far away (a small short's 38,524,659) says
+    so instead of printing a number nobody can act on."""
+    liquidation, mark = row.liquidation, row.mark
+    if not liquidation:
+        return fmt.DASH  # the exchange says there is none
+    if mark and (liquidation >= mark * FAR or liquidation * FAR <= mark):
+        return FAR_TEXT
+    return fmt.num(liquidation, row.price_decimals)
+
+
+def distance_text(distance: Decimal | None) -> str:
+    if distance is None:
+        return fmt.DASH
+    if distance > DISTANCE_SHOWN:
+        return f">{fmt.pct(DISTANCE_SHOWN, 0, sign=False)}"
+    return fmt.pct(distance, 1, sign=False)
+
+
+def _sign(value: Decimal) -> str:
+    return "up" if value > 0 else "down" if value < 0 else "muted"
 
 
 def position_cells(row: PositionRow) -> Cells:
@@ -57,8 +84,9 @@ def position_cells(row: PositionRow) -> Cells:
         (fmt.num(row.mark, decimals), ""),
         (fmt.num(upnl, 2, sign=True), pnl_style),
         (fmt.pct(row.upnl_pct), pnl_style),
-        (fmt.num(row.liquidation, decimals) if row.liquidation else fmt.DASH, "muted"),
-        (fmt.pct(distance, 1, sign=False) if distance is not None else fmt.DASH, danger),
+        (liquidation_text(row), "muted"),
+        (distance_text(distance), danger),
+        (fmt.num(row.realized, 2, sign=True), _sign(row.realized)),
         (fmt.num(row.funding, 2, sign=True), "muted"),
     )
     if row.fresh.live:

@@ -249,6 +249,10 @@ class TablePanel(Vertical):
         self.border_title = self.TITLE
         self.query_one(self.TABLE).display = False
 
+    @property
+    def table(self) -> DiffTable:
+        return self.query_one(self.TABLE)
+
     def show_rows(self, rows: dict[str, Cells], subtitle: str) -> None:
         """Diff the rows in; swap table and sentence only when emptiness changes."""
         table = self.query_one(self.TABLE)
