@@ -557,24 +557,28 @@ class BpxApp(App[int]):
         self.notify(f"size preset {self._desk.preset_index + 1}: {size}", timeout=1.5)
 
     def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
+        ticket = self.query_one(OrderTicket)
         try:
             order = event.ticket.order(self._client.market(event.ticket.symbol))
         except TicketError as exc:
-            self.query_one(OrderTicket).show_error(str(exc))
+            ticket.refuse(str(exc))
             return
         if self._desk.needs_live_confirmation(order):
             text = TradingDesk.live_question(order, rehearsal=self.mode == "sim")
             question = ConfirmScreen(text)
             self.push_screen(question, partial(self._live_order_answered, order))
             return
+        ticket.sending(order)
         self._run(self._desk.submit(order))
 
     def _live_order_answered(self, order: NewOrder, answer: bool | None) -> None:
+        ticket = self.query_one(OrderTicket)
         if answer:
             self._desk.live_order_confirmed = True
+            ticket.sending(order)
             self._run(self._desk.submit(order))
             return
-        self.query_one(OrderTicket).show_error("not sent: the live order was not confirmed")
+        ticket.refuse("not sent: the live order was not confirmed")
         self.notify("Order not sent", severity="warning")
 
     def on_order_ticket_closed(self) -> None:
@@ -629,12 +633,12 @@ class BpxApp(App[int]):
         self.run_worker(run(), group="orders", exit_on_error=False)
 
     def _show_outcome(self, outcome: Outcome) -> None:
-        ticket = self.query_one(OrderTicket)
-        if outcome.ticket_error is not None:
-            ticket.show_error(outcome.ticket_error)
-        if outcome.sent and ticket.ticket is not None:
-            ticket.close()
-            self.query_one(DepthLadder).focus()
+        if outcome.order is not None:  # a ticket's order: the ticket shows the answer
+            self.query_one(OrderTicket).answered(
+                outcome.order,
+                accepted=outcome.answer if outcome.sent else None,
+                refused=outcome.ticket_error,
+            )
         # markup off: the text may quote the exchange, whose words may hold brackets.
         self.notify(
             outcome.message,
