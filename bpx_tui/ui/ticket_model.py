@@ -375,7 +375,8 @@ def answer_line(order: Order, market: Market) -> str:
 
     The verb is what happened to the order (``filled`` when it filled, ``partly
     filled``, else ``accepted``) and the exchange's own status ends the line, so an IOC
-    that expired unfilled reads ``accepted … · Expired``, never ``filled``.
+    that expired unfilled reads ``accepted … · Expired``, never ``filled``. A limit
+    that filled says at what average: through the book it fills better than its limit.
     """
     executed = order.executed_quantity
     if order.status == "Filled":
@@ -390,12 +391,15 @@ def answer_line(order: Order, market: Market) -> str:
         size = f"{fmt.num(order.quote_quantity, 2)} {market.quote_symbol or 'USDC'} of"
     else:
         size = fmt.DASH
+    average = order.executed_quote_quantity / executed if executed > 0 else None
+    status = order.status
     if order.order_type != "Market" and order.price is not None:
         price = f"@ {fmt.num(order.price, market.price_decimals)}"
-    elif executed > 0:
-        average = order.executed_quote_quantity / executed
+        if average is not None:  # a limit that crossed fills at the book's prices
+            status += f" avg {fmt.num(average, market.price_decimals)}"
+    elif average is not None:
         price = f"@ {fmt.num(average, market.price_decimals)} avg"
     else:
         price = "at market"
     words = [fmt.side_word(order.side), size, order.symbol, order.order_type, price]
-    return f"✓ {verb}: {' '.join(words)} · {order.status}"
+    return f"✓ {verb}: {' '.join(words)} · {status}"

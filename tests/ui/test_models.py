@@ -434,7 +434,7 @@ def test_the_answer_line_says_what_became_of_the_order(btc: Market) -> None:
     )
     expired = _order(status="Expired", executedQuantity="0.004", executedQuoteQuantity="388")
     assert answer_line(expired, btc).startswith("✓ partly filled: BUY")
-    assert answer_line(expired, btc).endswith("· Expired")
+    assert answer_line(expired, btc).endswith("· Expired avg 97,000.0")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+from textual.color import Color
 from textual.widgets import Input, Static
 
 from bpx_tui.exchange.models import Order
@@ -23,6 +24,10 @@ def text(ticket: OrderTicket, part: str) -> str:
     """What one part of the ticket shows ("" when hidden)."""
     widget = ticket.query_one(f"#ticket-{part}", Static)
     return str(widget.content) if widget.display else ""
+
+
+def border(ticket: OrderTicket) -> Color:
+    return ticket.styles.border_top[1]
 
 
 def best(app: BpxApp) -> tuple[Decimal, Decimal]:
@@ -67,12 +72,13 @@ async def test_f_flips_the_side_and_a_joined_price_follows(tmp_path: Path) -> No
         await pilot.press("b", "f")  # f is typed into the focused size field
         assert ticket.ticket is not None
         assert ticket.ticket.side == "Ask" and Decimal(ticket.ticket.price) == ask
-        assert ticket.has_class("-sell") and not ticket.has_class("-buy")  # the border
+        # The side's colour, not the focus colour the open (focused) ticket also has.
+        assert border(ticket) == Color.parse(app.theme_variables["ask"])
         assert text(ticket, "head").startswith("SELL BTC_USDC_PERP LIMIT")
         assert MARKETABLE not in text(ticket, "preview")
         await pilot.press("f")
         assert ticket.ticket.side == "Bid" and Decimal(ticket.ticket.price) == bid
-        assert ticket.has_class("-buy")
+        assert border(ticket) == Color.parse(app.theme_variables["bid"])
 
         # A price the trader moved is theirs: flipping keeps it, and the preview says
         # the sell now crosses the book.

@@ -175,7 +175,8 @@ class OrderTicket(Vertical, can_focus=False):
         yield Static("", id="ticket-error")
         yield Static(
             "enter send · esc discard · ↑↓ tick · ⇧↑↓ size\n"
-            "m mkt/limit · p post · r reduce · t TIF · u convert · 1k = 1,000 quote",
+            "f buy/sell · m mkt/limit · p post · r reduce · t TIF\n"
+            "u convert · 1k = 1,000 quote",
             id="ticket-help",
             classes="ticket-part",
         )
