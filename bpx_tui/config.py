@@ -71,8 +71,8 @@ KEY_ACTIONS: tuple[str, ...] = (
     "show_holdings", "back_to_ladder", "log", "help", "quit",
     "cursor_up", "cursor_down", "recenter",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
-    "order_type", "tif", "size_unit", "next_field", "previous_field", "send", "discard",
-    "select",
+    "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
+    "discard", "select",
 )  # fmt: skip
 
 _SYMBOL = re.compile(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+$")

@@ -716,24 +716,28 @@ class BpxApp(App[int]):
         self.say(f"size preset {self._desk.preset_index + 1}: {size}")
 
     def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
+        ticket = self.query_one(OrderTicket)
         try:
             order = event.ticket.order(self._client.market(event.ticket.symbol))
         except TicketError as exc:
-            self.query_one(OrderTicket).show_error(str(exc))
+            ticket.refuse(str(exc))
             return
         if self._desk.needs_live_confirmation(order):
             text = TradingDesk.live_question(order, rehearsal=self.mode == "sim")
             question = ConfirmScreen(text)
             self.push_screen(question, partial(self._live_order_answered, order))
             return
+        ticket.sending(order)
         self._run(self._desk.submit(order))
 
     def _live_order_answered(self, order: NewOrder, answer: bool | None) -> None:
+        ticket = self.query_one(OrderTicket)
         if answer:
             self._desk.live_order_confirmed = True
+            ticket.sending(order)
             self._run(self._desk.submit(order))
             return
-        self.query_one(OrderTicket).show_error("not sent: the live order was not confirmed")
+        ticket.refuse("not sent: the live order was not confirmed")
         self.say("order not sent: the live order was not confirmed")
 
     def on_order_ticket_closed(self) -> None:
@@ -789,11 +793,14 @@ class BpxApp(App[int]):
 
     def _show_outcome(self, outcome: Outcome) -> None:
         ticket = self.query_one(OrderTicket)
-        if outcome.ticket_error is not None:
+        if outcome.order is not None:  # a ticket's order: the ticket shows the answer
+            ticket.answered(
+                outcome.order,
+                accepted=outcome.answer if outcome.sent else None,
+                refused=outcome.ticket_error,
+            )
+        elif outcome.ticket_error is not None and ticket.is_open:
             ticket.show_error(outcome.ticket_error)
-        if outcome.sent and ticket.ticket is not None:
-            ticket.close()
-            self.query_one(DepthLadder).focus()
         if outcome.activity is not None:
             self._record_activity(outcome.activity)
         shown_in_ticket = outcome.ticket_error is not None and ticket.is_open

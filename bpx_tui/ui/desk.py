@@ -28,7 +28,13 @@ from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskRejected, is_red
 from bpx_tui.ui import fmt
 from bpx_tui.ui.activity import ActivityEntry, Tone
 from bpx_tui.ui.freshness import Freshness, assess
-from bpx_tui.ui.ticket_model import Exposure, Preview, Ticket, fees_from_account
+from bpx_tui.ui.ticket_model import (
+    Exposure,
+    Preview,
+    Ticket,
+    answer_line,
+    fees_from_account,
+)
 
 log = logging.getLogger("bpx_tui.ui")
 
@@ -57,6 +63,11 @@ class Outcome:
     """The activity log's line for what the desk decided itself (a refusal, a failure,
     the kill switch, close-all's verdict). None when the exchange's own order updates
     will tell it (an accepted order, a cancel): one event, one line."""
+    order: NewOrder | None = None
+    """The order a submit answers: only the ticket that sent this very order takes the
+    answer (an older order's late answer must not close a newer ticket)."""
+    answer: str = ""
+    """An accepted order as the closed ticket shows it (``✓ filled: …``)."""
 
     @property
     def failed(self) -> bool:
@@ -143,8 +154,11 @@ class TradingDesk:
         )
         if ticket.is_market:
             return ticket
+        joined = at_price is None
         price = at_price if at_price is not None else self.reference_price(ticket)
-        return ticket if price is None else replace(ticket, price=market.format_price(price))
+        if price is None:
+            return ticket
+        return replace(ticket, price=market.format_price(price), price_joined=joined)
 
     def presets(self, symbol: str) -> tuple[Decimal, ...]:
         market = self.client.market(symbol)
@@ -250,8 +264,11 @@ class TradingDesk:
         )
 
     async def submit(self, new: NewOrder) -> Outcome:
+        """Send ``new``; every answer names it (``Outcome.order``) and says either why it
+        was not placed (``ticket_error``) or what the exchange made of it (``answer``)."""
         if self.service is None:
-            return Outcome("No API key: this session is market data only", severity="warning")
+            reason = "No API key: this session is market data only"
+            return Outcome(reason, severity="warning", ticket_error=reason, order=new)
         try:
             order = await self.service.submit(new)
         except RiskRejected as exc:
@@ -261,10 +278,15 @@ class TradingDesk:
                 severity="warning",
                 ticket_error=exc.reason,
                 activity=order_activity("refused", new, exc.reason),
+                order=new,
             )
         except DuplicateSubmit as exc:
             return Outcome(
-                str(exc), severity="warning", activity=order_activity("refused", new, str(exc))
+                str(exc),
+                severity="warning",
+                ticket_error=str(exc),
+                activity=order_activity("refused", new, str(exc)),
+                order=new,
             )
         except BackpackError as exc:
             return Outcome(
@@ -272,12 +294,15 @@ class TradingDesk:
                 severity="error",
                 ticket_error=str(exc),
                 activity=order_activity("rejected", new, str(exc)),
+                order=new,
             )
         size = order.quantity or new.terms.quantity or new.terms.quote_quantity
         return Outcome(
             f"{fmt.side_word(order.side)} {size} {order.symbol} {order.order_type}: {order.status}",
             title="Order sent",
             sent=True,
+            order=new,
+            answer=answer_line(order, self.client.market(new.terms.symbol)),
         )
 
     # ------------------------------------------------------------------ risk-reducing

@@ -110,6 +110,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("post_only", "p", "flip('post_only')", "Ticket: post-only", "ticket"),
     KeySpec("reduce_only", "r", "flip('reduce_only')", "Ticket: reduce-only", "ticket"),
     KeySpec("order_type", "m", "flip('market')", "Ticket: limit / market", "ticket"),
+    KeySpec("flip_side", "f", "flip_side", "Ticket: buy <-> sell", "ticket"),
     KeySpec("tif", "t", "cycle_tif", "Ticket: time in force GTC/IOC/FOK", "ticket"),
     KeySpec("size_unit", "u", "convert_unit", "Ticket: convert the size base <-> quote", "ticket"),
     KeySpec("next_field", "tab", "cycle_field(1)", "Ticket: next field", "ticket", show=False),

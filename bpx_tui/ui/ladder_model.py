@@ -47,7 +47,7 @@ class LadderView:
     rows: list[Row] = field(default_factory=list)
     cursor_price: Decimal | None = None  # None: the cursor is on the spread row
     cursor_side: Literal["Bid", "Ask"] | None = None
-    best_bid: Decimal | None = None
+    best_bid: Decimal | None = None  # the book's, not the best bucket's
     best_ask: Decimal | None = None
 
 
@@ -66,15 +66,41 @@ def _levels(
     return book.bids(n) if side == "Bid" else book.asks(n)
 
 
-def spread_note(best_bid: Decimal | None, best_ask: Decimal | None, resyncing: bool) -> str:
+def spread_note(
+    best_bid: Decimal | None,
+    best_ask: Decimal | None,
+    resyncing: bool,
+    *,
+    grouped: bool = False,
+    width: int | None = None,
+) -> str:
+    """The spread row's text: the real spread from the book's best bid and ask.
+
+    Grouped rows show bucket edges (bids floored, asks ceiled), so the gap between them
+    is not the spread and the best prices are in no row: a grouped note names them. The
+    longest wording that fits ``width`` is used, dropping the prices, then the bps,
+    because a number cut at the panel's edge reads as a different number.
+    """
     if resyncing:
-        return "RESYNCING: book not live, ladder trading blocked"
-    if best_bid is None or best_ask is None:
-        return "waiting for the book"
-    spread = best_ask - best_bid
-    mid = (best_ask + best_bid) / 2
-    bps = spread / mid * 10_000 if mid else Decimal(0)
-    return f"spread {spread} ({bps:.2f} bps)"
+        wordings = [
+            "RESYNCING: book not live, ladder trading blocked",
+            "RESYNCING: trading blocked",
+            "RESYNCING",
+        ]
+    elif best_bid is None or best_ask is None:
+        wordings = ["waiting for the book", "waiting"]
+    else:
+        spread = format(best_ask - best_bid, "f")
+        mid = (best_ask + best_bid) / 2
+        bps = (best_ask - best_bid) / mid * 10_000 if mid else Decimal(0)
+        figure = f"spread {spread} ({bps:.2f} bps)"
+        wordings = [figure, f"spread {spread}", spread]
+        if grouped:
+            prices = f"bid {best_bid:,} · ask {best_ask:,}"
+            wordings[:0] = [f"{prices} · {figure}", f"{prices} · spread {spread}"]
+    if width is None:
+        return wordings[0]
+    return next((text for text in wordings if len(text) <= width), wordings[-1])
 
 
 def build_view(
@@ -86,8 +112,10 @@ def build_view(
     last_price: Decimal | None = None,
     markers: Sequence[Marker] = (),
     bar_cells: int = 0,
+    note_width: int | None = None,
 ) -> LadderView:
-    """Rows for a ladder ``height`` lines tall (the first line is the column header).
+    """Rows for a ladder ``height`` lines tall (the first line is the column header);
+    the spread row's note fits ``note_width`` characters (None: no limit).
 
     Asks sit above the spread row (worst at the top), bids below it (best first). The
     cursor stays on its price while the book moves; if that price leaves the book it
@@ -96,13 +124,17 @@ def build_view(
     each = max(1, (height - 2) // 2)
     view = LadderView()
     if book is None:
-        view.rows = [Row("blank")] * each + [Row("spread", note="waiting for the book")]
+        waiting = spread_note(None, None, False, width=note_width)
+        view.rows = [Row("blank")] * each + [Row("spread", note=waiting)]
         view.rows += [Row("blank")] * each
         return view
     asks = list(_levels(book, "Ask", each, group))
     bids = list(_levels(book, "Bid", each, group))
-    view.best_ask = _dec(asks[0].price_text) if asks else None
-    view.best_bid = _dec(bids[0].price_text) if bids else None
+    view.best_ask = book.best_ask_price()
+    view.best_bid = book.best_bid_price()
+    note = spread_note(
+        view.best_bid, view.best_ask, not book.synced, grouped=group is not None, width=note_width
+    )
     deepest = max(asks[-1].cumulative if asks else 0.0, bids[-1].cumulative if bids else 0.0)
     scale = bar_cells * 8 / deepest if deepest > 0 else 0.0
 
@@ -129,7 +161,7 @@ def build_view(
                     cursor=index == cursor_index,
                     last=index == last_index,
                     marks=marks.get(index, ""),
-                    note=spread_note(view.best_bid, view.best_ask, not book.synced),
+                    note=note,
                 )
             )
             continue

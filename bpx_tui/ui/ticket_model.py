@@ -17,7 +17,7 @@ from typing import Protocol
 
 from bpx_tui.exchange.book import FillEstimate
 from bpx_tui.exchange.errors import InvalidOrder
-from bpx_tui.exchange.models import Market
+from bpx_tui.exchange.models import Market, Order
 from bpx_tui.exchange.numbers import round_to_step
 from bpx_tui.exchange.vocab import TIMES_IN_FORCE, OrderType, Side, TimeInForce
 from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
@@ -89,6 +89,7 @@ class Preview:
     error: str | None = None
     quote_amount: Decimal | None = None  # the typed quote size, when sized in quote
     maker: bool = False  # rests on the book (does not cross): charged the maker fee
+    marketable: bool = False  # a limit that crosses: it fills at once, as a taker
     held: Decimal = Decimal(0)  # signed position before the order (perps)
     resulting: Decimal | None = None  # signed position after a full fill (perps)
     leverage: Decimal | None = None  # account notional / equity after a full fill
@@ -135,6 +136,9 @@ class Ticket:
     post_only: bool = False
     reduce_only: bool = False
     tif: TimeInForce = "GTC"
+    price_joined: bool = False
+    """The price is the best bid/ask the ticket joined, not one the trader chose: a
+    side flip may move it to the other side's best (see :meth:`flipped`)."""
 
     @property
     def is_market(self) -> bool:
@@ -156,6 +160,27 @@ class Ticket:
             return replace(self, reduce_only=not self.reduce_only)
         raise ValueError(f"unknown ticket flag {flag!r}")
 
+    def flipped(self, market: Market, joined: Decimal | None, opposite: Decimal | None) -> Ticket:
+        """The same ticket on the other side (``f``).
+
+        ``joined`` is the best price on this ticket's side now, ``opposite`` the best on
+        the other. A price that still joins the book (put there by the ticket and not
+        edited since, or equal to the current best) would cross the book once flipped,
+        so it re-joins the other side's best; a price the trader chose is theirs and
+        stays, with the preview saying whether it is now marketable.
+        """
+        flipped = replace(self, side="Ask" if self.side == "Bid" else "Bid")
+        if not self.price.strip():
+            at_best = not self.is_market  # a limit with no price yet takes the new best
+        else:
+            try:
+                at_best = joined is not None and parse_number(self.price, "price") == joined
+            except TicketError:
+                at_best = False
+        if opposite is None or not (self.price_joined or at_best):
+            return flipped
+        return replace(flipped, price=market.format_price(opposite), price_joined=True)
+
     def next_tif(self) -> Ticket:
         return replace(
             self, tif=TIFS[(TIFS.index(self.tif) + 1) % len(TIFS)] if self.tif in TIFS else "GTC"
@@ -172,7 +197,7 @@ class Ticket:
         price = round_to_step(base, market.tick_size, "nearest") + market.tick_size * ticks
         if price <= 0:
             return self
-        return replace(self, price=market.format_price(price))
+        return replace(self, price=market.format_price(price), price_joined=False)
 
     def converted(self, market: Market, preview: Preview) -> Ticket:
         """The same order with its size written in the other unit (``u``).
@@ -277,6 +302,8 @@ class Ticket:
                 notional * rate,
                 quote_amount=quote_amount,
                 maker=not crosses,
+                # A post-only that crosses is rejected, not filled: its warning says so.
+                marketable=crosses and not self.post_only,
                 warning=warning,
             )
             return self._with_result(base, market, price, exposure)
@@ -341,3 +368,38 @@ def describe_result(held: Decimal, after: Decimal, base: str, decimals: int) -> 
         return f"flips you to {side(after)}"
     verb = "adds to" if abs(after) > abs(held) else "reduces to"
     return f"{verb} {side(after)}" if after != held else f"stays {side(after)}"
+
+
+def answer_line(order: Order, market: Market) -> str:
+    """An accepted order as the closed ticket shows it until the next one opens.
+
+    The verb is what happened to the order (``filled`` when it filled, ``partly
+    filled``, else ``accepted``) and the exchange's own status ends the line, so an IOC
+    that expired unfilled reads ``accepted … · Expired``, never ``filled``. A limit
+    that filled says at what average: through the book it fills better than its limit.
+    """
+    executed = order.executed_quantity
+    if order.status == "Filled":
+        verb = "filled"
+    elif executed > 0:
+        verb = "partly filled"
+    else:
+        verb = "accepted"
+    if order.quantity is not None:
+        size = market.format_quantity(order.quantity)
+    elif order.quote_quantity is not None:
+        size = f"{fmt.num(order.quote_quantity, 2)} {market.quote_symbol or 'USDC'} of"
+    else:
+        size = fmt.DASH
+    average = order.executed_quote_quantity / executed if executed > 0 else None
+    status = order.status
+    if order.order_type != "Market" and order.price is not None:
+        price = f"@ {fmt.num(order.price, market.price_decimals)}"
+        if average is not None:  # a limit that crossed fills at the book's prices
+            status += f" avg {fmt.num(average, market.price_decimals)}"
+    elif average is not None:
+        price = f"@ {fmt.num(average, market.price_decimals)} avg"
+    else:
+        price = "at market"
+    words = [fmt.side_word(order.side), size, order.symbol, order.order_type, price]
+    return f"✓ {verb}: {' '.join(words)} · {status}"

@@ -27,11 +27,13 @@ def make_demo_app(
     rate: float = 0.0,
     frozen: bool = False,
     settings: Settings | None = None,
+    live: bool | None = None,
 ) -> tuple[BpxApp, SimServer]:
     """The console on a local exchange that the app starts in its own loop.
 
     ``rate`` 0 pauses the synthetic market so a resting order stays resting; the mark
     feed keeps ticking (once per exchange second) so risk checks see fresh data.
+    ``live`` True trades it with the live safeguards (the first order asks).
     """
     clock = SimClock()
     if frozen:
@@ -42,6 +44,7 @@ def make_demo_app(
         sim=sim,
         journal_path=tmp_path / "journal.sqlite3",
         wall_ms=clock.now_ms,
+        live=live,
     )
     return app, sim
 

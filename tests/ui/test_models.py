@@ -9,19 +9,28 @@ import pytest
 
 from bpx_tui.config import KEY_ACTIONS
 from bpx_tui.exchange.book import OrderBook
-from bpx_tui.exchange.models import Market
+from bpx_tui.exchange.models import Market, Order
 from bpx_tui.ui import fmt
 from bpx_tui.ui.keys import KEYS, keymap
-from bpx_tui.ui.ladder_model import Marker, build_view, cursor_stops, move_cursor, next_group
+from bpx_tui.ui.ladder_model import (
+    Marker,
+    build_view,
+    cursor_stops,
+    move_cursor,
+    next_group,
+    spread_note,
+)
 from bpx_tui.ui.screens.switcher import matches
 from bpx_tui.ui.ticket_model import (
     Exposure,
     Fees,
     Ticket,
     TicketError,
+    answer_line,
     describe_result,
     fees_from_account,
 )
+from bpx_tui.ui.widgets.ticket import MARKETABLE, preview_text
 from tests.conftest import load_fixture
 
 
@@ -95,6 +104,35 @@ def test_ladder_grouping_buckets_bids_down_and_asks_up() -> None:
     assert priced == [("ask", "110", "5"), ("bid", "90", "10")]
     assert [row.last for row in view.rows if row.price] == [False, True]
     assert next_group(1) == 10 and next_group(100) == 1
+
+
+def test_a_grouped_ladder_shows_the_true_best_prices_and_spread() -> None:
+    """The issue's case: bid 97,015.2, ask 97,015.4; x10 buckets are 97,015 and 97,016."""
+    book = OrderBook("BTC_USDC_PERP")
+    book.on_delta({"U": 1, "u": 1, "a": [], "b": []})
+    book.on_snapshot(
+        {
+            "lastUpdateId": "1",
+            "asks": [["97015.4", "1"], ["97015.9", "1"], ["97017.3", "1"]],
+            "bids": [["97015.2", "1"], ["97014.1", "1"], ["97013.0", "1"]],
+        }
+    )
+    view = build_view(book, 12, group=Decimal("1.0"), cursor=None, note_width=60)
+    spread = next(row for row in view.rows if row.kind == "spread")
+    assert spread.note == "bid 97,015.2 · ask 97,015.4 · spread 0.2 (0.02 bps)"
+    assert (view.best_bid, view.best_ask) == (Decimal("97015.2"), Decimal("97015.4"))
+    at = view.rows.index(spread)
+    best_ask_row, best_bid_row = view.rows[at - 1], view.rows[at + 1]
+    assert (best_ask_row.price, best_bid_row.price) == ("97016.0", "97015.0")  # 1.0 apart
+
+    # Narrower: the prices go, then the bps; the spread figure always stays whole.
+    narrow = build_view(book, 12, group=Decimal("1.0"), cursor=None, note_width=25)
+    assert next(r for r in narrow.rows if r.kind == "spread").note == "spread 0.2 (0.02 bps)"
+    assert spread_note(Decimal("1"), Decimal("1.5"), False, grouped=True, width=12) == "spread 0.5"
+    assert spread_note(Decimal("1"), Decimal("1.5"), False, grouped=True, width=4) == "0.5"
+    # Ungrouped, the best prices are the rows beside the note: it names the spread only.
+    flat = build_view(book, 12, group=None, cursor=None, note_width=60)
+    assert next(r for r in flat.rows if r.kind == "spread").note == "spread 0.2 (0.02 bps)"
 
 
 def test_ladder_says_when_the_book_is_resyncing() -> None:
@@ -329,6 +367,74 @@ def test_a_limit_through_the_touch_pays_taker_and_post_only_is_warned(btc: Marke
     assert not crosses.maker and crosses.fee == Decimal("100.5") * fees.taker
     post = replace(crossing, post_only=True).preview(btc, make_book(), Decimal("100.5"), fees)
     assert post.warning is not None and "will reject" in post.warning
+
+
+def test_a_crossing_limit_is_labelled_marketable_unless_post_only(btc: Market) -> None:
+    crossing = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.5", size="1")
+    resting = replace(crossing, price="100.0")
+    crosses = crossing.preview(btc, make_book(), Decimal("100.5"), Fees())
+    rests = resting.preview(btc, make_book(), Decimal("100.5"), Fees())
+    assert crosses.marketable and not rests.marketable
+    assert MARKETABLE in preview_text(crossing, crosses, btc, False)
+    assert MARKETABLE not in preview_text(resting, rests, btc, False)
+    post = replace(crossing, post_only=True).preview(btc, make_book(), Decimal("100.5"), Fees())
+    assert not post.marketable  # rejected by the exchange, never filled: its warning says so
+
+
+def test_flipping_side_rejoins_a_joined_price_and_keeps_a_chosen_one(btc: Market) -> None:
+    bid, ask = Decimal("99.5"), Decimal("100.5")
+    joined = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="99.5", size="1", price_joined=True)
+    sell = joined.flipped(btc, bid, ask)
+    assert (sell.side, sell.price, sell.price_joined) == ("Ask", "100.5", True)
+    # The book moved since the ticket joined: it still joins, on the other side's best.
+    assert joined.flipped(btc, Decimal("99.7"), Decimal("100.3")).price == "100.3"
+    # A price the trader chose stays, unless it is exactly the best (joining by hand).
+    chosen = replace(joined, price="98.0", price_joined=False)
+    assert chosen.flipped(btc, bid, ask).price == "98.0"
+    assert replace(chosen, price="99.50").flipped(btc, bid, ask).price == "100.5"
+    # Without a book there is nothing to join: the price stays.
+    assert joined.flipped(btc, None, None).price == "99.5"
+    # A market ticket has no price to move; a priceless limit takes the new best.
+    market = Ticket("BTC_USDC_PERP", "Bid", "Market", size="1")
+    assert market.flipped(btc, bid, ask).price == ""
+    assert Ticket("BTC_USDC_PERP").flipped(btc, bid, ask).price == "100.5"
+    # Nudging a joined price makes it the trader's.
+    assert not joined.nudged_price(1, btc, None).price_joined
+
+
+def _order(**changes: object) -> Order:
+    fields: dict[str, object] = {
+        "id": "1",
+        "symbol": "BTC_USDC_PERP",
+        "side": "Bid",
+        "orderType": "Limit",
+        "status": "New",
+        "price": "97000.0",
+        "quantity": "0.01",
+        "executedQuantity": "0",
+        "executedQuoteQuantity": "0",
+    }
+    return Order.from_api({**fields, **changes})
+
+
+def test_the_answer_line_says_what_became_of_the_order(btc: Market) -> None:
+    assert (
+        answer_line(_order(), btc) == "✓ accepted: BUY 0.01000 BTC_USDC_PERP Limit @ 97,000.0 · New"
+    )
+    filled = _order(
+        orderType="Market",
+        side="Ask",
+        status="Filled",
+        price=None,
+        executedQuantity="0.01",
+        executedQuoteQuantity="970.12",
+    )
+    assert answer_line(filled, btc) == (
+        "✓ filled: SELL 0.01000 BTC_USDC_PERP Market @ 97,012.0 avg · Filled"
+    )
+    expired = _order(status="Expired", executedQuantity="0.004", executedQuoteQuantity="388")
+    assert answer_line(expired, btc).startswith("✓ partly filled: BUY")
+    assert answer_line(expired, btc).endswith("· Expired avg 97,000.0")
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,7 @@ class DepthLadder(Widget, can_focus=True):
     def _rebuild(self) -> None:
         height = self.size.height or 20
         width = self.size.width or 60
+        marks = self._column_widths(width)[3]
         view = build_view(
             self._book,
             height,
@@ -174,6 +175,10 @@ class DepthLadder(Widget, can_focus=True):
             last_price=self._last_price,
             markers=self._markers,
             bar_cells=self._bar_cells(width),
+            # The spread row's note shares the line with the marks column and the
+            # last-trade arrow ("▸ "), which is kept free so the note does not change
+            # wording as the last price comes and goes.
+            note_width=width - marks - 2,
         )
         self._cursor = view.cursor_price
         if view.rows != self.view.rows:

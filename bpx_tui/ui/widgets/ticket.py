@@ -9,6 +9,11 @@ nothing typed into them can reach a desk key (``x`` close, ``K`` kill switch, ``
 quit); the ticket's own keys are bound on the fields themselves, the only place a
 binding still wins over a field that claims the key. While the ticket is open, focus
 cannot leave it (Tab cycles its fields; a click elsewhere gives focus back).
+
+Enter sends at most one order: from the key press until the answer the ticket is busy
+and ignores Enter (first while the app routes the order, then "sending…" once it has
+left). The answer is the ticket's: a refusal stays in the open ticket as its error, an
+accepted order closes it and is the closed panel's line until the next ticket opens.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from bpx_tui.exchange.models import Market
+from bpx_tui.trading.order import NewOrder
 from bpx_tui.ui import fmt, keys
 from bpx_tui.ui.ticket_model import Preview, Ticket, TicketError, describe_result
 
@@ -78,6 +84,8 @@ class TicketField(Input):
 
 
 IDLE_TEXT = "b/s limit ticket · B/S market ticket\n1-5 size preset · ? all keys"
+MARKETABLE = "marketable — takes liquidity"
+SENDING = "sending…"
 REFUSED_HINT = "{key!r} is not a ticket key · Esc closes the ticket first"
 
 
@@ -106,6 +114,8 @@ def preview_text(
         f"Notional {fmt.num(preview.notional, 2)} {quote}",
         f"Fee      {fmt.num(preview.fee, 4)} {quote} {kind}" + (" (est.)" if estimated_fee else ""),
     ]
+    if preview.marketable:
+        lines.append(f"         {MARKETABLE}")
     if ticket.is_market:
         lines.append(
             f"Avg fill {fmt.num(preview.average_price, market.price_decimals)}"
@@ -147,6 +157,9 @@ class OrderTicket(Vertical, can_focus=False):
         self.previewer: Callable[[Ticket], tuple[Preview, bool]] | None = None
         self._preview_key: object = None
         self._preview_lines = -1
+        self._routing = False  # Enter was pressed; the app has not yet sent or refused
+        self._in_flight: NewOrder | None = None  # the order that left, until its answer
+        self._answer: str | None = None  # the last answer, for the closed panel
 
     def compose(self) -> ComposeResult:
         yield Static(IDLE_TEXT, id="ticket-head")
@@ -158,10 +171,12 @@ class OrderTicket(Vertical, can_focus=False):
             yield TicketField(placeholder="size", id="ticket-size", characters=SIZE_CHARACTERS)
             yield Label("", id="ticket-unit")
         yield Static("", id="ticket-preview", classes="ticket-part")
+        yield Static("", id="ticket-status")
         yield Static("", id="ticket-error")
         yield Static(
             "enter send · esc discard · ↑↓ tick · ⇧↑↓ size\n"
-            "m mkt/limit · p post · r reduce · t TIF · u convert · 1k = 1,000 quote",
+            "f buy/sell · m mkt/limit · p post · r reduce · t TIF\n"
+            "u convert · 1k = 1,000 quote",
             id="ticket-help",
             classes="ticket-part",
         )
@@ -170,17 +185,23 @@ class OrderTicket(Vertical, can_focus=False):
         self.border_title = "Ticket"
         self._set_open(False)
         self.show_error(None)
+        self._show_status(None)
 
     @property
     def is_open(self) -> bool:
         return self.ticket is not None
+
+    @property
+    def busy(self) -> bool:
+        """An Enter is being routed or its order is in flight: another Enter is ignored."""
+        return self._routing or self._in_flight is not None
 
     def _set_open(self, is_open: bool) -> None:
         """Which parts show is CSS (``-open``, ``-market``), so a theme or a small
         terminal can hide the key help without code."""
         self.set_class(is_open, "-open")
         if not is_open:
-            self.query_one("#ticket-head", Static).update(IDLE_TEXT)
+            self.query_one("#ticket-head", Static).update(self._idle_text())
             self.set_class(False, "-buy")
             self.set_class(False, "-sell")
 
@@ -190,6 +211,12 @@ class OrderTicket(Vertical, can_focus=False):
         self.market = market
         self.presets = presets
         self.ticket = ticket
+        # A new ticket is a new order: an earlier one still in flight answers in the
+        # notifications only, never in this ticket.
+        self._routing = False
+        self._in_flight = None
+        self._answer = None
+        self._show_status(None)
         self.query_one("#ticket-price", Input).value = ticket.price
         self.query_one("#ticket-size", Input).value = ticket.size
         self._set_open(True)
@@ -198,15 +225,62 @@ class OrderTicket(Vertical, can_focus=False):
         self._focus_first()
 
     def close(self) -> None:
+        """Closing forgets the ticket, not an order in flight: its answer still lands
+        on the closed panel."""
         self.ticket = None
         self._preview_key = None
+        self._routing = False
         self._set_open(False)
         self.show_error(None)
+        self._show_status(None)  # the closed panel's line says "sending…" instead
 
     def show_error(self, text: str | None) -> None:
         error = self.query_one("#ticket-error", Static)
         error.update(text or "")
         error.display = bool(text)
+
+    def refuse(self, reason: str) -> None:
+        """The app did not send the order (invalid, not confirmed): say why; Enter works again."""
+        self._routing = False
+        self.show_error(reason)
+
+    def sending(self, order: NewOrder) -> None:
+        """``order`` left for the exchange: "sending…" until :meth:`answered` names it."""
+        self._routing = False
+        self._in_flight = order
+        self.show_error(None)
+        if self.is_open:
+            self._show_status(SENDING)
+        else:
+            self._set_open(False)
+
+    def answered(
+        self, order: NewOrder, *, accepted: str | None = None, refused: str | None = None
+    ) -> None:
+        """The exchange's answer to ``order``; ignored unless it is the order in flight.
+
+        Accepted (``accepted`` is its answer line): the ticket closes and shows the line.
+        Otherwise the ticket stays open with ``refused`` as its error and Enter works
+        again; a ticket closed meanwhile shows the refusal as its line.
+        """
+        if order is not self._in_flight:
+            return
+        self._in_flight = None
+        self._show_status(None)
+        if accepted is not None:
+            self._answer = accepted
+            if self.is_open:
+                self.close()
+                self.post_message(self.Closed())
+            else:
+                self._set_open(False)
+            return
+        reason = refused or "not sent"
+        if self.is_open:
+            self.show_error(reason)
+        else:
+            self._answer = f"✗ refused: {reason}"
+            self._set_open(False)
 
     def set_size(self, size: str) -> None:
         if self.ticket is not None:
@@ -232,15 +306,24 @@ class OrderTicket(Vertical, can_focus=False):
 
     @on(Input.Changed, "#ticket-price")
     def _price_typed(self, event: Input.Changed) -> None:
-        if self.ticket is not None and event.value != self.ticket.price:
-            self.ticket = replace(self.ticket, price=event.value)
+        if self._current(event) and self.ticket is not None and event.value != self.ticket.price:
+            self.ticket = replace(self.ticket, price=event.value, price_joined=False)
+            self.show_error(None)  # the error was about the input before this edit
             self._render_preview(force=True)
 
     @on(Input.Changed, "#ticket-size")
     def _size_typed(self, event: Input.Changed) -> None:
-        if self.ticket is not None and event.value != self.ticket.size:
+        if self._current(event) and self.ticket is not None and event.value != self.ticket.size:
             self.ticket = replace(self.ticket, size=event.value)
+            self.show_error(None)
             self._render_ticket()  # "1k" changes the unit label as well as the preview
+
+    @staticmethod
+    def _current(event: Input.Changed) -> bool:
+        """The change still is the field's value. One the ticket itself made (a nudge,
+        a flip) arrives a turn later; by then a second key may have replaced it, and
+        taking the stale value as typed would undo that key."""
+        return event.value == event.input.value
 
     def action_nudge_price(self, ticks: int) -> None:
         if self.ticket is None or self.market is None or self.ticket.is_market:
@@ -260,8 +343,21 @@ class OrderTicket(Vertical, can_focus=False):
         if flag == "market" and not ticket.is_market and not ticket.price:
             reference = self.reference_price(ticket)
             if reference is not None and self.market is not None:
-                ticket = replace(ticket, price=self.market.format_price(reference))
+                ticket = replace(
+                    ticket, price=self.market.format_price(reference), price_joined=True
+                )
         self._replace(ticket)
+
+    def action_flip_side(self) -> None:
+        """``f``: buy <-> sell; a joined price re-joins the other side (``Ticket.flipped``)."""
+        if self.ticket is None or self.market is None:
+            return
+        other = replace(self.ticket, side="Ask" if self.ticket.side == "Bid" else "Bid")
+        self._replace(
+            self.ticket.flipped(
+                self.market, self.reference_price(self.ticket), self.reference_price(other)
+            )
+        )
 
     def action_convert_unit(self) -> None:
         """``u``: the size rewritten in the other unit at the preview's price."""
@@ -325,7 +421,9 @@ class OrderTicket(Vertical, can_focus=False):
             self._replace(self.ticket.next_tif())
 
     def action_send(self) -> None:
-        if self.ticket is not None:
+        """Enter: busy until the app sends or refuses, so a second Enter sends nothing."""
+        if self.ticket is not None and not self.busy:
+            self._routing = True
             self.post_message(self.Send(self.ticket))
 
     def action_discard(self) -> None:
@@ -334,6 +432,17 @@ class OrderTicket(Vertical, can_focus=False):
             self.post_message(self.Closed())
 
     # ------------------------------------------------------------------ rendering
+
+    def _idle_text(self) -> str:
+        """The closed panel: an order still in flight, else the last answer, else help."""
+        if self._in_flight is not None:
+            return SENDING
+        return self._answer or IDLE_TEXT
+
+    def _show_status(self, text: str | None) -> None:
+        status = self.query_one("#ticket-status", Static)
+        status.update(text or "")
+        status.display = bool(text)
 
     def _render_ticket(self) -> None:
         ticket = self.ticket
