@@ -7,6 +7,7 @@ and their columns are the ones a trader would read.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,15 @@ async def test_an_open_ticket_never_covers_the_panels_below(tmp_path: Path) -> N
             assert _shown(app.query_one(PositionsPanel))
             ticket = app.query_one(OrderTicket)
             assert ticket.query_one("#ticket-size").region.height == 1, (width, height)
+
+
+async def test_a_number_and_the_text_after_it_keep_a_blank_between(tmp_path: Path) -> None:
+    """Open orders' Filled (a number, flush right) then Status (text, flush left) once
+    read ``0.00000New``: every column's gap is on its left, so they never touch."""
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _open_position_and_order(pilot)
+        table = app.query_one(OrdersPanel).table
+        header, row = (table.render_line(y).text for y in (0, 1))
+        assert "Filled Status" in header, header
+        assert re.search(r"\d New\b", row), row

@@ -106,7 +106,7 @@ class DiffTable(DataTable[Text]):
     """Shows ``{row_key: cells}``; see :meth:`sync`."""
 
     DEFAULT_CSS = """
-    DiffTable { padding: 0 0 0 1; }
+    DiffTable { padding: 0; }
     """
 
     COLUMNS: ClassVar[Sequence[Column]] = ()
@@ -172,10 +172,16 @@ class DiffTable(DataTable[Text]):
 
     @staticmethod
     def _justified(text: Text, column: Column) -> Text:
-        """Each column is :data:`GAP` wider than its widest value, so justifying
-        leaves the gap on the side away from the text: numbers stay flush right."""
-        text.justify = "right" if column.right else "left"
-        return text
+        """Each column is :data:`GAP` wider than its widest value and the gap is always
+        on its left: numbers stay flush right, and a left-aligned column after a number
+        (``Filled`` then ``Status``) still starts one blank cell after it."""
+        if column.right:
+            text.justify = "right"
+            return text
+        gapped = Text(" " * GAP) + text
+        gapped.justify = "left"
+        gapped.no_wrap = text.no_wrap
+        return gapped
 
     def _text(self, cell: Cell, column: Column) -> Text:
         text, style_name = cell
