@@ -296,11 +296,12 @@ class BackpackAPI:
         """Cancel every open order of ``symbol``, or of every market that has open orders."""
         try:
             if symbol is not None:
-                return [_order_dict(o) for o in await self.client.rest.cancel_all(symbol)]
+                return [_order_dict(o) for o in await self.client.rest.cancel_all(symbol) or []]
             symbols = sorted({o.symbol for o in await self.client.rest.open_orders()})
             cancelled: list[dict[str, Any]] = []
             for sym in symbols:
-                cancelled.extend(_order_dict(o) for o in await self.client.rest.cancel_all(sym))
+                answer = await self.client.rest.cancel_all(sym)  # None: 202, accepted
+                cancelled.extend(_order_dict(o) for o in answer or [])
             return cancelled
         except ApiError as exc:
             return _api_error(exc)

@@ -68,6 +68,7 @@ CLOSED_IDS_KEPT = 4096
 ACCOUNT_POLL_S = 5.0
 ACCOUNT_DEBOUNCE_S = 0.25
 ACCOUNT_MIN_GAP_S = 1.0  # a burst of fills costs one re-read a second, not one a fill
+CANCEL_CONFIRM_S = 1.0  # after a 202 to cancel-all: when to re-read what is still open
 SNAPSHOT_RETRY_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 QUIET_MARKET_SNAPSHOT_S = 1.0
 # Stream names remembered for dispatch: subscriptions are few, junk names are not kept.
@@ -591,14 +592,39 @@ class BackpackClient:
             if self.has_credentials:
                 symbols |= {o.symbol for o in await self.rest.open_orders()}
         cancelled: list[Order] = []
+        accepted: set[str] = set()  # answered 202: the orders are not gone yet
         for sym in sorted(symbols):
-            cancelled.extend(await self.rest.cancel_all(sym))
+            answer = await self.rest.cancel_all(sym)
+            if answer is None:
+                accepted.add(sym)
+            else:
+                cancelled.extend(answer)
         for order in cancelled:
             self.open_orders.pop(order.id, None)
-        for order_id in [i for i, o in self.open_orders.items() if o.symbol in symbols]:
+        done = symbols - accepted
+        for order_id in [i for i, o in self.open_orders.items() if o.symbol in done]:
             self.open_orders.pop(order_id, None)
+        if accepted:
+            self._spawn(self._confirm_cancel_all(accepted))
         self._publish(OrdersRefreshed())
         return cancelled
+
+    async def _confirm_cancel_all(self, symbols: set[str]) -> None:
+        """After a ``202`` the orders stay on screen, as live, until the stream cancels
+        them or this re-read finds them gone: a screen that dropped them early would show
+        a flat book of orders that may still fill."""
+        await asyncio.sleep(CANCEL_CONFIRM_S)
+        try:
+            still_open = await self.rest.open_orders()
+        except BackpackError as exc:
+            self.log.warning("open orders after cancel-all could not be read: %s", exc)
+            return
+        live = {o.id: o for o in still_open if o.is_open and o.symbol in symbols}
+        for order_id in [i for i, o in self.open_orders.items() if o.symbol in symbols]:
+            if order_id not in live:
+                self.open_orders.pop(order_id, None)
+        self.open_orders.update(live)
+        self._publish(OrdersRefreshed())
 
 
 def _merge_order(previous: Order | None, update: Order) -> Order:

@@ -617,11 +617,13 @@ class RestClient:
         data = _dict(raw, "cancel")
         return _shape("cancel", lambda: Order.from_api(data))
 
-    async def cancel_all(self, symbol: str, order_type: str | None = None) -> list[Order]:
+    async def cancel_all(self, symbol: str, order_type: str | None = None) -> list[Order] | None:
+        """The cancelled orders; None when the exchange answered ``202``: accepted, not
+        yet done, so no order may be taken for gone until the stream or a re-read says so."""
         body = {"symbol": symbol, "orderType": order_type}
         raw = await self.request("DELETE", "/api/v1/orders", body=body, signed=True)
-        if raw is None:  # 202: accepted, not yet executed
-            return []
+        if raw is None:
+            return None
         return _list_of(raw, "cancel all", Order.from_api)
 
     async def get_order(

@@ -14,7 +14,9 @@ from tests.ui.helpers import SIZE, label_text, make_demo_app, wait_for, wait_rea
 
 def _positions_cells(app) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     table = app.query_one(PositionsPanel).table
-    return {str(row.value): [str(cell).strip() for cell in table.get_row(row)] for row in table.rows}
+    return {
+        str(row.value): [str(cell).strip() for cell in table.get_row(row)] for row in table.rows
+    }
 
 
 async def test_market_buy_opens_long_then_close_all_goes_flat(tmp_path: Path) -> None:

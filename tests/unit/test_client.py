@@ -271,6 +271,25 @@ async def test_cancel_all_without_symbol_covers_every_market(
     ]
 
 
+async def test_cancel_all_answered_202_keeps_the_orders_until_a_re_read_finds_them_gone(
+    client: BackpackClient, servers: tuple[FakeRestServer, FakeWsServer], monkeypatch: Any
+) -> None:
+    """A 202 is "accepted, not yet done": the orders may still fill, so they stay."""
+    monkeypatch.setattr("bpx_tui.exchange.client.CANCEL_CONFIRM_S", 0.05)
+    rest, _ = servers
+    await client.start()
+    before = set(client.open_orders)
+    assert before
+    refreshed: list[OrdersRefreshed] = []
+    client.subscribe(OrdersRefreshed, refreshed.append)
+    rest.fail("DELETE", "/api/v1/orders", status=202, body=b"")
+    assert await client.cancel_all(BTC) == []
+    assert set(client.open_orders) == before  # nothing taken for gone on a 202
+    rest.respond("GET", "/api/v1/orders", [])
+    await until(lambda: not client.open_orders, "the re-read after the 202")
+    assert len(refreshed) == 2  # the 202 itself, then the re-read that found them gone
+
+
 async def test_public_only_client_needs_no_credentials(
     servers: tuple[FakeRestServer, FakeWsServer],
 ) -> None:
