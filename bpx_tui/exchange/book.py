@@ -609,6 +609,11 @@ class OrderBook:
         best = self._asks.best()
         return None if best is None else Decimal(best.price_text)
 
+    def mid_price(self) -> Decimal | None:
+        """Exact mid of the touch: a spot market's reference price (it has no mark)."""
+        bid, ask = self.best_bid_price(), self.best_ask_price()
+        return None if bid is None or ask is None else (bid + ask) / 2
+
     def estimate_fill(self, side: Side, quantity: Decimal) -> FillEstimate:
         """Walk the opposite side as a market order of ``side`` would (a Bid takes asks).
 

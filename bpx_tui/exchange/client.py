@@ -463,12 +463,10 @@ class BackpackClient:
             self.rest.collateral(),
         )
         self.open_orders = {o.id: o for o in orders if o.is_open}
-        self.positions = {p.symbol: p for p in positions if p.net_quantity != 0}
         self.balances = balances
         self.collateral = collateral
         await self._load_account_settings()
-        for position in self.positions.values():
-            self._publish(PositionUpdated(position))
+        self._adopt_positions(positions)  # one closed while we were away is announced
         self._publish(AccountRefreshed())
         self._publish(OrdersRefreshed())
 

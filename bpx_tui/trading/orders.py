@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bpx_tui.exchange.book import OrderBook
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOutcome
 from bpx_tui.exchange.events import OrderFilled, OrderUpdated
@@ -150,7 +149,7 @@ class OrderService:
         else:
             # A spot market has no mark price: its reference is the live book's mid,
             # as fresh as the stream that keeps the book; its "position" is a balance.
-            reference = _mid(book) if synced and book is not None else None
+            reference = book.mid_price() if synced and book is not None else None
             seen = client.stream.last_message_at
             held = Decimal(0)
             balance = client.balances.get(market.base_symbol)
@@ -319,10 +318,3 @@ class OrderService:
                     report.problems[symbol] = problem
                 else:
                     report.problems.pop(symbol, None)
-
-
-def _mid(book: OrderBook) -> Decimal | None:
-    bid, ask = book.best_bid_price(), book.best_ask_price()
-    if bid is None or ask is None:
-        return None
-    return (bid + ask) / 2

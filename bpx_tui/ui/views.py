@@ -321,10 +321,9 @@ def asset_price(client: BackpackClient, asset: str) -> Decimal | None:
         return Decimal(1)
     spot = f"{asset}_USDC"
     book = client.books.get(spot)
-    if book is not None and book.synced:
-        bid, ask = book.best_bid_price(), book.best_ask_price()
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2
+    mid = book.mid_price() if book is not None and book.synced else None
+    if mid is not None:
+        return mid
     ticker = client.tickers.get(spot)
     if ticker is not None and ticker.last_price:
         return ticker.last_price

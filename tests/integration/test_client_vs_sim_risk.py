@@ -14,6 +14,7 @@ from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.events import LiquidationReported
 from bpx_tui.exchange.models import Liquidation
 from bpx_tui.exchange.rest import RestClient
+from bpx_tui.sim.server import SimServer
 from tests.conftest import eventually, until
 from tests.integration.conftest import BTC, TAKER_FEE, Harness, Recorder, place
 
@@ -30,6 +31,17 @@ async def open_long(client: BackpackClient, maker: RestClient, qty: str, price: 
     await until(lambda: BTC in client.positions, "the long position on the stream")
 
 
+async def pay_funding(sim: SimServer, client: BackpackClient, next_funding_ms: int) -> None:
+    """Move the exchange clock just past the funding time it published; wait for the
+    payment to be in the account's history."""
+    sim.clock.advance((next_funding_ms - sim.clock.now_ms()) / 1000 + 0.01)
+
+    async def paid() -> bool:
+        return bool(await client.rest.funding_history())
+
+    await eventually(paid, "a funding payment in the account's history")
+
+
 async def test_funding_payment_long_pays_short(harness: Harness) -> None:
     sim = await harness.sim(funding_speedup=FUNDING_SPEEDUP)
     client = await harness.client(sim)
@@ -44,13 +56,7 @@ async def test_funding_payment_long_pays_short(harness: Harness) -> None:
     assert await client.rest.funding_history() == []
     assert mark.next_funding_ms is not None
 
-    # Move the exchange clock just past the next funding time it published.
-    sim.clock.advance((mark.next_funding_ms - sim.clock.now_ms()) / 1000 + 0.01)
-
-    async def paid() -> bool:
-        return bool(await client.rest.funding_history())
-
-    await eventually(paid, "a funding payment in the long's history")
+    await pay_funding(sim, client, mark.next_funding_ms)
     [ours] = await client.rest.funding_history(symbol=BTC)
     [theirs] = await short.funding_history(symbol=BTC)
     assert ours.interval_end_ms == theirs.interval_end_ms == mark.next_funding_ms
@@ -188,12 +194,7 @@ async def test_the_client_rereads_positions_for_what_the_stream_lacks(harness: H
 
     [mark] = await client.rest.mark_prices(BTC)
     assert mark.next_funding_ms is not None
-    sim.clock.advance((mark.next_funding_ms - sim.clock.now_ms()) / 1000 + 0.01)
-
-    async def paid() -> bool:
-        return bool(await client.rest.funding_history())
-
-    await eventually(paid, "the funding payment")
+    await pay_funding(sim, client, mark.next_funding_ms)
     [payment] = await client.rest.funding_history(symbol=BTC)
     # No refresh_account here: the client's own clock brings the figure in.
     await until(

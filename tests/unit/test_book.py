@@ -86,6 +86,7 @@ def test_fixtures_sync_and_give_the_documented_top_of_book() -> None:
     assert texts(book.asks(2)) == [("97012.7", "0.33000"), ("97012.9", "0.08000")]
     assert book.best_bid_price() == D("97012.4")
     assert book.best_ask_price() == D("97012.7")
+    assert book.mid_price() == D("97012.55")  # exact, from the exchange's text
     assert book.mid() == pytest.approx(97012.55)
     assert [level.cumulative for level in book.bids(2)] == pytest.approx([0.2541, 1.1541])
     assert book.depth() == (5, 5)

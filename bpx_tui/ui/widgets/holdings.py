@@ -45,10 +45,6 @@ class HoldingsPanel(TablePanel):
         super().__init__(id=id)
         self._cells = CellMemo(holding_cells)
 
-    @property
-    def table(self) -> HoldingsTable:
-        return self.query_one(HoldingsTable)
-
     def show(self, rows: Sequence[HoldingRow]) -> None:
         total = sum((row.value for row in rows if row.value is not None), Decimal(0))
         self.show_rows(self._cells(rows), f"{fmt.num(total, 2)} USDC")
