@@ -727,15 +727,13 @@ class BpxApp(App[int]):
             question = ConfirmScreen(text)
             self.push_screen(question, partial(self._live_order_answered, order))
             return
-        ticket.sending(order)
-        self._run(self._desk.submit(order))
+        self._submit(order)
 
     def _live_order_answered(self, order: NewOrder, answer: bool | None) -> None:
         ticket = self.query_one(OrderTicket)
         if answer:
             self._desk.live_order_confirmed = True
-            ticket.sending(order)
-            self._run(self._desk.submit(order))
+            self._submit(order)
             return
         ticket.refuse("not sent: the live order was not confirmed")
         self.say("order not sent: the live order was not confirmed")
@@ -782,6 +780,25 @@ class BpxApp(App[int]):
 
     def action_kill_switch(self) -> None:
         self._show_outcome(self._desk.toggle_kill_switch())
+
+    def _submit(self, order: NewOrder) -> None:
+        """Send a ticket's order. A failure the desk did not foresee (a bug, not a
+        refusal) still answers the ticket, so it never stays at "sending…"; the order
+        may have left, so the answer says to look rather than that it was not placed."""
+        ticket = self.query_one(OrderTicket)
+        ticket.sending(order)
+
+        async def run() -> None:
+            try:
+                outcome = await self._desk.submit(order)
+            except Exception as exc:
+                ticket.answered(
+                    order, refused=f"unknown outcome ({type(exc).__name__}): check open orders"
+                )
+                raise  # the worker's handler logs it and tells the trader
+            self._show_outcome(outcome)
+
+        self.run_worker(run(), group="orders", exit_on_error=False)
 
     def _run(self, action: Coroutine[Any, Any, Outcome]) -> None:
         """Every exchange call runs in a worker, never in a key handler."""

@@ -217,3 +217,23 @@ async def test_a_live_order_is_sending_only_once_confirmed(tmp_path: Path) -> No
         release.set()
         await wait_for(pilot, lambda: text(ticket, "head").startswith("✓ accepted"), "answer")
         assert len(sim.engine.order_history(sim.demo.account_id, {})) == 1
+
+
+async def test_an_unforeseen_failure_still_answers_the_ticket(tmp_path: Path) -> None:
+    """A bug under submit (not a refusal) must not leave the ticket at "sending…" with
+    Enter ignored; it says the outcome is unknown, because the order may have left."""
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+
+        async def broken(new: NewOrder) -> Outcome:
+            raise RuntimeError("a bug")
+
+        app.desk.submit = broken  # type: ignore[method-assign,union-attr]
+        await pilot.press("down", "down", "down", "b", "enter")
+        ticket = app.query_one(OrderTicket)
+        await wait_for(pilot, lambda: "unknown outcome" in text(ticket, "error"), "the answer")
+        assert "RuntimeError" in text(ticket, "error") and "check open orders" in text(
+            ticket, "error"
+        )
+        assert ticket.is_open and not ticket.busy and not text(ticket, "status")
