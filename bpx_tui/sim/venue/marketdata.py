@@ -140,8 +140,9 @@ class MarketData:
         """
         for kind, rows in candles.items():
             kept = self.candles[kind]
-            room = (kept.maxlen or len(rows)) - len(kept)
-            kept.extendleft(reversed(rows[-room:] if room > 0 else []))
+            room = len(rows) if kept.maxlen is None else kept.maxlen - len(kept)
+            if room > 0:  # never push out what the venue recorded itself
+                kept.extendleft(reversed(rows[-room:]))
         if self.trades or self.next_trade_id != 1:
             return  # ids already handed out; past trades would break their order
         for price, qty, ts_us, buyer_maker in trades:
