@@ -92,6 +92,7 @@ _TOP_KEYS = (
     "confirm_first_live_order",
     "stale_after_s",
     "log_level",
+    "demo_collateral",
     "keys",
     "risk",
     "markets",
@@ -158,6 +159,7 @@ class Settings:
     confirm_first_live_order: bool = True
     stale_after_s: float = 5.0
     log_level: str = "INFO"
+    demo_collateral: Decimal = Decimal(100_000)  # USDC the demo's local exchange starts with
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # overrides
     risk: RiskLimits = field(default_factory=RiskLimits)
     markets: Mapping[str, MarketSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -433,6 +435,10 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
             key, "a number of seconds, above 0 and up to 300", value, "set stale_after_s = 5"
         )
         return None
+    if name == "demo_collateral":
+        return _parse_decimal(
+            value, key, problems, "set demo_collateral = 100000", upper=Decimal(10) ** 12
+        )
     if name == "log_level":
         if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
             return value.strip().upper()
@@ -675,6 +681,7 @@ confirm_close_all = false  # ask before close-all (X)
 confirm_first_live_order = true
 stale_after_s = 5          # a mark price older than this blocks new orders
 log_level = "INFO"
+# demo_collateral = 100000   # USDC of the demo account when bpx-tui runs its local exchange
 
 [risk]                     # every market; [markets.SYMBOL] overrides one market
 max_order_notional = 50000       # USDC

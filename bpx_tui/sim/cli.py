@@ -16,6 +16,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from bpx_tui.choices import LOG_LEVELS, one_of
@@ -53,6 +54,13 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--secret", help="base64 ED25519 secret of the demo account (default: a fresh one)"
+    )
+    parser.add_argument(
+        "--collateral",
+        type=usdc,
+        default=SimConfig.starting_usdc,
+        metavar="AMOUNT",
+        help="USDC the demo account starts with (default %(default)s)",
     )
     parser.add_argument(
         "--funding-speedup", type=float, default=1.0, help="3600 = an hourly interval per second"
@@ -93,6 +101,17 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
     return parser
 
 
+def usdc(text: str) -> Decimal:
+    """A positive USDC amount; argparse turns the ValueError into a usage error."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise ValueError(text) from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(text)
+    return value
+
+
 def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if not is_loopback_host(args.host) and not args.allow_remote:
         parser.error(
@@ -130,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def server_from_args(args: argparse.Namespace) -> SimServer:
     config = SimConfig(
-        seed=args.seed, funding_speedup=args.funding_speedup, ts_as_strings=args.ts_strings
+        seed=args.seed,
+        funding_speedup=args.funding_speedup,
+        ts_as_strings=args.ts_strings,
+        starting_usdc=args.collateral,
     )
     server = SimServer(
         config,

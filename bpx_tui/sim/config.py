@@ -31,3 +31,7 @@ class SimConfig:
     book_levels: int = 200
     requotes_per_step: int = 3
     taker_probability: float = 0.15
+    # A day of candles, a week of funding rates and a recent trades tape from before
+    # the start (bpx_tui/sim/synthetic/backfill.py); off for engine tests that count
+    # every trade and candle themselves.
+    backfill: bool = True

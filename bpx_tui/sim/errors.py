@@ -74,6 +74,15 @@ def insufficient_margin() -> SimError:
     return SimError(400, "INSUFFICIENT_MARGIN", "Insufficient margin")
 
 
+def max_leverage_reached() -> SimError:
+    """An order that would lift the account's leverage above its ``leverageLimit``.
+
+    The code is in Backpack's documented ApiErrorCode enum; the message text is our
+    choice, since no live refusal of this kind has been recorded.
+    """
+    return SimError(400, "MAX_LEVERAGE_REACHED", "Maximum leverage reached")
+
+
 def insufficient_funds() -> SimError:
     return SimError(400, "INSUFFICIENT_FUNDS", "Insufficient funds")
 

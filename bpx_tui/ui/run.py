@@ -37,7 +37,10 @@ def make_app(
         from bpx_tui.sim.config import SimConfig
         from bpx_tui.sim.server import SimServer
 
-        sim = SimServer(SimConfig(seed=seed if seed is not None else 1))
+        config = SimConfig(
+            seed=seed if seed is not None else 1, starting_usdc=settings.demo_collateral
+        )
+        sim = SimServer(config)
         return BpxApp(settings, sim=sim, log_ring=log_ring)
     from bpx_tui.exchange.client import BackpackClient
 

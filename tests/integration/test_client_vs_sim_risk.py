@@ -78,6 +78,7 @@ async def test_funding_payment_long_pays_short(harness: Harness) -> None:
 async def test_liquidation_closes_the_position(harness: Harness) -> None:
     sim = await harness.sim()
     poor = sim.create_account(usdc=Decimal("300"))
+    sim.engine.update_account(poor.account_id, {"leverageLimit": "50"})  # ~32x below
     client = await harness.client(sim, poor)
     seen = Recorder(client)
     # The public liquidation feed is subscribed only once someone asks for its events.

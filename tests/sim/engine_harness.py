@@ -19,6 +19,7 @@ Event = tuple[str, dict[str, Any], int | None]
 class Harness:
     def __init__(self, **config: Any) -> None:
         config.setdefault("book_levels", 0)
+        config.setdefault("backfill", False)  # these tests count every trade and rate
         self.now = START_US
         self.events: list[Event] = []
         self.engine = engine_with_market(SimConfig(**config), self._emit, lambda: self.now)

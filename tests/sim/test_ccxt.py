@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -174,5 +175,40 @@ async def test_ccxt_pro_private_streams(market_sim: SimServer) -> None:
             await exchange.create_order(PERP, "market", "buy", 0.01)
             positions = await asyncio.wait_for(positions_task, 15)
             assert [(p["symbol"], p["side"]) for p in positions] == [(PERP, "long")]
+    finally:
+        await exchange.close()
+
+
+async def test_a_fresh_venue_has_history_and_liquidation_prices_for_ccxt(
+    market_sim: SimServer,
+) -> None:
+    """A chart, a funding table and a position's risk figure work from the first second.
+
+    ``limit=1000`` on the funding history because Backpack's default page is 100 rows.
+    """
+    account = market_sim.create_account(usdc=Decimal(1000))
+    market_sim.engine.update_account(account.account_id, {"leverageLimit": "10"})
+    exchange = _point_at(
+        ccxt_async.backpack(
+            {"apiKey": account.api_key, "secret": account.api_secret, "enableRateLimit": False}
+        ),
+        market_sim,
+    )
+    try:
+        await exchange.load_markets()
+        rates = await exchange.fetch_funding_rate_history(PERP, limit=1000)
+        assert len(rates) >= 7 * 24
+        assert all(r["symbol"] == PERP and r["fundingRate"] is not None for r in rates)
+        candles = await exchange.fetch_ohlcv(PERP, "1m", limit=1000)
+        assert len(candles) >= 1000
+        assert all(low <= high for _, _, high, low, _, _ in candles)
+        ticker = await exchange.fetch_ticker(PERP)
+        amount = float(exchange.amount_to_precision(PERP, 5000 / ticker["last"]))  # ~5x
+        await exchange.create_order(PERP, "market", "buy", amount)
+        (position,) = [p for p in await exchange.fetch_positions([PERP]) if p["symbol"] == PERP]
+        liq = Decimal(position["info"]["estLiquidationPrice"])
+        mark = Decimal(position["info"]["markPrice"])
+        assert Decimal(0) < liq < mark
+        assert abs(liq / mark - Decimal("0.8125")) < Decimal("0.03")  # 1 - 1/5 + mmf
     finally:
         await exchange.close()

@@ -189,6 +189,7 @@ def test_liquidation_closes_positions_on_the_book() -> None:
     h = Harness()
     maker = h.account("maker")
     trader = h.account("trader", usdc="1100")
+    h.engine.update_account(trader, {"leverageLimit": "50"})  # ~44x below
     h.limit(maker, "Ask", "97000.0", "0.50000")
     h.market(trader, "Bid", "0.50000")
     h.limit(maker, "Bid", "95400.0", "1.00000")

@@ -182,6 +182,7 @@ def test_public_stream_shapes(busy: Harness) -> None:
 def test_liquidation_event_shape() -> None:
     h = Harness()
     maker, trader = h.account("maker"), h.account("trader", usdc="1100")
+    h.engine.update_account(trader, {"leverageLimit": "50"})
     h.limit(maker, "Ask", "97000.0", "0.50000")
     h.market(trader, "Bid", "0.50000")
     h.limit(maker, "Bid", "95400.0", "1.00000")

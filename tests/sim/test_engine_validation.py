@@ -137,6 +137,7 @@ def test_spot_insufficient_funds() -> None:
 def test_margin_counts_open_orders_but_not_risk_reducing_ones() -> None:
     h = Harness()
     alice = h.account("alice", usdc="2000")
+    h.engine.update_account(alice, {"leverageLimit": "50"})  # margin binds, not leverage
     # initial margin max(2%, 0.0000935 * sqrt(notional)): 0.5 BTC needs ~1000 USDC,
     # 1 BTC ~2800 USDC
     h.limit(alice, "Bid", "96000.0", "0.50000")

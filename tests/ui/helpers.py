@@ -28,17 +28,19 @@ def make_demo_app(
     frozen: bool = False,
     settings: Settings | None = None,
     live: bool | None = None,
+    backfill: bool = True,
 ) -> tuple[BpxApp, SimServer]:
     """The console on a local exchange that the app starts in its own loop.
 
     ``rate`` 0 pauses the synthetic market so a resting order stays resting; the mark
     feed keeps ticking (once per exchange second) so risk checks see fresh data.
     ``live`` True trades it with the live safeguards (the first order asks).
+    ``backfill`` False starts the exchange without a past (no 24 h change, no candles).
     """
     clock = SimClock()
     if frozen:
         clock.freeze(FROZEN_US)
-    sim = SimServer(SimConfig(seed=SEED), rate=rate, clock=clock)
+    sim = SimServer(SimConfig(seed=SEED, backfill=backfill), rate=rate, clock=clock)
     app = BpxApp(
         settings or Settings(),
         sim=sim,

@@ -27,7 +27,8 @@ from tests.ui.helpers import make_demo_app, wait_for, wait_ready
 def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BpxApp:
     monkeypatch.setenv("TZ", "UTC")  # the activity log's clock is local time
     time.tzset()
-    app, sim = make_demo_app(tmp_path, frozen=True)
+    # No backfilled past: the snapshots pin the layout, not the synthetic history.
+    app, sim = make_demo_app(tmp_path, frozen=True, backfill=False)
     fake_time = SimpleNamespace(
         time=lambda: sim.clock.now_us() / 1_000_000,
         monotonic=client_module.time.monotonic,

@@ -525,3 +525,21 @@ def test_default_presets_are_notional_sized_at_the_mark() -> None:
         assert size * mark <= notional < (size + Decimal("0.00001")) * mark
     # A market whose minimum is worth more than the smallest notional never goes below it.
     assert settings.size_presets("X", Decimal("1"), Decimal("1"), Decimal("500"))[0] == Decimal("1")
+
+
+def test_demo_collateral_is_a_positive_usdc_amount(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("demo_collateral = 1000\n", encoding="utf-8")
+    assert load_settings(path, env={}).demo_collateral == Decimal(1000)
+    path.write_text("demo_collateral = -5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="demo_collateral"):
+        load_settings(path, env={})
+
+
+def test_demo_collateral_funds_the_demo_account() -> None:
+    from bpx_tui.ui.run import make_app
+
+    app = make_app(Settings(demo_collateral=Decimal(1234)), demo=True)
+    assert app.sim is not None
+    capital = app.sim.engine.capital(app.sim.demo.account_id)
+    assert Decimal(capital["USDC"]["available"]) == Decimal(1234)

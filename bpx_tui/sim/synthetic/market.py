@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.synthetic.backfill import backfill
 from bpx_tui.sim.synthetic.price_walk import PriceWalk
 from bpx_tui.sim.venue.engine import Engine
 from bpx_tui.sim.venue.markets import MarketSpec
@@ -49,6 +50,8 @@ def engine_with_market(
     """
     engine = Engine(config, emit, clock_us)
     engine.attach_market(SyntheticMarket(engine))
+    if config.backfill:
+        backfill(engine, config.seed)
     return engine
 
 

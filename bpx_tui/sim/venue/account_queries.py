@@ -198,7 +198,7 @@ class AccountQueries:
             "borrowLimit": "500000",
             "futuresMakerFee": _bps(config.maker_fee),
             "futuresTakerFee": _bps(config.taker_fee),
-            "leverageLimit": "10",
+            "leverageLimit": wire(account.leverage_limit),
             "limitOrders": 500,
             "liquidating": account.liquidating,
             "positionLimit": "1000000",

@@ -19,6 +19,7 @@ from bpx_tui.sim.venue.orders import Order
 
 ZERO = Decimal(0)
 COST_QUANTUM = Decimal("1e-10")
+DEFAULT_LEVERAGE_LIMIT = Decimal(10)  # rest_account.json
 
 
 class Position:
@@ -104,6 +105,7 @@ class Account:
     open_orders: dict[str, Order] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
     liquidating: bool = False
+    leverage_limit: Decimal = DEFAULT_LEVERAGE_LIMIT
     order_history: History[Order] = field(init=False)
     fills: History[dict[str, object]] = field(init=False)
     funding_history: History[dict[str, object]] = field(init=False)

@@ -32,6 +32,7 @@ from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.errors import SimError, bad_request, not_found, order_not_found
 from bpx_tui.sim.numbers import optional_integer, page_limit
 from bpx_tui.sim.venue.account_queries import AccountQueries
+from bpx_tui.sim.venue.account_settings import update_settings
 from bpx_tui.sim.venue.accounts import Account, Accounts
 from bpx_tui.sim.venue.feeds import MarketFeeds
 from bpx_tui.sim.venue.funding import Funding
@@ -356,6 +357,12 @@ class Engine:
 
     def account(self, account_id: int) -> Json:
         return self._queries.settings(self.accounts.get(account_id))
+
+    def update_account(self, account_id: int, body: object) -> Json:
+        """``PATCH /api/v1/account``; answers with the settings as they now are."""
+        account = self.accounts.get(account_id)
+        update_settings(account, body)
+        return self._queries.settings(account)
 
     def max_order_quantity(self, account_id: int, params: dict[str, Any]) -> Json:
         return self._queries.max_order_quantity(self.accounts.get(account_id), params)

@@ -46,6 +46,20 @@ class Funding:
             symbol: History(config.history_cap) for symbol in markets.symbols
         }
 
+    def backfill(self, symbol: str, rates: list[tuple[int, Decimal]]) -> None:
+        """Rates of intervals that ended before the venue opened: (end µs, rate), oldest first."""
+        history = self.rate_history[symbol]
+        for end_us, rate in rates:
+            history.add(self._rate_row(symbol, end_us, rate), end_us // 1000)
+
+    @staticmethod
+    def _rate_row(symbol: str, end_us: int, rate: Decimal) -> Json:
+        return {
+            "symbol": symbol,
+            "intervalEndTimestamp": naive_datetime(end_us),
+            "fundingRate": wire(rate),
+        }
+
     def pay_due(self, now: int) -> None:
         """Pay every interval that ended by ``now``."""
         interval = self.interval_us
@@ -67,12 +81,7 @@ class Funding:
             state = self._markets.prices.states[symbol]
             rate, mark = state.funding_rate, state.mark
             self.rate_history[symbol].add(
-                {
-                    "symbol": symbol,
-                    "intervalEndTimestamp": stamp,
-                    "fundingRate": wire(rate),
-                },
-                interval_end_us // 1000,
+                self._rate_row(symbol, interval_end_us, rate), interval_end_us // 1000
             )
             for account_id in sorted(accounts.holders[symbol]):
                 account = accounts.by_id[account_id]

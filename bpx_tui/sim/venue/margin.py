@@ -28,6 +28,7 @@ class Margin:
     imr_orders: Decimal  # extra initial margin of open orders beyond the positions
     mmr: Decimal
     spot_locked_usdc: Decimal
+    worst_notional: Decimal  # sum over perps of |position + one side's open orders| * mark
 
 
 class PositionFigures:
@@ -89,6 +90,7 @@ class Risk:
         exposure = ZERO
         imr_positions = ZERO
         imr_total = ZERO
+        worst_total = ZERO
         mmr = ZERO
         symbols = set(account.positions)
         symbols.update(o.symbol for o in account.open_orders.values() if specs[o.symbol].is_perp)
@@ -110,6 +112,7 @@ class Risk:
                 worst = override[1]
             worst_notional = abs(spec.qty_dec(worst)) * mark
             imr_total += worst_notional * spec.imf.at(worst_notional)
+            worst_total += worst_notional
         assets_value = ZERO
         for asset, amount in account.balances.items():
             assets_value += amount * prices.asset_price(asset)
@@ -123,6 +126,7 @@ class Risk:
             imr_orders=max(imr_total - imr_positions, ZERO),
             mmr=mmr,
             spot_locked_usdc=locks.get("USDC", ZERO),
+            worst_notional=worst_total,
         )
 
     def position(self, account: Account, position: Position, spec: MarketSpec) -> PositionFigures:

@@ -55,6 +55,10 @@ def naive_datetime(ts_us: int, sep: str = "T", millis: bool = False) -> str:
     return text
 
 
+PastTrade = tuple[int, int, int, bool]
+"""A backfilled trade: price ticks, quantity steps, time (µs), buyer is maker."""
+
+
 class Candle:
     __slots__ = ("close", "high", "low", "open", "quote_volume", "start_s", "trades", "volume")
 
@@ -101,27 +105,50 @@ class MarketData:
     ) -> tuple[int, Candle | None]:
         """Store a trade; returns its id and the previous candle if this one closed it."""
         spec = self.spec
+        trade_id = self._append_trade(price, qty, quote_units, ts_us, buyer_maker)
+        price_dec = spec.price_dec(price)
+        self.last_price = price_dec
+        closed = self._sample("Last", price_dec, ts_us)
+        candle = self.candles["Last"][-1]
+        candle.volume += spec.qty_dec(qty)
+        candle.quote_volume += spec.notional_dec(quote_units)
+        candle.trades += 1
+        return trade_id, closed
+
+    def _append_trade(
+        self, price: int, qty: int, quote_units: int, ts_us: int, buyer_maker: bool
+    ) -> int:
+        spec = self.spec
         trade_id = self.next_trade_id
         self.next_trade_id += 1
-        price_dec = spec.price_dec(price)
-        quote = spec.notional_dec(quote_units)
         self.trades.append(
             {
                 "id": trade_id,
                 "price": spec.price_text(price),
                 "quantity": spec.qty_text(qty),
-                "quoteQuantity": wire(quote),
+                "quoteQuantity": wire(spec.notional_dec(quote_units)),
                 "timestamp": ts_us // 1000,
                 "isBuyerMaker": buyer_maker,
             }
         )
-        self.last_price = price_dec
-        closed = self._sample("Last", price_dec, ts_us)
-        candle = self.candles["Last"][-1]
-        candle.volume += spec.qty_dec(qty)
-        candle.quote_volume += quote
-        candle.trades += 1
-        return trade_id, closed
+        return trade_id
+
+    def backfill(self, candles: dict[str, list[Candle]], trades: list[PastTrade]) -> None:
+        """History from before the venue opened, oldest first, ahead of anything recorded.
+
+        The trades are not sampled into candles: the candles given already count them.
+        """
+        for kind, rows in candles.items():
+            kept = self.candles[kind]
+            room = len(rows) if kept.maxlen is None else kept.maxlen - len(kept)
+            if room > 0:  # never push out what the venue recorded itself
+                kept.extendleft(reversed(rows[-room:]))
+        if self.trades or self.next_trade_id != 1:
+            return  # ids already handed out; past trades would break their order
+        for price, qty, ts_us, buyer_maker in trades:
+            self._append_trade(price, qty, price * qty, ts_us, buyer_maker)
+        if trades and self.last_price is None:
+            self.last_price = self.spec.price_dec(trades[-1][0])
 
     def record_price(self, kind: str, price: Decimal, ts_us: int) -> None:
         self._sample(kind, price, ts_us)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bpx_tui.sim.errors import insufficient_funds, insufficient_margin, invalid_price
+from bpx_tui.sim.errors import (
+    insufficient_funds,
+    insufficient_margin,
+    invalid_price,
+    max_leverage_reached,
+)
 from bpx_tui.sim.venue.accounts import ZERO, Account
 from bpx_tui.sim.venue.margin import Risk
 from bpx_tui.sim.venue.market_state import MarketState
@@ -46,7 +51,11 @@ class PreTradeChecks:
         return 0
 
     def check_funds(self, account: Account, order: Order, spec: MarketSpec) -> None:
-        """Margin for perps (worst-case exposure), funds for spot, before anything rests."""
+        """Margin and leverage for perps (worst-case exposure), funds for spot.
+
+        Leverage is counted like margin, over the worst case of every perp, so an
+        order that only reduces risk is never refused for it either.
+        """
         if account.system or order.reduce_only:
             return
         if spec.is_perp:
@@ -61,6 +70,8 @@ class PreTradeChecks:
             required = figures.imr_positions + figures.imr_orders + figures.spot_locked_usdc
             if required > figures.equity:
                 raise insufficient_margin()
+            if figures.worst_notional > figures.equity * account.leverage_limit:
+                raise max_leverage_reached()
             return
         locks = self._risk.spot_locks(account)
         if order.is_bid:

@@ -194,6 +194,7 @@ class RestApi:
             ("GET", "/api/v1/capital"): lambda c: e.capital(c.account_id),
             ("GET", "/api/v1/capital/collateral"): lambda c: e.collateral(c.account_id),
             ("GET", "/api/v1/account"): lambda c: e.account(c.account_id),
+            ("PATCH", "/api/v1/account"): lambda c: e.update_account(c.account_id, c.body),
             ("GET", "/api/v1/account/limits/order"): lambda c: e.max_order_quantity(
                 c.account_id, dict(c.query.values)
             ),
