@@ -156,8 +156,9 @@ class BackpackClient:
         """Account polls that also read orders and positions because the stream was refused."""
         self.account_poll_s = ACCOUNT_POLL_S
         self.refused_poll_s = ACCOUNT_REFUSED_POLL_S
-        self.account_stream_refused: str | None = None
-        """Why the private subscription was refused, while it is; None when it streams."""
+        self.account_refusal: StreamRefused | None = None
+        """The private subscription's refusal while it stands (a consumer attached after
+        start-up replays it); None while the account streams."""
         self._started = False
         self._closed = False
         self._was_disconnected = False
@@ -421,6 +422,11 @@ class BackpackClient:
                 self._spawn(self._safe_refresh_account())
         self._publish(ConnectionChanged(state, reason))
 
+    @property
+    def account_stream_refused(self) -> str | None:
+        """Why the private subscription was refused, while it is; None when it streams."""
+        return self.account_refusal.reason if self.account_refusal is not None else None
+
     def _on_stream_error(self, code: int | str | None, message: str) -> None:
         """An error frame the stream could not pin on the private subscription: most
         likely a public stream name the exchange does not know."""
@@ -430,21 +436,21 @@ class BackpackClient:
         self, streams: tuple[str, ...], code: int | str | None, reason: str
     ) -> None:
         """Orders and positions go unheard: poll them by REST until the stream is back."""
-        if self.account_stream_refused is None:
+        if self.account_refusal is None:
             self.log.warning(
                 "account stream refused (%s): %s; polling the account every %g s",
                 code,
                 reason,
                 self.refused_poll_s,
             )
-        self.account_stream_refused = reason
+        self.account_refusal = StreamRefused(streams, code, reason)
         self._mark_account_dirty()  # the first fallback read now, not in a poll period
-        self._publish(StreamRefused(streams, code, reason))
+        self._publish(self.account_refusal)
 
     def _on_private_accepted(self, streams: tuple[str, ...]) -> None:
-        if self.account_stream_refused is None:
+        if self.account_refusal is None:
             return
-        self.account_stream_refused = None
+        self.account_refusal = None
         self.log.info("account stream back; polling of orders and positions stopped")
         self._publish(StreamRestored(streams))
 
@@ -550,9 +556,7 @@ class BackpackClient:
         """
         last = -ACCOUNT_MIN_GAP_S
         while not self._closed:
-            period = (
-                self.account_poll_s if self.account_stream_refused is None else self.refused_poll_s
-            )
+            period = self.account_poll_s if self.account_refusal is None else self.refused_poll_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._account_dirty.wait(), period)
                 await asyncio.sleep(ACCOUNT_DEBOUNCE_S)
@@ -565,7 +569,7 @@ class BackpackClient:
                 self.log.warning("account poll failed: %s", exc)
 
     async def _poll_account(self) -> None:
-        fallback = self.account_stream_refused is not None
+        fallback = self.account_refusal is not None
         with_positions = fallback or bool(self.positions) or self._positions_dirty
         self._positions_dirty = False
         if fallback:
