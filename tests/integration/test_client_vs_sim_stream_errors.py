@@ -8,21 +8,24 @@ is found by the client's own pings and replaced.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 from bpx_tui.exchange.client import PRIVATE_STREAMS, BackpackClient
 from bpx_tui.exchange.events import ConnectionChanged, StreamRefused, StreamRestored
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.wire.websocket import INVALID_SIGNATURE, PRIVATE_REFUSED_MESSAGE
 from tests.conftest import until
-from tests.integration.conftest import BTC, Harness, place, wait_subscribed
+from tests.integration.conftest import BTC, SEED, Harness, place, wait_subscribed
 
 
-async def started(harness: Harness, sim: SimServer, **options: Any) -> BackpackClient:
-    """A started client for the demo account, without waiting for its private streams
-    (a refused subscription never shows on the server)."""
+def unstarted(harness: Harness, sim: SimServer, **options: Any) -> BackpackClient:
+    """A client for the demo account that the test starts itself, so its handlers see
+    start-up, and that is not awaited on the server (a refused subscription never shows
+    there)."""
     demo = sim.demo
     client = BackpackClient(sim.rest_url, sim.ws_url, demo.api_key, demo.api_secret, **options)
     harness.clients.append(client)
@@ -35,7 +38,7 @@ async def test_refused_private_stream_polls_the_account_until_it_is_back(
     sim = await harness.sim()
     sim.refuse_private(1)
     # A long retry: the stream comes back only by the reconnect below.
-    client = await started(harness, sim, private_settle=0.3, private_retry=600)
+    client = unstarted(harness, sim, private_settle=0.3, private_retry=600)
     refusals: list[StreamRefused] = []
     restored: list[StreamRestored] = []
     client.subscribe(StreamRefused, refusals.append)
@@ -84,7 +87,7 @@ async def test_a_refused_private_stream_is_retried_on_the_same_connection(
 ) -> None:
     sim = await harness.sim()
     sim.refuse_private(2)
-    client = await started(harness, sim, private_settle=0.2, private_retry=0.2)
+    client = unstarted(harness, sim, private_settle=0.2, private_retry=0.2)
     refusals: list[StreamRefused] = []
     restored: list[StreamRestored] = []
     states: list[ConnectionState] = []
@@ -116,29 +119,9 @@ async def test_an_unknown_public_stream_is_reported_without_touching_the_account
     assert client.account_stream_refused is None
 
 
-async def test_subscribe_frames_carry_no_id(harness: Harness) -> None:
-    """The sim logs nothing per frame, so read what it parsed: both subscriptions held,
-    and neither frame had an id for an error to echo."""
-    sim = await harness.sim()
-    seen: list[dict[str, Any]] = []
-    original = sim.hub.on_text
-
-    def spy(conn: Any, text: str | bytes) -> None:
-        import orjson
-
-        seen.append(orjson.loads(text))
-        original(conn, text)
-
-    sim.hub.on_text = spy  # type: ignore[method-assign]
-    await harness.client(sim, symbols=[BTC])
-    assert [frame["method"] for frame in seen] == ["SUBSCRIBE", "SUBSCRIBE"]
-    assert all("id" not in frame for frame in seen)
-    assert "signature" in seen[1]
-
-
 async def test_a_silent_connection_is_found_by_its_pings_and_replaced(harness: Harness) -> None:
     sim = await harness.sim()
-    client = await started(harness, sim, silence_timeout=1.0)
+    client = unstarted(harness, sim, silence_timeout=1.0)
     states: list[tuple[ConnectionState, str | None]] = []
     client.subscribe(ConnectionChanged, lambda event: states.append((event.state, event.reason)))
     await client.start([BTC])
@@ -154,3 +137,22 @@ async def test_a_silent_connection_is_found_by_its_pings_and_replaced(harness: H
     await until(lambda: client.connection is ConnectionState.CONNECTED, "the reconnect", timeout=15)
     assert client.stream.reconnects >= 1
     await wait_subscribed(sim, sim.demo, [BTC])
+
+
+async def test_a_quiet_but_live_connection_is_kept(harness: Harness) -> None:
+    """No data at all (paused market, no public streams) but pings answered: the
+    watchdog's probes get their pongs, so nothing is torn down."""
+    sim = SimServer(SimConfig(seed=SEED), rate=0, ping_interval=0.2, pong_timeout=1.0)
+    harness.sims.append(sim)
+    await sim.start()
+    client = unstarted(harness, sim, silence_timeout=0.6)
+    states: list[ConnectionState] = []
+    client.subscribe(ConnectionChanged, lambda event: states.append(event.state))
+    await client.start()
+    await wait_subscribed(sim, sim.demo, [])
+    messages = client.stream.messages
+
+    await asyncio.sleep(3.0)  # five silence timeouts of nothing but pings and pongs
+    assert client.stream.messages == messages  # truly no frames arrived
+    assert client.stream.reconnects == 0
+    assert states == [ConnectionState.CONNECTING, ConnectionState.CONNECTED]
