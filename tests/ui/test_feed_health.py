@@ -196,4 +196,10 @@ async def test_a_refused_account_stream_shows_in_status_bar_and_activity_log(
             timeout=20,
         )
         assert app.client.account_stream_refused is None
-        assert any(e.result.startswith("account stream back") for e in app.activity.newest_first())
+        await wait_for(
+            pilot,
+            lambda: any(
+                e.result.startswith("account stream back") for e in app.activity.newest_first()
+            ),
+            "the restore in the activity log (the pump drains the feed's queue)",
+        )
