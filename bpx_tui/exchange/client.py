@@ -8,7 +8,8 @@ itself dirty there and paints on its own clock.
 
 Everything that could make the caches wrong is handled here, once: order-book resync
 after a gap or a reconnect, an account re-read after a reconnect (private updates may
-have been missed while we were away), and polling of balances, which have no stream.
+have been missed while we were away), polling of balances, which have no stream, and,
+while the exchange refuses the private subscription, polling of orders and positions.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from bpx_tui.exchange.events import (
     OrdersRefreshed,
     OrderUpdated,
     PositionUpdated,
+    StreamRefused,
+    StreamRestored,
     TickerUpdated,
     TradePrinted,
 )
@@ -66,6 +69,7 @@ PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
 CANDLES_KEPT = 240
 CLOSED_IDS_KEPT = 4096
 ACCOUNT_POLL_S = 5.0
+ACCOUNT_REFUSED_POLL_S = 2.0  # orders and positions too, while the account stream is refused
 ACCOUNT_DEBOUNCE_S = 0.25
 ACCOUNT_MIN_GAP_S = 1.0  # a burst of fills costs one re-read a second, not one a fill
 CANCEL_CONFIRM_S = 1.0  # after a 202 to cancel-all: when to re-read what is still open
@@ -92,6 +96,8 @@ class BackpackClient:
         depth_levels: int = 1000,
         rest: RestClient | None = None,
         silence_timeout: float = 30.0,
+        private_settle: float = 2.0,
+        private_retry: float = 30.0,
     ) -> None:
         self.log = logger or logging.getLogger("bpx_tui.client")
         self.signer: Signer | None = Signer(api_secret) if api_secret else None
@@ -107,6 +113,11 @@ class BackpackClient:
             signer=self.signer,
             on_message=self._on_message,
             on_state=self._on_state,
+            on_error=self._on_stream_error,
+            on_private_refused=self._on_private_refused,
+            on_private_accepted=self._on_private_accepted,
+            private_settle=private_settle,
+            private_retry=private_retry,
             silence_timeout=silence_timeout,
         )
         self.depth_levels = depth_levels
@@ -142,6 +153,13 @@ class BackpackClient:
         self._positions_dirty = False
         self.account_reads = 0
         """Completed account polls (balances, collateral, positions when open)."""
+        self.fallback_reads = 0
+        """Account polls that also read orders and positions because the stream was refused."""
+        self.account_poll_s = ACCOUNT_POLL_S
+        self.refused_poll_s = ACCOUNT_REFUSED_POLL_S
+        self.account_refusal: StreamRefused | None = None
+        """The private subscription's refusal while it stands (a consumer attached after
+        start-up replays it); None while the account streams."""
         self._started = False
         self._closed = False
         self._was_disconnected = False
@@ -405,6 +423,38 @@ class BackpackClient:
                 self._spawn(self._safe_refresh_account())
         self._publish(ConnectionChanged(state, reason))
 
+    @property
+    def account_stream_refused(self) -> str | None:
+        """Why the private subscription was refused, while it is; None when it streams."""
+        return self.account_refusal.reason if self.account_refusal is not None else None
+
+    def _on_stream_error(self, code: int | str | None, message: str) -> None:
+        """An error frame the stream could not pin on the private subscription: most
+        likely a public stream name the exchange does not know."""
+        self._publish(StreamRefused((), code, message or f"error {code}"))
+
+    def _on_private_refused(
+        self, streams: tuple[str, ...], code: int | str | None, reason: str
+    ) -> None:
+        """Orders and positions go unheard: poll them by REST until the stream is back."""
+        if self.account_refusal is None:
+            self.log.warning(
+                "account stream refused (%s): %s; polling the account every %g s",
+                code,
+                reason,
+                self.refused_poll_s,
+            )
+        self.account_refusal = StreamRefused(streams, code, reason)
+        self._mark_account_dirty()  # the first fallback read now, not in a poll period
+        self._publish(self.account_refusal)
+
+    def _on_private_accepted(self, streams: tuple[str, ...]) -> None:
+        if self.account_refusal is None:
+            return
+        self.account_refusal = None
+        self.log.info("account stream back; polling of orders and positions stopped")
+        self._publish(StreamRestored(streams))
+
     # ------------------------------------------------------------------ book sync
 
     def _schedule_resync(self, symbol: str) -> None:
@@ -499,11 +549,15 @@ class BackpackClient:
         those are in ``GET /api/v1/position`` only (docs/PROTOCOL.md). So the account is
         re-read soon after a fill (debounced, at most once a second) and every
         :data:`ACCOUNT_POLL_S` while a position is open; balances on the same clock.
+        While the private subscription is refused, orders and positions are read too,
+        every :data:`ACCOUNT_REFUSED_POLL_S`, so the console never shows a fill it missed
+        as a resting order.
         """
         last = -ACCOUNT_MIN_GAP_S
         while not self._closed:
+            period = self.account_poll_s if self.account_refusal is None else self.refused_poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._account_dirty.wait(), ACCOUNT_POLL_S)
+                await asyncio.wait_for(self._account_dirty.wait(), period)
                 await asyncio.sleep(ACCOUNT_DEBOUNCE_S)
             await asyncio.sleep(max(0.0, last + ACCOUNT_MIN_GAP_S - time.monotonic()))
             self._account_dirty.clear()
@@ -514,9 +568,21 @@ class BackpackClient:
                 self.log.warning("account poll failed: %s", exc)
 
     async def _poll_account(self) -> None:
-        with_positions = bool(self.positions) or self._positions_dirty
+        fallback = self.account_refusal is not None
+        with_positions = fallback or bool(self.positions) or self._positions_dirty
         self._positions_dirty = False
-        if with_positions:
+        if fallback:
+            self.balances, self.collateral, positions, orders = await asyncio.gather(
+                self.rest.balances(),
+                self.rest.collateral(),
+                self.rest.positions(),
+                self.rest.open_orders(),
+            )
+            self._adopt_positions(positions)
+            self.open_orders = {o.id: o for o in orders if o.is_open}
+            self.fallback_reads += 1
+            self._publish(OrdersRefreshed())
+        elif with_positions:
             self.balances, self.collateral, positions = await asyncio.gather(
                 self.rest.balances(), self.rest.collateral(), self.rest.positions()
             )

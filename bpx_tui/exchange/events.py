@@ -133,6 +133,38 @@ class ErrorReported:
     """A sentence for the status bar; the log has the traceback."""
 
 
+@dataclass(frozen=True, slots=True)
+class StreamRefused:
+    """The exchange answered a subscription with an error frame.
+
+    Backpack's error frame names no stream and our SUBSCRIBE frames carry no id, so the
+    streams are inferred: a non-"Invalid stream" error after a signed SUBSCRIBE is the
+    private subscription's (``streams`` lists them and the account is polled by REST
+    until a later one is accepted); anything else carries no streams.
+    """
+
+    streams: tuple[str, ...]
+    """The refused streams, when known; empty when the frame does not say which."""
+    code: int | str | None
+    """The exchange's error code (4006 "Invalid stream" is the one seen live)."""
+    reason: str
+    """The exchange's message, for the status bar and the log."""
+
+    @property
+    def private(self) -> bool:
+        """Whether the account streams were refused (orders and positions go unheard)."""
+        return any(stream.startswith("account.") for stream in self.streams)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRestored:
+    """A private subscription was accepted after a refusal: REST polling of the account
+    stops and its updates arrive by stream again."""
+
+    streams: tuple[str, ...]
+    """The private streams that are live again."""
+
+
 Event = (
     BookChanged
     | BookStateChanged
@@ -148,6 +180,8 @@ Event = (
     | AccountRefreshed
     | ConnectionChanged
     | ErrorReported
+    | StreamRefused
+    | StreamRestored
 )
 
 E = TypeVar("E", bound=Event)

@@ -21,6 +21,14 @@ Why it is shaped like this:
   synchronously so a frame never waits behind a task switch.
 * Everything runs in the caller's event loop; there are no threads to synchronise
   with the UI.
+* SUBSCRIBE frames carry no ``id`` (as the reference clients send them), and Backpack's
+  error frames name no stream, so a refusal is attributed by what it says: an error
+  other than "Invalid stream" (4006) on a connection that carried a signed SUBSCRIBE is
+  the private subscription's (``on_private_refused``). Success is never acknowledged:
+  a signed SUBSCRIBE that drew no error within ``private_settle`` counts as accepted,
+  and ``on_private_accepted`` reports it once after a refusal. A refused private
+  subscription is re-sent, freshly signed, every ``private_retry`` on the same
+  connection (an expired signature or a passing auth outage heals without a reconnect).
 
 ``on_state`` sees CONNECTING once from :meth:`StreamClient.start`, CONNECTED on every
 (re)connect, RECONNECTING (or CONNECTING before the first success) after every failed
@@ -67,6 +75,10 @@ class ConnectionState(enum.Enum):
 OnMessage = Callable[[str, dict[str, Any]], None]
 OnState = Callable[[ConnectionState, str | None], None]
 OnError = Callable[[int | str | None, str], None]
+OnPrivateRefused = Callable[[tuple[str, ...], int | str | None, str], None]
+OnPrivateAccepted = Callable[[tuple[str, ...]], None]
+
+INVALID_STREAM = 4006
 
 
 def _describe(exc: BaseException) -> str:
@@ -105,6 +117,10 @@ class StreamClient:
         on_message: OnMessage,
         on_state: OnState,
         on_error: OnError | None = None,
+        on_private_refused: OnPrivateRefused | None = None,
+        on_private_accepted: OnPrivateAccepted | None = None,
+        private_settle: float = 2.0,
+        private_retry: float = 30.0,
         silence_timeout: float = 30.0,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
@@ -122,6 +138,8 @@ class StreamClient:
             ("silence_timeout", silence_timeout),
             ("connect_timeout", connect_timeout),
             ("backoff_cap", backoff_cap),
+            ("private_settle", private_settle),
+            ("private_retry", private_retry),
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value}")
@@ -134,6 +152,10 @@ class StreamClient:
         self._on_message = on_message
         self._on_state = on_state
         self._on_error = on_error
+        self._on_private_refused = on_private_refused
+        self._on_private_accepted = on_private_accepted
+        self._private_settle = private_settle
+        self._private_retry = private_retry
         self._silence_timeout = silence_timeout
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
@@ -149,7 +171,12 @@ class StreamClient:
 
         # Ordered set of remembered subscriptions: re-sent in the order they were made.
         self._subscriptions: dict[str, None] = {}
-        self._next_id = 1
+        # The connection that carried the last signed SUBSCRIBE: an error frame on it
+        # may be the private subscription's refusal.
+        self._signed_on: ClientConnection | None = None
+        self._private_timer: asyncio.TimerHandle | None = None  # settle or retry
+        self.private_refused: str | None = None
+        """Why the private subscription was last refused; None once one is accepted."""
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._first_connect: asyncio.Future[None] | None = None
@@ -230,7 +257,7 @@ class StreamClient:
         for stream in new:
             self._subscriptions[stream] = None
         if new and self._ws is not None:
-            self._send_later(self._ws, self._subscribe_frames(new))
+            self._send_later(self._ws, self._subscribe_frames(new, self._ws))
 
     def unsubscribe(self, streams: Iterable[str]) -> None:
         """Forget streams and unsubscribe now if connected."""
@@ -253,14 +280,15 @@ class StreamClient:
         return names
 
     def _frame(self, method: str, streams: list[str], signed: bool = False) -> bytes:
-        frame: dict[str, Any] = {"method": method, "params": streams, "id": self._next_id}
-        self._next_id += 1
+        # No "id": the reference clients send none, and nothing here could use one
+        # (Backpack acknowledges no subscribe and its error frames' id is null).
+        frame: dict[str, Any] = {"method": method, "params": streams}
         if signed:
             assert self._signer is not None  # subscribe() refuses private streams without one
             frame["signature"] = self._signer.ws_signature()
         return orjson.dumps(frame)
 
-    def _subscribe_frames(self, streams: list[str]) -> list[bytes]:
+    def _subscribe_frames(self, streams: list[str], ws: ClientConnection) -> list[bytes]:
         public = [s for s in streams if not s.startswith(PRIVATE_PREFIX)]
         private = [s for s in streams if s.startswith(PRIVATE_PREFIX)]
         frames = []
@@ -268,7 +296,65 @@ class StreamClient:
             frames.append(self._frame("SUBSCRIBE", public))
         if private:
             frames.append(self._frame("SUBSCRIBE", private, signed=True))
+            self._private_sent(ws)
         return frames
+
+    def _private_streams(self) -> tuple[str, ...]:
+        return tuple(s for s in self._subscriptions if s.startswith(PRIVATE_PREFIX))
+
+    def _private_sent(self, ws: ClientConnection) -> None:
+        """Start the settle clock: no refusal within it means the subscription holds."""
+        self._signed_on = ws
+        self._cancel_private_timer()
+        self._private_timer = asyncio.get_running_loop().call_later(
+            self._private_settle, self._private_settled, ws
+        )
+
+    def _cancel_private_timer(self) -> None:
+        if self._private_timer is not None:
+            self._private_timer.cancel()
+            self._private_timer = None
+
+    def _private_settled(self, ws: ClientConnection) -> None:
+        self._private_timer = None
+        if ws is not self._ws or self.private_refused is None:
+            return
+        self.private_refused = None
+        streams = self._private_streams()
+        self._log.info("stream: private subscription accepted: %s", ", ".join(streams))
+        if self._on_private_accepted is not None:
+            try:
+                self._on_private_accepted(streams)
+            except Exception:
+                self._log.exception("stream: on_private_accepted callback failed")
+
+    def _retry_private(self, ws: ClientConnection) -> None:
+        self._private_timer = None
+        private = list(self._private_streams())
+        if ws is not self._ws or not private or self._closing:
+            return
+        self._send_later(ws, [self._frame("SUBSCRIBE", private, signed=True)])
+        self._private_sent(ws)
+
+    def _refused_private(self, code: int | str | None, message: str) -> bool:
+        """Whether an error frame is the private subscription's refusal (see the module
+        docstring for why it is inferred); if so, report it and arm the retry."""
+        ws = self._ws
+        if ws is None or self._signed_on is not ws or code == INVALID_STREAM:
+            return False
+        if "invalid stream" in message.lower():
+            return False
+        self.private_refused = message or f"error {code}"
+        self._cancel_private_timer()
+        self._private_timer = asyncio.get_running_loop().call_later(
+            self._private_retry, self._retry_private, ws
+        )
+        if self._on_private_refused is not None:
+            try:
+                self._on_private_refused(self._private_streams(), code, self.private_refused)
+            except Exception:
+                self._log.exception("stream: on_private_refused callback failed")
+        return True
 
     def _send_later(self, ws: ClientConnection, frames: list[bytes]) -> None:
         # Tasks start in creation order and websockets writes a whole frame before its
@@ -349,7 +435,7 @@ class StreamClient:
         # Publish the socket and snapshot the subscriptions in one synchronous step so a
         # subscribe() racing with this resubscription is neither lost nor sent twice.
         self._ws = ws
-        frames = self._subscribe_frames(list(self._subscriptions))
+        frames = self._subscribe_frames(list(self._subscriptions), ws)
         for frame in frames:
             await ws.send(frame, text=True)
         if self._connected_once:
@@ -424,6 +510,8 @@ class StreamClient:
             code = None
         if _sparse(self.server_errors):
             self._log.warning("stream: server error %s on request %s: %s", code, frame_id, message)
+        if self._refused_private(code, message):
+            return
         if self._on_error is not None:
             try:
                 self._on_error(code, message)
@@ -457,6 +545,10 @@ class StreamClient:
     async def _dispose(self, ws: ClientConnection) -> None:
         if self._ws is ws:
             self._ws = None
+        if self._signed_on is ws:
+            # The next connection re-sends (and re-settles) the private subscription.
+            self._signed_on = None
+            self._cancel_private_timer()
         try:
             await ws.close()  # a Close handshake, bounded by close_timeout
         except Exception:
@@ -469,6 +561,7 @@ class StreamClient:
         if self._task is None and self._first_connect is None:
             return
         self._closing = True
+        self._cancel_private_timer()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

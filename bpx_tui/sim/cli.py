@@ -98,6 +98,13 @@ def build_parser(prog: str = "bpx-tui sim") -> argparse.ArgumentParser:
     faults.add_argument("--gap-size", type=int, default=5, help="update ids skipped per gap")
     faults.add_argument("--silent-every", type=float, default=0.0, help="stall WS every S s")
     faults.add_argument("--silent-for", type=float, default=5.0, help="length of a stall (s)")
+    faults.add_argument(
+        "--refuse-private",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer the first N private (account.*) subscriptions with an error frame",
+    )
     return parser
 
 
@@ -125,6 +132,8 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error("--market-share must be in (0, 1]")
     if args.funding_speedup <= 0:
         parser.error("--funding-speedup must be > 0")
+    if args.refuse_private < 0:
+        parser.error("--refuse-private must be >= 0")
     if args.secret is not None:
         try:
             decode_secret(args.secret)
@@ -166,6 +175,8 @@ def server_from_args(args: argparse.Namespace) -> SimServer:
     server.set_latency(rest=args.rest_latency, ws=args.ws_latency)
     if args.throttle:
         server.throttle(args.throttle, args.throttle_path, args.retry_after)
+    if args.refuse_private:
+        server.refuse_private(args.refuse_private)
     if args.fail_next_order:
         server.fail_next_order(args.fail_next_order, status=args.order_fault_status)
     return server

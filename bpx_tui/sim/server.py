@@ -338,6 +338,10 @@ class SimServer:
         """No WebSocket data and no pings for ``seconds`` (a stalled feed)."""
         self.faults.go_silent(seconds)
 
+    def refuse_private(self, count: int = 1) -> None:
+        """Answer the next ``count`` private WebSocket subscriptions with an error frame."""
+        self.faults.refuse_private_subscriptions(count)
+
     def throttle(self, count: int = 1, path: str | None = None, retry_after: float = 1.0) -> None:
         """Answer the next ``count`` REST calls (optionally under ``path``) with 429."""
         self.faults.throttle(count, path, retry_after)

@@ -49,7 +49,7 @@ from bpx_tui.ui import keys, layout
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
 from bpx_tui.ui.commands import ConsoleCommands
 from bpx_tui.ui.desk import Outcome, Severity, TradingDesk
-from bpx_tui.ui.feed import Feed
+from bpx_tui.ui.feed import Feed, refusal_message
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
@@ -594,7 +594,10 @@ class BpxApp(App[int]):
             latency_ms=client.feed_latency_ms,
             stale=stale,
             halted=self.gate.halt_reason,
-            error=self._recent_error(),
+            # A standing refusal outranks passing errors: it lasts until it is lifted.
+            error=refusal_message(client.account_refusal)
+            if client.account_refusal is not None
+            else self._recent_error(),
             reconnects=client.stream.reconnects,
             recent_drop=self.feed.last_drop_at is not None
             and now - self.feed.last_drop_at < DROP_VISIBLE_S,

@@ -35,6 +35,12 @@ ERRORS_KEPT = 200
 ACTIVITY_QUEUED = 2000
 
 
+def refusal_message(event: events.StreamRefused) -> str:
+    """The status bar's words for a refused subscription."""
+    prefix = "account stream refused" if event.private else "stream refused"
+    return f"{prefix}: {event.reason}"
+
+
 @dataclass(slots=True)
 class Feed:
     """Dirty flags and small queues between the client's callbacks and the frame pump."""
@@ -112,6 +118,27 @@ class Feed:
     def on_error(self, event: events.ErrorReported) -> None:
         self.report(event.message)
 
+    def on_stream_refused(self, event: events.StreamRefused) -> None:
+        """A refusal in the log file and the activity log, and on the status bar: a
+        refused account stream means fills arrive late (by REST poll), which the trader
+        must know for as long as it lasts, so the app shows it from
+        ``client.account_refusal`` until it is lifted rather than as a passing error."""
+        message = refusal_message(event)
+        result = f"{message}; polling orders, positions and balances over REST"
+        log.warning("%s (code %s)", result if event.private else message, event.code)
+        self.activity.append(
+            ActivityEntry("stream", result if event.private else message, tone="bad")
+        )
+        if event.private:
+            self.connection = True
+        else:
+            self.report(message)
+
+    def on_stream_restored(self, _event: events.StreamRestored) -> None:
+        log.info("account stream back; REST polling of orders and positions stopped")
+        self.activity.append(ActivityEntry("stream", "account stream back; polling stopped"))
+        self.connection = True
+
     def report(self, message: str) -> None:
         """An error for the status bar and the log panel (never a traceback on screen)."""
         self.errors.append((time.time(), message))
@@ -120,8 +147,12 @@ class Feed:
     # ------------------------------------------------------------------ wiring
 
     def attach(self, client: BackpackClient) -> list[Callable[[], None]]:
-        """Register every callback; returns the removers (called on quit)."""
-        return [
+        """Register every callback; returns the removers (called on quit).
+
+        The private subscription is refused, if at all, while the client starts, before
+        the console attaches: a refusal that still stands is replayed so it is not lost.
+        """
+        removers = [
             client.subscribe(events.BookChanged, self.on_depth),
             client.subscribe(events.BookStateChanged, self.on_book_state),
             client.subscribe(events.TickerUpdated, self.on_market),
@@ -135,7 +166,12 @@ class Feed:
             client.subscribe(events.AccountRefreshed, self.on_account),
             client.subscribe(events.ConnectionChanged, self.on_connection),
             client.subscribe(events.ErrorReported, self.on_error),
+            client.subscribe(events.StreamRefused, self.on_stream_refused),
+            client.subscribe(events.StreamRestored, self.on_stream_restored),
         ]
+        if client.account_refusal is not None:
+            self.on_stream_refused(client.account_refusal)
+        return removers
 
     def switch(self, symbol: str) -> None:
         self.active = symbol

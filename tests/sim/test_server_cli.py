@@ -147,6 +147,7 @@ def test_cli_refuses_a_public_host_as_a_process() -> None:
         ("--rate", "-1"),
         ("--port", "70000"),
         ("--funding-speedup", "0"),
+        ("--refuse-private", "-1"),
     ],
 )
 def test_cli_refuses_bad_arguments(
@@ -190,6 +191,8 @@ def test_fault_flags_arm_the_server() -> None:
             "3600",
             "--seed",
             "9",
+            "--refuse-private",
+            "2",
         ]
     )
     server = server_from_args(args)
@@ -201,6 +204,7 @@ def test_fault_flags_arm_the_server() -> None:
     assert server.auth_policy.future_skew_ms == 1234
     assert server.config.ts_as_strings and server.config.funding_speedup == 3600
     assert server.config.seed == 9 and server.rate == 0
+    assert [server.faults.take_private_refusal() for _ in range(3)] == [True, True, False]
 
 
 async def test_periodic_chaos_drops_and_gaps() -> None:

@@ -192,6 +192,30 @@ async def test_private_subscribe_needs_a_valid_signature(
         assert sim.hub.subscribers("account.orderUpdate", sim.demo.account_id) == 0
 
 
+@pytest.mark.parametrize("request_id", [None, 9], ids=["no-id", "with-id"])
+async def test_refuse_private_answers_the_next_private_subscriptions_with_an_error(
+    sim: SimServer, http: aiohttp.ClientSession, request_id: int | None
+) -> None:
+    from bpx_tui.sim.wire.websocket import INVALID_SIGNATURE, PRIVATE_REFUSED_MESSAGE
+
+    sim.refuse_private(1)
+    frame = _signed_subscribe(sim, ["account.orderUpdate", f"depth.{SYMBOL}"])
+    if request_id is None:
+        del frame["id"]  # as the reference clients send it
+    async with http.ws_connect(sim.ws_url) as ws:
+        await _send(ws, frame)
+        assert await _next(ws) == {
+            "id": request_id,
+            "error": {"code": INVALID_SIGNATURE, "message": PRIVATE_REFUSED_MESSAGE},
+        }
+        await _wait_subscribed(sim, f"depth.{SYMBOL}")  # public streams are unaffected
+        assert sim.hub.subscribers("account.orderUpdate", sim.demo.account_id) == 0
+        again = _signed_subscribe(sim, ["account.orderUpdate"])
+        del again["id"]
+        await _send(ws, again)  # the fault is spent: this one is accepted
+        await _wait_subscribed(sim, "account.orderUpdate", sim.demo.account_id)
+
+
 async def _mid(api: Api) -> float:
     depth = await api.ok("GET", "/api/v1/depth", params={"symbol": SYMBOL})
     return (float(depth["asks"][0][0]) + float(depth["bids"][-1][0])) / 2

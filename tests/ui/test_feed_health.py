@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bpx_tui.config import Settings
+from bpx_tui.sim.wire.websocket import PRIVATE_REFUSED_MESSAGE
 from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.positions import PositionsPanel, PositionsTable
@@ -154,3 +158,48 @@ async def test_a_silent_feed_turns_stale_after_stale_after_s(tmp_path: Path) -> 
         await wait_for(pilot, lambda: ladder.has_class("-stale"), "stale", timeout=5)
         assert ladder.border_subtitle.startswith(("STALE", "RECONNECTING"))
         await wait_for(pilot, lambda: not ladder.has_class("-stale"), "live again", timeout=20)
+
+
+async def test_a_refused_account_stream_shows_in_status_bar_and_activity_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    sim.refuse_private(1)
+    caplog.set_level(logging.WARNING, logger="bpx_tui.ui")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        expected = f"account stream refused: {PRIVATE_REFUSED_MESSAGE}"
+        await wait_for(
+            pilot,
+            lambda: label_text(app, "#status-error").startswith("account stream refused"),
+            "the refusal on the status bar",
+        )
+        assert label_text(app, "#status-error") == expected
+        await wait_for(
+            pilot,
+            lambda: any(
+                e.event == "stream" and e.tone == "bad" for e in app.activity.newest_first()
+            ),
+            "the refusal in the activity log",
+        )
+        entry = next(e for e in app.activity.newest_first() if e.tone == "bad")
+        assert entry.result.startswith(expected) and "polling" in entry.result
+        assert any(expected in record.getMessage() for record in caplog.records)
+        assert app.client.account_stream_refused == PRIVATE_REFUSED_MESSAGE
+
+        # The reconnect's private subscription holds: the words leave the status bar.
+        assert await sim.drop_connections() >= 1
+        await wait_for(
+            pilot,
+            lambda: not label_text(app, "#status-error").startswith("account stream refused"),
+            "the refusal to leave the status bar",
+            timeout=20,
+        )
+        assert app.client.account_stream_refused is None
+        await wait_for(
+            pilot,
+            lambda: any(
+                e.result.startswith("account stream back") for e in app.activity.newest_first()
+            ),
+            "the restore in the activity log (the pump drains the feed's queue)",
+        )

@@ -39,6 +39,8 @@ class Faults:
     rest_latency: float = 0.0
     ws_latency: float = 0.0
     silent_until: float = 0.0
+    refuse_private: int = 0
+    """How many more signed (private) SUBSCRIBE frames are answered with an error."""
     _throttles: list[_Throttle] = field(default_factory=list)
     _order_faults: list[OrderFault] = field(default_factory=list)
     _depth_skips: dict[str, int] = field(default_factory=dict)
@@ -107,6 +109,23 @@ class Faults:
             del self._depth_skips[symbol]
         return False
 
+    def refuse_private_subscriptions(self, count: int = 1) -> None:
+        """Refuse the next ``count`` private subscriptions with Backpack's error frame.
+
+        The client must then tell the trader and fall back to REST polling of the
+        account until a later private subscription is accepted.
+        """
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        self.refuse_private += count
+
+    def take_private_refusal(self) -> bool:
+        """Consume one armed refusal; False when none is armed."""
+        if self.refuse_private <= 0:
+            return False
+        self.refuse_private -= 1
+        return True
+
     def go_silent(self, seconds: float) -> None:
         """Stop all WebSocket output (data, pings, pongs) for ``seconds``."""
         self.silent_until = max(self.silent_until, time.monotonic() + seconds)
@@ -119,6 +138,7 @@ class Faults:
         self.rest_latency = 0.0
         self.ws_latency = 0.0
         self.silent_until = 0.0
+        self.refuse_private = 0
         self._throttles.clear()
         self._order_faults.clear()
         self._depth_skips.clear()

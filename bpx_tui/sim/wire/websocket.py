@@ -34,6 +34,8 @@ log = logging.getLogger("bpx_tui.sim.wire.websocket")
 INVALID_STREAM = 4006
 INVALID_REQUEST = 4000
 INVALID_SIGNATURE = 4001
+# What an armed ``refuse_private`` fault answers a private SUBSCRIBE with.
+PRIVATE_REFUSED_MESSAGE = "Subscription refused"
 
 KLINE_INTERVALS = frozenset(
     [
@@ -522,7 +524,13 @@ class Hub:
             self._send_now(conn, error_frame(request_id, INVALID_STREAM, "Invalid stream"))
         private = [name for name, kind in kinds.items() if kind == "private"]
         account_id: int | None = None
-        if private:
+        if private and self.faults.take_private_refusal():
+            # Same shape as every Backpack error frame; the id is echoed, null if absent.
+            self._send_now(
+                conn, error_frame(request_id, INVALID_SIGNATURE, PRIVATE_REFUSED_MESSAGE)
+            )
+            log.info("ws#%d: fault: private subscription refused", conn.id)
+        elif private:
             account_id = self._authenticate(conn, request_id, signature)
         for name, kind in kinds.items():
             if kind == "public":
