@@ -18,7 +18,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, NamedTuple
 
 from bpx_tui.exchange.book import Level, OrderBook, Side
 
@@ -30,9 +31,10 @@ MARGIN = 2
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One price of the ladder. Hashable: it is the key of the widget's strip cache.
+    A named tuple because one is built per visible price per frame, and a frozen
+    dataclass's ``__init__`` costs several times a tuple's.
 
     ``kind`` is the side the price is on: at or above the best ask, at or below the best
     bid, or strictly between (the spread). Our resting orders are kept per side and
@@ -99,14 +101,37 @@ def _price(index: int, step: Decimal) -> Decimal:
     return Decimal(index) * step
 
 
+_NO_OWN = ("", 0)
+
+
+@lru_cache(maxsize=64)
+def _price_texts(top: int, count: int, step: Decimal) -> tuple[str, ...]:
+    """The window's price texts, top first: the window rarely moves, so this is a hit."""
+    return tuple(format(_price(top - offset, step), "f") for offset in range(count))
+
+
 def _sizes(levels: Sequence[Level], step: float, up: bool, grouped: bool) -> dict[int, str]:
-    if not grouped:
-        return {_index(level.price, step, up): level.size_text for level in levels}
-    sums: dict[int, Decimal] = {}
+    if not grouped:  # the exchange's prices are on the tick grid: the nearest row
+        return {round(level.price / step): level.size_text for level in levels}
+    # Levels come sorted, so a run of them shares a bucket: the bucket is worked out
+    # (with _index's float tolerance) only when a price leaves the last one's bounds.
+    texts: dict[int, list[str]] = {}
+    low = high = math.inf
+    bucket: list[str] = []
     for level in levels:
-        index = _index(level.price, step, up)
-        sums[index] = sums.get(index, _ZERO) + Decimal(level.size_text)
-    return {index: format(size, "f") for index, size in sums.items()}
+        price = level.price
+        if not low <= price < high:
+            index = _index(price, step, up)
+            # The prices that land on ``index``, as _index decides, widened by nothing
+            # and narrowed by its tolerance so a boundary price is always recomputed.
+            slack = 2e-9 * max(1.0, abs(price / step)) * step
+            edge = index * step
+            low, high = (
+                (edge - step + slack, edge - slack) if up else (edge + slack, edge + step - slack)
+            )
+            bucket = texts.setdefault(index, [])
+        bucket.append(level.size_text)
+    return {index: format(sum(map(Decimal, sizes), _ZERO), "f") for index, sizes in texts.items()}
 
 
 def _touch(view: LadderView) -> tuple[int, int] | None:
@@ -215,33 +240,34 @@ def build_view(
     last_i = None if last_price is None else _exact_index(last_price, step)
     best_ask_i = ask_i if view.best_ask is not None else None
     best_bid_i = bid_i if view.best_bid is not None else None
+    ask_from = top_i + 1 if best_ask_i is None else best_ask_i
+    bid_to = bottom_i - 1 if best_bid_i is None else best_bid_i
 
+    # The hot loop of the paint: one tuple per visible price, lookups only.
+    texts = _price_texts(top_i, count, step)
+    bid_get, ask_get, depth_get = bids.get, asks.get, depth.get
     rows: list[Row] = []
-    for index in range(top_i, bottom_i - 1, -1):
-        kind: RowKind
-        if best_ask_i is not None and index >= best_ask_i:
-            kind = "ask"
-        elif best_bid_i is not None and index <= best_bid_i:
-            kind = "bid"
-        else:
-            kind = "spread"
-        own_bid, own_bids = own.get(("Bid", index), ("", 0))
-        own_ask, own_asks = own.get(("Ask", index), ("", 0))
-        rows.append(
+    append = rows.append
+    for offset, text in enumerate(texts):
+        index = top_i - offset
+        kind: RowKind = "ask" if index >= ask_from else "bid" if index <= bid_to else "spread"
+        own_bid, own_bids = own.get(("Bid", index), _NO_OWN) if own else _NO_OWN
+        own_ask, own_asks = own.get(("Ask", index), _NO_OWN) if own else _NO_OWN
+        append(
             Row(
                 kind,
-                format(_price(index, step), "f"),
-                bids.get(index, ""),
-                asks.get(index, ""),
+                text,
+                bid_get(index, ""),
+                ask_get(index, ""),
                 own_bid,
                 own_bids,
                 own_ask,
                 own_asks,
-                depth.get(index, 0),
-                best=index in (best_ask_i, best_bid_i),
-                cursor=index == cursor_i,
-                last=index == last_i,
-                marks=marks.get(index, ""),
+                depth_get(index, 0),
+                index in (best_ask_i, best_bid_i),
+                index == cursor_i,
+                index == last_i,
+                marks.get(index, "") if marks else "",
             )
         )
     if cursor_i is not None:

@@ -3,6 +3,7 @@ still, a cursor that is a price (bpx_tui/ui/ladder_model.py)."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -226,3 +227,24 @@ def test_the_note_says_when_the_book_is_resyncing_or_missing() -> None:
     empty = build_view(None, HEIGHT, step=TICK)
     assert "waiting" in empty.note and {row.kind for row in empty.rows} == {"blank"}
     assert move_cursor(empty, 1) == (None, None)
+
+
+@pytest.mark.parametrize("group", [Decimal("1"), Decimal("10")])
+def test_grouped_rows_sum_what_the_books_own_grouping_sums(group: Decimal) -> None:
+    """The ladder's bucketing (bids floor, asks ceil, float noise at the edges) agrees with
+    :meth:`OrderBook.grouped` level for level, on prices that sit on bucket edges too."""
+    rng = random.Random(7)
+    asks = sorted({f"{100.0 + rng.randrange(0, 400) / 10:.1f}" for _ in range(150)})
+    bids = sorted({f"{99.9 - rng.randrange(0, 400) / 10:.1f}" for _ in range(150)})
+    book = book_of(asks, bids, size="0.3")
+    view = build_view(book, 120, step=group, grouped=True)
+    for side, column in (("Ask", "ask"), ("Bid", "bid")):
+        expected = {
+            Decimal(level.price_text): Decimal(level.size_text)
+            for level in book.grouped(side, 1000, group)  # type: ignore[arg-type]
+        }
+        shown = {
+            Decimal(r.price): Decimal(getattr(r, column)) for r in view.rows if getattr(r, column)
+        }
+        assert shown == {price: size for price, size in expected.items() if price in shown}
+        assert len(shown) >= len(expected) // 2
