@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -298,6 +298,16 @@ class _BookSide:
 
     def best_first(self) -> Iterable[Level]:
         return reversed(self.rows)
+
+    def between(self, low: float, high: float) -> list[Level]:
+        """Rows priced in ``[low, high]``, best first: two bisects and one slice, so a
+        price ladder costs what it shows, not what the book holds."""
+        keys = self.keys
+        if self.sign > 0:
+            start, end = bisect_left(keys, low), bisect_right(keys, high)
+        else:
+            start, end = bisect_left(keys, -high), bisect_right(keys, -low)
+        return self.rows[start:end][::-1]
 
 
 def _clean_level(level: object) -> tuple[str, str] | None:
@@ -613,6 +623,15 @@ class OrderBook:
         """Exact mid of the touch: a spot market's reference price (it has no mark)."""
         bid, ask = self.best_bid_price(), self.best_ask_price()
         return None if bid is None or ask is None else (bid + ask) / 2
+
+    def levels_between(self, side: Side, low: float, high: float) -> list[Level]:
+        """``side``'s levels priced from ``low`` to ``high`` inclusive, best first.
+
+        For the price ladder, which shows a fixed window of prices wherever the touch
+        is: the rows are the book's own (see the module note), ``cumulative`` is not
+        filled for them.
+        """
+        return self._side_of(side, opposite=False).between(low, high)
 
     def estimate_fill(self, side: Side, quantity: Decimal) -> FillEstimate:
         """Walk the opposite side as a market order of ``side`` would (a Bid takes asks).

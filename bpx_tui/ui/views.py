@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
+from bpx_tui.exchange.book import Side
 from bpx_tui.exchange.models import Kline, Market, Order, Position
 from bpx_tui.exchange.numbers import parse_decimal
 from bpx_tui.ui import fmt
@@ -355,8 +356,9 @@ def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:
     markers: list[Marker] = []
     for order in client.open_orders.values():
         if order.symbol == symbol and order.price is not None and not order.is_trigger:
-            side = "B" if order.side == "Bid" else "S"
-            markers.append(Marker(order.price, f"{side}{fmt.plain(order.remaining)}"))
+            label = f"{'B' if order.side == 'Bid' else 'S'}{fmt.plain(order.remaining)}"
+            side: Side = "Bid" if order.side == "Bid" else "Ask"
+            markers.append(Marker(order.price, label, side, order.remaining))
     position = client.positions.get(symbol)
     if position is not None and position.net_quantity != 0:
         markers.append(Marker(position.entry_price, "◆entry"))

@@ -1,4 +1,5 @@
-"""The console's pure parts: ladder rows, ticket checks, number formatting, key table."""
+"""The console's pure parts: ticket checks, number formatting, key table (the ladder's
+rows: tests/ui/test_ladder_model.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,6 @@ from bpx_tui.exchange.book import OrderBook
 from bpx_tui.exchange.models import Market, Order
 from bpx_tui.ui import fmt
 from bpx_tui.ui.keys import KEYS, keymap
-from bpx_tui.ui.ladder_model import (
-    Marker,
-    build_view,
-    cursor_stops,
-    move_cursor,
-    next_group,
-    spread_note,
-)
 from bpx_tui.ui.screens.switcher import matches
 from bpx_tui.ui.ticket_model import (
     Exposure,
@@ -56,91 +49,6 @@ def make_book() -> OrderBook:
     )
     assert book.synced
     return book
-
-
-# ------------------------------------------------------------------ ladder
-
-
-def test_ladder_rows_asks_above_spread_bids_below() -> None:
-    view = build_view(make_book(), 12, group=None, cursor=None, bar_cells=10)
-    kinds = [row.kind for row in view.rows]
-    assert kinds == ["ask"] * 5 + ["spread"] + ["bid"] * 5
-    assert [row.price for row in view.rows[:5]] == ["104.5", "103.5", "102.5", "101.5", "100.5"]
-    assert view.rows[6].price == "99.5" and view.rows[6].cumulative == 2.0
-    assert view.rows[0].depth == view.rows[-1].depth // 2  # 5 vs 10 deep, same scale
-    assert view.rows[5].note.startswith("spread 1.0")
-    assert view.cursor_price is None and view.rows[5].cursor
-
-
-def test_ladder_cursor_moves_and_stays_on_its_price() -> None:
-    book = make_book()
-    view = build_view(book, 12, group=None, cursor=None)
-    price = move_cursor(view, 2)  # spread -> 2nd bid
-    assert price == Decimal("98.5")
-    view = build_view(book, 12, group=None, cursor=price)
-    assert view.cursor_side == "Bid" and [r.cursor for r in view.rows].index(True) == 7
-    assert move_cursor(view, -100) == Decimal("104.5")  # clamped at the top
-    book.on_delta({"U": 2, "u": 2, "a": [], "b": [["98.5", "0"]]})  # the level goes away
-    view = build_view(book, 12, group=None, cursor=price)
-    assert view.cursor_price == Decimal("97.5")  # snapped to the next bid below
-    assert None in cursor_stops(view)
-
-
-def test_ladder_markers_land_on_their_rows_or_at_the_edge() -> None:
-    markers = (
-        Marker(Decimal("98.5"), "B1"),
-        Marker(Decimal("101"), "◆entry"),  # between asks 100.5 and 101.5: the ask row above
-        Marker(Decimal("80"), "✖liq"),  # below every bid in view
-        Marker(Decimal("100"), "mid"),  # inside the spread
-    )
-    view = build_view(make_book(), 12, group=None, cursor=None, markers=markers)
-    by_price = {row.price or row.kind: row.marks for row in view.rows if row.marks}
-    assert by_price == {"98.5": "B1", "101.5": "◆entry", "95.5": "↓✖liq", "spread": "mid"}
-
-
-def test_ladder_grouping_buckets_bids_down_and_asks_up() -> None:
-    view = build_view(make_book(), 12, group=Decimal("10"), cursor=None, last_price=Decimal("99"))
-    priced = [(row.kind, row.price, row.size) for row in view.rows if row.price]
-    assert priced == [("ask", "110", "5"), ("bid", "90", "10")]
-    assert [row.last for row in view.rows if row.price] == [False, True]
-    assert next_group(1) == 10 and next_group(100) == 1
-
-
-def test_a_grouped_ladder_shows_the_true_best_prices_and_spread() -> None:
-    """The issue's case: bid 97,015.2, ask 97,015.4; x10 buckets are 97,015 and 97,016."""
-    book = OrderBook("BTC_USDC_PERP")
-    book.on_delta({"U": 1, "u": 1, "a": [], "b": []})
-    book.on_snapshot(
-        {
-            "lastUpdateId": "1",
-            "asks": [["97015.4", "1"], ["97015.9", "1"], ["97017.3", "1"]],
-            "bids": [["97015.2", "1"], ["97014.1", "1"], ["97013.0", "1"]],
-        }
-    )
-    view = build_view(book, 12, group=Decimal("1.0"), cursor=None, note_width=60)
-    spread = next(row for row in view.rows if row.kind == "spread")
-    assert spread.note == "bid 97,015.2 · ask 97,015.4 · spread 0.2 (0.02 bps)"
-    assert (view.best_bid, view.best_ask) == (Decimal("97015.2"), Decimal("97015.4"))
-    at = view.rows.index(spread)
-    best_ask_row, best_bid_row = view.rows[at - 1], view.rows[at + 1]
-    assert (best_ask_row.price, best_bid_row.price) == ("97016.0", "97015.0")  # 1.0 apart
-
-    # Narrower: the prices go, then the bps; the spread figure always stays whole.
-    narrow = build_view(book, 12, group=Decimal("1.0"), cursor=None, note_width=25)
-    assert next(r for r in narrow.rows if r.kind == "spread").note == "spread 0.2 (0.02 bps)"
-    assert spread_note(Decimal("1"), Decimal("1.5"), False, grouped=True, width=12) == "spread 0.5"
-    assert spread_note(Decimal("1"), Decimal("1.5"), False, grouped=True, width=4) == "0.5"
-    # Ungrouped, the best prices are the rows beside the note: it names the spread only.
-    flat = build_view(book, 12, group=None, cursor=None, note_width=60)
-    assert next(r for r in flat.rows if r.kind == "spread").note == "spread 0.2 (0.02 bps)"
-
-
-def test_ladder_says_when_the_book_is_resyncing() -> None:
-    book = make_book()
-    book.on_delta({"U": 9, "u": 9, "a": [], "b": []})  # a gap
-    view = build_view(book, 12, group=None, cursor=None)
-    assert "RESYNCING" in next(r for r in view.rows if r.kind == "spread").note
-    assert "waiting" in build_view(None, 12, group=None, cursor=None).rows[5].note
 
 
 # ------------------------------------------------------------------ ticket

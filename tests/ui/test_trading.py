@@ -54,7 +54,7 @@ async def test_ladder_buy_at_cursor_rests_marked_and_c_cancels(tmp_path: Path) -
         await wait_ready(pilot)
         ladder = app.query_one(DepthLadder)
         assert app.focused is ladder
-        await pilot.press("down", "j", "j", "k", "j", "down")  # spread row -> the 4th bid
+        await pilot.press("down", "j", "j", "k", "j", "down")  # the touch -> 3 ticks under it
         cursor = ladder.cursor_price
         assert cursor is not None and cursor < app.client.books[app.active].best_bid_price()
         await pilot.press("b")
@@ -62,7 +62,7 @@ async def test_ladder_buy_at_cursor_rests_marked_and_c_cancels(tmp_path: Path) -
         assert ticket.ticket is not None and Decimal(ticket.ticket.price) == cursor
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(app.client.open_orders) == 1, "the resting order")
-        marked = lambda: [r for r in ladder.view.rows if r.marks.startswith("B")]  # noqa: E731
+        marked = lambda: [r for r in ladder.view.rows if r.own_bids]  # noqa: E731
         await wait_for(pilot, marked, "the order marker on the ladder")
         row = marked()[0]
         assert Decimal(row.price) == cursor

@@ -1,8 +1,10 @@
 """The depth ladder: the largest panel and the one that changes most often.
 
-Line API (``render_line`` + cached ``Strip``s): a book update costs one
-:func:`~bpx_tui.ui.ladder_model.build_view` per frame and a dictionary lookup per row;
-a row whose content did not change reuses its strip. The frame pump calls
+A price ladder (one row per tick or bucket, see :mod:`bpx_tui.ui.ladder_model`): our
+bids | bid size | price | ask size | our asks, then a depth bar. Line API
+(``render_line`` + cached ``Strip``s): a book update costs one
+:func:`~bpx_tui.ui.ladder_model.build_view` over the visible rows per frame and a
+dictionary lookup per row; a row whose content did not change reuses its strip. The frame pump calls
 :meth:`DepthLadder.show` at most ``refresh_hz`` times a second, so paints are capped no
 matter how many depth messages arrive (``paints`` counts them for the tests).
 """
@@ -35,7 +37,7 @@ _CACHE_LIMIT = 2048
 
 
 class DepthLadder(Widget, can_focus=True):
-    """Asks above, bids below, a spread row between; a cursor to trade at a price."""
+    """One row per price, asks above, bids below; a cursor that is a price to trade at."""
 
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = list(
         keys.bindings("ladder")
@@ -48,7 +50,8 @@ class DepthLadder(Widget, can_focus=True):
         "depth-ladder--ask-bar",
         "depth-ladder--bid-bar",
         "depth-ladder--size",
-        "depth-ladder--total",
+        "depth-ladder--best",
+        "depth-ladder--own",
         "depth-ladder--spread",
         "depth-ladder--resync",
         "depth-ladder--cursor",
@@ -70,6 +73,7 @@ class DepthLadder(Widget, can_focus=True):
         self.view = LadderView()
         self._book: OrderBook | None = None
         self._cursor: Decimal | None = None
+        self._top: Decimal | None = None  # the window's first price, kept frame to frame
         self._last_price: Decimal | None = None
         self._markers: tuple[Marker, ...] = ()
         self.freshness = LIVE
@@ -85,6 +89,7 @@ class DepthLadder(Widget, can_focus=True):
         self.tick = tick
         self.quantity_decimals = quantity_decimals
         self._cursor = None
+        self._top = None
         self._book = None
         self._forget()
         self._update_titles()
@@ -130,9 +135,15 @@ class DepthLadder(Widget, can_focus=True):
     def cursor_price(self) -> Decimal | None:
         return self.view.cursor_price
 
+    @property
+    def step(self) -> Decimal:
+        """One row's price distance."""
+        return self.group or self.tick
+
     def cycle_group(self) -> int:
         self.group_factor = next_group(self.group_factor)
         self._cursor = None
+        self._top = None
         self._forget()
         self._update_titles()
         self._rebuild()
@@ -141,58 +152,72 @@ class DepthLadder(Widget, can_focus=True):
     # ------------------------------------------------------------------ actions
 
     def action_cursor(self, delta: int) -> None:
-        self._cursor = move_cursor(self.view, delta)
+        self._cursor, self._top = move_cursor(self.view, delta)
         self._rebuild()
 
     def action_recenter(self) -> None:
+        """Centre the window on the touch and put the cursor back there."""
         self._cursor = None
+        self._top = None
         self._rebuild()
 
     # ------------------------------------------------------------------ painting
 
-    def _bar_cells(self, width: int) -> int:
-        return max(0, width - self._fixed_width(width))
-
-    def _fixed_width(self, width: int) -> int:
-        price, size, total, marks = self._column_widths(width)
-        return price + size + total + marks + 1
-
-    def _column_widths(self, width: int) -> tuple[int, int, int, int]:
-        price, size = 12, 11
-        total = 11 if width >= 46 else 0
-        marks = 14 if width >= 56 else 9
-        return price, size, total, marks
+    def _columns(self, width: int) -> tuple[int, int, int, int]:
+        """(own, size, price, bar) widths: the price column fits the top row's price,
+        sizes get nine cells when they can, the own-order columns what is left (up to
+        twelve) and the depth bar the rest."""
+        top = self.view.top
+        price = len(self._format_price(format(top, "f"))) + 2 if top is not None else 10
+        size = 9 if width >= price + 30 else 8
+        own = max(0, min(12, (width - price - 2 * size) // 2))
+        bar = max(0, width - price - 2 * size - 2 * own - 1)
+        return own, size, price, bar if bar >= 4 else 0
 
     def _rebuild(self) -> None:
         height = self.size.height or 20
         width = self.size.width or 60
-        marks = self._column_widths(width)[3]
         view = build_view(
             self._book,
             height,
-            group=self.group,
+            step=self.step,
+            grouped=self.group is not None,
+            top=self._top,
             cursor=self._cursor,
             last_price=self._last_price,
             markers=self._markers,
-            bar_cells=self._bar_cells(width),
-            # The spread row's note shares the line with the marks column and the
-            # last-trade arrow ("▸ "), which is kept free so the note does not change
-            # wording as the last price comes and goes.
-            note_width=width - marks - 2,
+            bar_cells=self._columns(width)[3],
+            note_width=self._note_width(width),
         )
         self._cursor = view.cursor_price
+        self._top = view.top
+        if view.top != self.view.top or view.note != self.view.note:
+            widths = self._columns(width)
+            self.view = view
+            if self._columns(width) != widths:
+                self._forget()
+            self._update_titles()
         if view.rows != self.view.rows:
             self.view = view
-            self._update_titles()
             self.refresh()
         else:
             self.view = view
 
+    def _subtitle_parts(self) -> tuple[str, str]:
+        """The feed state (the note says it when resyncing) and the grouping."""
+        state = "" if self.resyncing else self.freshness.label
+        return state, f"×{self.group_factor}"
+
+    def _note_width(self, width: int) -> int:
+        """What the bottom border leaves for the spread note beside the state and group:
+        the note lives there so that every line of the panel is a price."""
+        state, group = self._subtitle_parts()
+        return max(4, width - len(state) - len(group) - 10)
+
     def _update_titles(self) -> None:
-        group = f"×{self.group_factor}"
         self.border_title = f"Depth {self.symbol}" if self.symbol else "Depth"
-        state = "RESYNCING" if self.resyncing else self.freshness.label
-        self.border_subtitle = f"{state} {group}".strip()
+        state, group = self._subtitle_parts()
+        self.border_subtitle = " · ".join(part for part in (state, self.view.note, group) if part)
         self.set_class(self.resyncing, "-resyncing")
         self.set_class(self.dimmed, "-stale")
 
@@ -203,6 +228,7 @@ class DepthLadder(Widget, can_focus=True):
 
     def on_resize(self) -> None:
         self._forget()
+        self._top = None  # a new height is a new window: centre it
         self._rebuild()
 
     def notify_style_update(self) -> None:
@@ -219,7 +245,7 @@ class DepthLadder(Widget, can_focus=True):
                 style = self.rich_style
             else:
                 style = self._style("base") + self.get_component_rich_style(f"depth-ladder--{name}")
-                if key[2] and name in ("ask", "bid", "size", "total", "ask-bar", "bid-bar"):
+                if key[2] and name in ("ask", "bid", "size", "own", "ask-bar", "bid-bar"):
                     style += Style(dim=True)
                 if cursor:
                     style += self.get_component_rich_style("depth-ladder--cursor")
@@ -245,72 +271,86 @@ class DepthLadder(Widget, can_focus=True):
         return strip
 
     def _header(self, width: int) -> Strip:
-        price, size, total, marks = self._column_widths(width)
-        text = f"{'PRICE':>{price}}{'SIZE':>{size}}{'TOTAL' if total else '':>{total}} "
-        text = text + " " * self._bar_cells(width) + f"{'ORDERS':<{marks}}"
+        own, size, price, _bar = self._columns(width)
+        mine = "MINE" if own >= 5 else ""
+        text = f"{mine:>{own}}{'BID':>{size}}{'PRICE':>{price}}{'ASK':>{size}}{mine:>{own}}"
         return Strip([Segment(text, self._style("header"))]).crop_extend(0, width, None)
 
     def _format_price(self, text: str) -> str:
-        step = self.group or self.tick
-        decimals = max(0, -step.normalize().as_tuple().exponent)  # type: ignore[operator]
+        decimals = max(0, -self.step.normalize().as_tuple().exponent)  # type: ignore[operator]
         try:
             return f"{Decimal(text):,.{decimals}f}"
         except ArithmeticError:
             return text
 
-    def _format_size(self, value: str | float) -> str:
+    def _format_size(self, value: str) -> str:
         try:
-            number = Decimal(value) if isinstance(value, str) else value
-            return f"{number:,.{self.quantity_decimals}f}"
+            return f"{Decimal(value):,.{self.quantity_decimals}f}"
         except ArithmeticError:
-            return str(value)
+            return value
+
+    @staticmethod
+    def _own_text(quantity: str, count: int, width: int) -> str:
+        """Our orders at a price: the total, ×count when several; shortened to fit
+        rather than cut (a cut number reads as a different number)."""
+        if not quantity:
+            return ""
+        tally = f"×{count}" if count > 1 else ""
+        for text in (quantity + tally, quantity, "●" + tally, "●"):
+            if len(text) < width:
+                return text
+        return ""
 
     def _cell(
-        self, value: str | float | int, kind: str, width: int, cursor: bool, last: bool = False
+        self, value: str | int, kind: str, width: int, cursor: bool, style_name: str = ""
     ) -> Segment:
-        """One formatted, styled cell; cached because most cells repeat frame to frame
-        (a new cumulative size shifts every row below it, but prices and sizes stay)."""
-        key = (value, kind, width, cursor, last, self.dimmed)
+        """One formatted, styled cell; cached because most cells repeat frame to frame."""
+        key = (value, kind, width, cursor, style_name, self.dimmed)
         cell = self._cells.get(key)
         if cell is None:
             if len(self._cells) > _CACHE_LIMIT * 4:
                 self._cells.clear()
-            if kind in ("ask", "bid"):
+            if kind == "price":
                 text = f"{self._format_price(str(value)):>{width}}"
             elif kind.endswith("-bar"):
                 full, part = divmod(min(int(value), width * 8), 8)
                 text = f"{'█' * full + (_EIGHTHS[part] if part else ''):<{width}}"
+            elif kind == "size":
+                text = f"{self._format_size(str(value)):>{width}}" if value != "" else " " * width
             else:
-                text = f"{self._format_size(value):>{width}}" if value != "" else " " * width
-            style = self._style(kind, cursor)
-            if last:
-                style += self._style("last")
+                text = f"{value:>{width}}"
+            style = self._style(style_name or kind, cursor)
             cell = Segment(text, style)
             self._cells[key] = cell
         return cell
 
     def _render_row(self, row: Row, width: int) -> Strip:
         base = self._style("base")
-        cursor = row.cursor
         if row.kind == "blank":
             return Strip.blank(width, base)
-        price_w, size_w, total_w, marks_w = self._column_widths(width)
-        marks = Segment(f"{row.marks[:marks_w]:<{marks_w}}", self._style("mark", cursor))
-        if row.kind == "spread":
-            note = ("▸ " if row.last else "") + row.note
-            style = self._style("resync" if self.resyncing else "spread", cursor)
-            segments = [Segment(f"{note:^{width - marks_w}}", style), marks]
-            return Strip(segments).crop_extend(0, width, base)
-        side = row.kind
+        cursor = row.cursor
+        own_w, size_w, price_w, bar_w = self._columns(width)
+        side = "spread" if row.kind == "spread" else row.kind
+        price = self._cell(row.price, "price", price_w - len(row.marks), cursor, side)
+        if row.best:
+            price = Segment(price.text, (price.style or base) + self._style("best"))
+        if row.last:
+            price = Segment(price.text, (price.style or base) + self._style("last"))
         segments = [
-            self._cell(row.price, side, price_w, cursor, row.last),
-            self._cell(row.size, "size", size_w, cursor),
+            self._cell(self._own_text(row.own_bid, row.own_bids, own_w), "own", own_w, cursor),
+            self._cell(row.bid, "size", size_w, cursor, "bid" if row.best else "size"),
         ]
-        if total_w:
-            segments.append(self._cell(row.cumulative, "total", total_w, cursor))
-        segments.append(self._cell("", "size", 1, cursor))
-        bar_w = self._bar_cells(width)
+        if row.marks:
+            segments.append(self._cell(row.marks, "mark", len(row.marks), cursor))
+        segments += [
+            price,
+            self._cell(row.ask, "size", size_w, cursor, "ask" if row.best else "size"),
+            self._cell(self._own_text(row.own_ask, row.own_asks, own_w), "own", own_w, cursor),
+        ]
         if bar_w:
-            segments.append(self._cell(row.depth, f"{side}-bar", bar_w, cursor))
-        segments.append(marks)
-        return Strip(segments, width)
+            segments.append(self._cell("", "blank", 1, cursor, "size"))
+            if row.kind == "spread":
+                segments.append(self._cell("", "blank", bar_w, cursor, "size"))
+            else:
+                segments.append(self._cell(row.depth, f"{side}-bar", bar_w, cursor))
+        return Strip(segments).crop_extend(0, width, base)
