@@ -531,6 +531,16 @@ class BackpackClient:
         except BackpackError as exc:
             self.log.warning("account settings (fee tier) could not be read: %s", exc)
 
+    async def set_leverage_limit(self, limit: int) -> None:
+        """Set the account's ``leverageLimit``, then re-read the settings the strip shows.
+
+        The exchange validates the number (a refusal raises its ``ApiError``); the re-read
+        means the strip shows what the exchange now holds, not what was asked for.
+        """
+        await self.rest.update_account(leverageLimit=str(limit))
+        await self._load_account_settings()
+        self._publish(AccountRefreshed())
+
     async def _safe_refresh_account(self) -> None:
         try:
             await self.refresh_account()

@@ -90,6 +90,15 @@ class OrderNotPlaced(BackpackError):
     """
 
 
+class ReplaceAborted(BackpackError):
+    """A cancel-then-place stopped before the place: nothing new was sent.
+
+    Either the cancel failed (the original stands, or its fate is unknown) or the
+    cancel's answer showed the original filled more while it was being moved, so a
+    replacement of the old size would trade more than the trader asked for.
+    """
+
+
 class InvalidOrder(BackpackError, ValueError):
     """Rejected locally before sending: the order could never be valid (size, tick, side).
 

@@ -692,6 +692,16 @@ class RestClient:
     async def account(self) -> Json:
         return _dict(await self.request("GET", "/api/v1/account", signed=True), "account")
 
+    async def update_account(self, **settings: Any) -> None:
+        """``PATCH /api/v1/account`` with ``leverageLimit`` and/or the auto-* switches.
+
+        Keyword names are the exchange's (``leverageLimit="20"``). The answer is not
+        relied on (live's body is not documented): read ``account()`` for the result.
+        """
+        if not settings:
+            raise ValueError("update_account needs at least one setting")
+        await self.request("PATCH", "/api/v1/account", body=settings, signed=True)
+
     async def max_order_quantity(self, **params: Any) -> Json:
         """``symbol``, ``side`` and optional ``price``, ``reduce_only``, ``auto_borrow``..."""
         raw = await self.request(

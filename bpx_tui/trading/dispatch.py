@@ -15,10 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import NoReturn
 
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import BackpackError, OrderNotPlaced, UnknownOrderOutcome
+from bpx_tui.exchange.errors import (
+    BackpackError,
+    OrderNotPlaced,
+    ReplaceAborted,
+    ServerError,
+    TransportError,
+    UnknownOrderOutcome,
+)
 from bpx_tui.exchange.models import Order
+from bpx_tui.exchange.numbers import wire
 from bpx_tui.exchange.signing import MAX_WINDOW_MS
 from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.order import NewOrder, mint_client_id
@@ -67,12 +76,11 @@ class OrderDispatch:
     async def send(self, order: NewOrder) -> Order:
         """Place one order; raises the exchange's refusal, :class:`OrderNotPlaced` or
         :class:`UnknownOrderOutcome` (a lost answer the exchange could not settle)."""
-        if order.terms.replaces is not None:
-            # Cancel first: when the cancel fails the old order still stands, alone.
-            await self.client.cancel_order(order.symbol, order.terms.replaces)
         stamped = self.stamp(order)
         client_id = stamped.client_id
         assert client_id is not None
+        if order.terms.replaces is not None:
+            await self._cancel_replaced(stamped)
         sent_ms = local_ms()
         self.sending.add(client_id)
         try:
@@ -90,6 +98,39 @@ class OrderDispatch:
         if self.journal is not None:
             self.journal.record_response(client_id, placed)
         return placed
+
+    async def _cancel_replaced(self, order: NewOrder) -> None:
+        """Cancel the order ``order`` replaces, and go on only if that leaves one order.
+
+        The replacement is already journaled (linked to the old id) when the cancel
+        leaves, so a crash in between is reconciled like any sent order (it is found
+        absent). It is placed only after the exchange confirms the cancel, and only
+        when the cancelled order's unfilled size is the replacement's size: never two
+        live orders, never more size than the trader had working.
+        """
+        old_id = order.terms.replaces
+        assert old_id is not None and order.client_id is not None
+        try:
+            cancelled = await self.client.cancel_order(order.symbol, old_id)
+        except BackpackError as exc:
+            fate = (
+                "it may or may not be cancelled"
+                if isinstance(exc, TransportError | ServerError)
+                else "it stands as it was"
+            )
+            self._abort(order, f"order {old_id} could not be cancelled ({exc}): {fate}")
+        if order.terms.quantity is not None and cancelled.remaining != order.terms.quantity:
+            self._abort(
+                order,
+                f"order {old_id} was cancelled with {wire(cancelled.remaining)} unfilled, "
+                f"not {wire(order.terms.quantity)} (it filled while being moved)",
+            )
+
+    def _abort(self, order: NewOrder, reason: str) -> NoReturn:
+        error = ReplaceAborted(f"{reason}; no replacement was placed")
+        if self.journal is not None and order.client_id is not None:
+            self.journal.record_error(order.client_id, error)
+        raise error
 
     async def _settle(self, order: NewOrder, sent_ms: int, lost: UnknownOrderOutcome) -> Order:
         client_id = order.client_id

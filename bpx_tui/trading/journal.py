@@ -211,7 +211,9 @@ class Journal:
             order if order.client_id is not None else order.with_client_id(self.new_client_id())
         )
         assert stamped.client_id is not None
-        self.record_intent(stamped.client_id, stamped.symbol, stamped.payload())
+        self.record_intent(
+            stamped.client_id, stamped.symbol, stamped.payload(), replaces=order.terms.replaces
+        )
         return stamped
 
     def record_intent(
@@ -221,10 +223,13 @@ class Journal:
         payload: Mapping[str, Any],
         *,
         at_ms: int | None = None,
+        replaces: str | None = None,
     ) -> None:
         """Write the order down before it is sent; a duplicate clientId is a bug, so it raises.
 
         ``at_ms`` is when it was sent, when that was not now (an intent carried over).
+        ``replaces`` links a cancel-then-place to the order it moves (a ``replaces``
+        event whose ``order_id`` is the old order's): one intent, both ids.
         """
         now = _now_ms() if at_ms is None else at_ms
         body = json.dumps(_clean(payload), default=str, sort_keys=True)
@@ -238,6 +243,12 @@ class Journal:
                 "INSERT INTO events (client_id, kind, body, at_ms) VALUES (?, 'intent', ?, ?)",
                 (client_id, body, now),
             )
+            if replaces is not None:
+                db.execute(
+                    "INSERT INTO events (client_id, order_id, kind, at_ms)"
+                    " VALUES (?, ?, 'replaces', ?)",
+                    (client_id, replaces, now),
+                )
 
     def record_response(self, client_id: int, order: Order) -> None:
         self._record_order(client_id, order, "response")
@@ -380,6 +391,13 @@ class Journal:
             "SELECT kind, status FROM events WHERE client_id = ? ORDER BY id", (client_id,)
         ).fetchall()
         return [(str(row[0]), row[1]) for row in rows]
+
+    def replaced(self, client_id: int) -> str | None:
+        """The id of the order this intent was sent to replace (None: a plain order)."""
+        row = self._db.execute(
+            "SELECT order_id FROM events WHERE client_id = ? AND kind = 'replaces'", (client_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def fills(self) -> list[Fill]:
         rows = self._db.execute("SELECT * FROM fills ORDER BY ts_ms, id").fetchall()

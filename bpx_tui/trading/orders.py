@@ -25,6 +25,7 @@ from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOut
 from bpx_tui.exchange.events import OrderFilled, OrderUpdated
 from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.signing import MAX_WINDOW_MS
+from bpx_tui.exchange.vocab import Side, parse_time_in_force
 from bpx_tui.trading.dispatch import OrderDispatch
 from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
@@ -227,6 +228,36 @@ class OrderService:
         except UnknownOrderOutcome as exc:
             self.gate.block(order.symbol, f"order {exc.client_id} has an unknown outcome")
             raise
+
+    async def move(self, order: Order, price: Decimal) -> Order:
+        """Cancel ``order`` and place its unfilled rest at ``price`` (Backpack has no amend).
+
+        The replacement keeps the original's side, flags and time in force and is
+        checked like any new order *before* the cancel leaves, so a replacement the
+        risk gate would refuse never costs the trader the original. The cancel and
+        the place are one journaled intent (see ``OrderDispatch.send``); raises
+        ``ReplaceAborted`` when it stopped after the cancel or before it.
+        """
+        if order.price is None or order.is_trigger:
+            raise InvalidOrder(f"order {order.id} has no book price to move")
+        side: Side = "Bid" if order.side == "Bid" else "Ask"
+        moved = self.build(
+            OrderIntent(
+                symbol=order.symbol,
+                side=side,
+                order_type="Limit",
+                quantity=order.remaining,
+                price=price,
+                post_only=order.post_only,
+                reduce_only=order.reduce_only,
+                time_in_force=None
+                if order.time_in_force is None
+                else parse_time_in_force(order.time_in_force),
+                replaces=order.id,
+            ),
+            exact=True,
+        )
+        return await self.submit(moved, key=f"move:{order.id}")
 
     # ------------------------------------------------------------------ closing
 

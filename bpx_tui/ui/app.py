@@ -781,6 +781,12 @@ class BpxApp(App[int]):
         self.say("close all: cancelling every order, closing every position…")
         self._run(self._desk.close_all())
 
+    def action_set_leverage(self, limit: int) -> None:
+        self._run(self._desk.set_leverage(limit))
+
+    def action_leverage_help(self) -> None:
+        self.say("leverage: open the palette (ctrl+p) and type lev N, e.g. lev 5")
+
     def action_kill_switch(self) -> None:
         self._show_outcome(self._desk.toggle_kill_switch())
 
@@ -859,7 +865,7 @@ class BpxApp(App[int]):
         """No desk action inside an input context; trading keys only once connected."""
         if action in DESK_ACTIONS and self.input_context:
             return False
-        if action.startswith(("ticket", "cancel", "preset", "close", "kill")):
+        if action.startswith(("ticket", "cancel", "preset", "close", "kill", "set_leverage")):
             return self.ready
         return True
 

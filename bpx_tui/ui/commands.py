@@ -9,6 +9,7 @@ in that order, and the app installs it instead of Textual's ``SystemCommandsProv
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -45,6 +46,24 @@ def tiered(score: float, *, desk: bool) -> float:
     """
     squashed = score / (1 + score)
     return 1 + squashed if desk else squashed
+
+
+LEVERAGE_QUERY = re.compile(r"\s*lev(?:erage)?(?:\s+(\d{1,4})\s*x?)?\s*$", re.IGNORECASE)
+"""``lev 5``, ``leverage 20x``: the one palette command that takes a number."""
+
+
+def leverage_hit(query: str) -> tuple[str, str] | None:
+    """(title, action) for a leverage query, or None when the query is not one.
+
+    Without a number the hit only says how to ask: the number is never guessed.
+    """
+    found = LEVERAGE_QUERY.match(query)
+    if found is None:
+        return None
+    if found.group(1) is None:
+        return "Set leverage limit: type the number, e.g. lev 5", "leverage_help"
+    limit = int(found.group(1))
+    return f"Set leverage limit to {limit}x", f"set_leverage({limit})"
 
 
 @runtime_checkable
@@ -94,6 +113,10 @@ class ConsoleCommands(Provider):
                 yield DiscoveryHit(command.title, command.callback, help=command.help)
 
     async def search(self, query: str) -> Hits:
+        leverage = leverage_hit(query)
+        if leverage is not None:
+            title, action = leverage
+            yield Hit(2.0, title, partial(self._run, action), help="PATCH /api/v1/account")
         matcher = self.matcher(query)
         for entry in self._entries():
             score = matcher.match(entry.title)

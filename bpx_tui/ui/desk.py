@@ -383,6 +383,32 @@ class TradingDesk:
             activity=ActivityEntry("close-all", report.summary(), tone="bad"),
         )
 
+    # ------------------------------------------------------------------ account
+
+    async def set_leverage(self, limit: int) -> Outcome:
+        """Ask the exchange for a new leverage limit; its answer (or refusal) is the outcome.
+
+        Not an order, so neither the risk gate nor the kill switch holds it back: a
+        lower limit is how a trader reins an account in. The limit shown afterwards is
+        re-read from the exchange, never the number typed.
+        """
+        if not self.client.has_credentials:
+            return Outcome("No API key: this session is market data only", severity="warning")
+        try:
+            await self.client.set_leverage_limit(limit)
+        except BackpackError as exc:
+            return Outcome(
+                f"leverage limit {limit}x refused: {exc}",
+                severity="error",
+                activity=ActivityEntry("leverage", f"{limit}x refused: {exc}", tone="bad"),
+            )
+        now = self.client.account_info.get("leverageLimit")
+        shown = f"{now}x" if now is not None else "unknown (the account could not be re-read)"
+        return Outcome(
+            f"leverage limit is now {shown}",
+            activity=ActivityEntry("leverage", f"limit set to {shown}"),
+        )
+
     def toggle_kill_switch(self) -> Outcome:
         if self.gate.halted:
             self.gate.resume()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,13 @@ from typing import Any
 import pytest
 
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import InvalidOrder, UnknownOrderOutcome
+from bpx_tui.exchange.errors import (
+    InvalidOrder,
+    OrderRejected,
+    ReplaceAborted,
+    UnknownOrderOutcome,
+)
+from bpx_tui.exchange.events import OrderUpdated
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.sim.config import SimConfig
@@ -328,3 +335,59 @@ async def test_without_credentials_nothing_is_journaled_or_sent(
         with pytest.raises(InvalidOrder, match="no API key configured"):
             await service.submit(resting_bid(anonymous))
     assert journal.entries() == []
+
+
+# ---------------------------------------------------------------------- moving an order
+
+
+def _updates(client: BackpackClient) -> list[tuple[str, str]]:
+    """(order id, status) of every order update the client publishes, in order."""
+    seen: list[tuple[str, str]] = []
+    client.subscribe(OrderUpdated, lambda e: seen.append((e.order.id, e.order.status)))
+    return seen
+
+
+async def test_a_move_cancels_first_then_places_one_order_linked_to_the_old(
+    sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    original = await service.submit(resting_bid(client))
+    seen = _updates(client)
+    tick = client.market(BTC).tick_size
+    assert original.price is not None
+    moved = await service.move(original, original.price + 3 * tick)
+    assert moved.id != original.id and moved.price == original.price + 3 * tick
+    assert moved.quantity == original.quantity
+    resting = sim.engine.open_orders(sim.demo.account_id, BTC, None)
+    assert [(o["id"], o["price"]) for o in resting] == [(moved.id, str(moved.price))]
+    assert moved.client_id is not None and journal.replaced(moved.client_id) == original.id
+    await eventually(lambda: (moved.id, "New") in seen, "the new order's update", sim)
+    # never two live orders: the old one's cancel came before the new one existed
+    assert seen.index((original.id, "Cancelled")) < seen.index((moved.id, "New"))
+
+
+async def test_a_refused_replacement_says_the_original_was_cancelled(
+    sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    post_only = build_order(replace(resting_bid(client).terms, post_only=True), client.market(BTC))
+    original = await service.submit(post_only)
+    best_ask = client.books[BTC].best_ask_price()
+    assert best_ask is not None
+    with pytest.raises(OrderRejected, match="immediately match"):
+        await service.move(original, best_ask)  # a post-only bid at the ask would take
+    assert sim.engine.open_orders(sim.demo.account_id, BTC, None) == []
+    history = {o["id"]: o["status"] for o in sim.engine.order_history(sim.demo.account_id, {})}
+    assert history[original.id] == "Cancelled"
+    entry = journal.entries(limit=1)[0]
+    assert entry.state == "rejected" and journal.replaced(entry.client_id) == original.id
+
+
+async def test_a_move_whose_cancel_fails_places_nothing(
+    sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
+) -> None:
+    original = await service.submit(resting_bid(client))
+    await client.cancel_order(BTC, original.id)  # gone already (another screen, a script)
+    assert original.price is not None
+    with pytest.raises(ReplaceAborted, match="could not be cancelled"):
+        await service.move(original, original.price + client.market(BTC).tick_size)
+    assert sim.engine.open_orders(sim.demo.account_id, BTC, None) == []
+    assert journal.entries(limit=1)[0].state == "rejected"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import OrderNotPlaced, UnknownOrderOutcome
+from bpx_tui.exchange.errors import OrderNotPlaced, ReplaceAborted, UnknownOrderOutcome
 from bpx_tui.exchange.models import Market
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
@@ -172,3 +172,21 @@ async def test_cancel_replace_cancels_first_and_stops_when_the_cancel_fails(
     with pytest.raises(Exception, match="Order not found"):
         await dispatch(client).send(replacement)  # the old one is gone: nothing is sent
     assert len(server.calls("POST", "/api/v1/order")) == 1
+
+
+async def test_a_replacement_of_another_size_than_the_cancelled_rest_is_not_placed(
+    client: BackpackClient, server: FakeRestServer
+) -> None:
+    """The cancel's answer is the truth about the old order: if its unfilled size is not
+    the replacement's (it filled while being moved), placing would trade too much."""
+    resting = server.state.resting[0]
+    replacement = build_order(
+        OrderIntent(
+            BTC, "Bid", "Limit", quantity=D("0.02"), price=D("96100"), replaces=resting["id"]
+        ),
+        MARKET,
+    )
+    with pytest.raises(ReplaceAborted, match="filled while being moved"):
+        await dispatch(client).send(replacement)
+    assert len(server.calls("DELETE", "/api/v1/order")) == 1
+    assert server.calls("POST", "/api/v1/order") == []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.widgets import Label
 
@@ -84,3 +85,23 @@ async def wait_ready(pilot: Pilot[Any]) -> BpxApp:
 
 def label_text(app: App[Any], selector: str) -> str:
     return str(app.query_one(selector, Label).content)
+
+
+async def palette_lines(pilot: Pilot[Any], first: str = "") -> list[str]:
+    """The palette's entries as plain text, once it lists something starting with ``first``."""
+    commands = pilot.app.screen.query_one(CommandList)
+
+    def lines() -> list[str]:
+        return [
+            str(getattr(option.prompt, "plain", option.prompt))
+            for option in commands.options
+            if not option.disabled
+        ]
+
+    await wait_for(
+        pilot,
+        lambda: commands.option_count and lines()[0].startswith(first),
+        f"the palette to list {first or 'its commands'}",
+    )
+    await pilot.pause(0.4)  # the palette adds hits in batches; let the last one land
+    return lines()

@@ -6,13 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from textual.command import CommandPalette
+
 from bpx_tui.exchange.models import Position
+from bpx_tui.ui.commands import leverage_hit
 from bpx_tui.ui.freshness import LIVE
 from bpx_tui.ui.session import SessionPnl
 from bpx_tui.ui.views import AccountView, PositionRow
 from bpx_tui.ui.widgets.account import account_text
 from bpx_tui.ui.widgets.positions import FAR_TEXT, distance_text, liquidation_text
-from tests.ui.helpers import SIZE, make_demo_app, wait_for, wait_ready
+from tests.ui.helpers import SIZE, make_demo_app, palette_lines, wait_for, wait_ready
 
 D = Decimal
 
@@ -95,3 +98,41 @@ async def test_the_strip_shows_margin_in_use_once_a_position_is_open(tmp_path: P
         text = str(app.query_one("#account").content)
         assert f"{collateral.initial_margin:,.2f}" in text.splitlines()[1]
         assert "/10x" in text.splitlines()[3]  # the demo account's leverage limit
+
+
+def test_only_a_leverage_query_with_a_number_sets_anything() -> None:
+    assert leverage_hit("lev 5") == ("Set leverage limit to 5x", "set_leverage(5)")
+    assert leverage_hit("Leverage 20x") == ("Set leverage limit to 20x", "set_leverage(20)")
+    assert leverage_hit("lev")[1] == "leverage_help"  # type: ignore[index]
+    assert leverage_hit("lev 5.5") is None and leverage_hit("level") is None
+    assert leverage_hit("buy") is None
+
+
+async def test_the_palette_sets_the_leverage_limit_as_the_exchange_answers(
+    tmp_path: Path,
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+
+        def limit_line() -> str:
+            return str(app.query_one("#account").content).splitlines()[3]
+
+        async def palette(query: str) -> None:
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
+            await pilot.press(*query)
+            await palette_lines(pilot, "Set leverage")
+            await pilot.press("enter")
+
+        await palette("lev 3")
+        await wait_for(pilot, lambda: "/3x" in limit_line(), "the strip to show the new limit")
+        assert sim.engine.account(sim.demo.account_id)["leverageLimit"] == "3"
+        await palette("lev 99")  # beyond what the exchange allows: its refusal is shown
+        await wait_for(
+            pilot,
+            lambda: any("99x refused" in e.result for e in app.activity.newest_first()),
+            "the refusal in the activity log",
+        )
+        assert "/3x" in limit_line()
+        assert sim.engine.account(sim.demo.account_id)["leverageLimit"] == "3"

@@ -7,11 +7,9 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import pytest
-from textual.command import CommandList, CommandPalette
-from textual.pilot import Pilot
+from textual.command import CommandPalette
 
 from bpx_tui.config import Settings
 from bpx_tui.exchange.stream import ConnectionState
@@ -20,7 +18,7 @@ from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.log_panel import LogPanel
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
-from tests.ui.helpers import SIZE, make_demo_app, wait_for, wait_ready
+from tests.ui.helpers import SIZE, make_demo_app, palette_lines, wait_for, wait_ready
 
 
 async def test_ticket_keys_edit_the_order_and_a_held_enter_sends_once(tmp_path: Path) -> None:
@@ -50,26 +48,6 @@ async def test_ticket_keys_edit_the_order_and_a_held_enter_sends_once(tmp_path: 
         await wait_for(pilot, lambda: app.client.positions, "the fill")
         await pilot.pause(0.3)
         assert len(sim.engine.order_history(sim.demo.account_id, {})) == 1
-
-
-async def palette_lines(pilot: Pilot[Any], first: str = "") -> list[str]:
-    """The palette's entries as plain text, once it lists something starting with ``first``."""
-    commands = pilot.app.screen.query_one(CommandList)
-
-    def lines() -> list[str]:
-        return [
-            str(getattr(option.prompt, "plain", option.prompt))
-            for option in commands.options
-            if not option.disabled
-        ]
-
-    await wait_for(
-        pilot,
-        lambda: commands.option_count and lines()[0].startswith(first),
-        f"the palette to list {first or 'its commands'}",
-    )
-    await pilot.pause(0.4)  # the palette adds hits in batches; let the last one land
-    return lines()
 
 
 async def test_switcher_palette_and_log_panel(tmp_path: Path) -> None:
