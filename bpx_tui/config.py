@@ -69,7 +69,7 @@ KEY_ACTIONS: tuple[str, ...] = (
     "cancel_order", "cancel_market_orders", "close_position", "close_all",
     "switch_market", "group", "kill", "show_positions", "show_orders", "show_activity",
     "show_holdings", "back_to_ladder", "log", "help", "quit",
-    "cursor_up", "cursor_down", "recenter",
+    "cursor_up", "cursor_down", "recenter", "move_up", "move_down",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
     "discard", "select",

@@ -689,22 +689,27 @@ class BpxApp(App[int]):
     # ------------------------------------------------------------------ order keys and intents
 
     def action_ticket(self, side: str, order_type: str) -> None:
+        ladder = self.query_one(DepthLadder)
+        on_ladder = self.focused is ladder
+        self._open_ticket(side, order_type, ladder.cursor_price if on_ladder else None, on_ladder)
+
+    def _open_ticket(
+        self, side: str, order_type: str, at_price: Decimal | None, from_ladder: bool
+    ) -> None:
         desk = self._desk
         if desk.service is None:
             self.alert("No API key: this session is market data only", severity="warning")
             return
-        ladder = self.query_one(DepthLadder)
-        if self.focused is ladder and ladder.resyncing:
+        if from_ladder and self.query_one(DepthLadder).resyncing:
             message = f"{self.active}: the book is resyncing; ladder trading is blocked"
             self._record_activity(ActivityEntry("refused", message, self.active, tone="bad"))
             self.alert(message)
             return
-        at_cursor = ladder.cursor_price if self.focused is ladder else None
         widget = self.query_one(OrderTicket)
         widget.previewer = desk.preview
         widget.reference_price = desk.reference_price
         widget.open(
-            desk.new_ticket(self.active, side, order_type, at_cursor),
+            desk.new_ticket(self.active, side, order_type, at_price),
             self._client.market(self.active),
             desk.presets(self.active),
         )
@@ -744,13 +749,56 @@ class BpxApp(App[int]):
     def on_order_ticket_closed(self) -> None:
         self.query_one(DepthLadder).focus()
 
+    @on(DepthLadder.TicketAt)
+    def _ticket_at_click(self, event: DepthLadder.TicketAt) -> None:
+        """A click is a second way to what b/s do at the cursor: it opens, never sends."""
+        if not self.ready or self.input_context or event.symbol != self.active:
+            return
+        ladder = self.query_one(DepthLadder)
+        ladder.place_cursor(event.price)
+        ladder.focus()
+        self._open_ticket(event.side, "Limit", event.price, True)
+
+    @on(DepthLadder.MoveOrders)
+    def _move_orders(self, event: DepthLadder.MoveOrders) -> None:
+        if not self.ready or self.input_context or event.symbol != self.active:
+            return
+        ladder = self.query_one(DepthLadder)
+        cursor = ladder.cursor_price
+        if self._desk.join_move(event.symbol, event.ticks):
+            pass  # the running move carries the orders on; the cursor goes with them
+        elif not event.order_ids:
+            where = "at the cursor" if cursor is None else f"at {cursor}"
+            self.say(f"no order of yours {where}: shift+up/down moves the orders in MINE")
+            return
+        else:
+            self._run(self._desk.move_orders(event.symbol, event.order_ids, event.ticks))
+        if cursor is not None:
+            ladder.place_cursor(cursor + event.ticks * self._client.market(event.symbol).tick_size)
+
     def action_cancel_selected(self) -> None:
+        """On the ladder: our orders on the cursor's row; elsewhere the selected order."""
+        ladder = self.query_one(DepthLadder)
+        if self.focused is ladder:
+            self._cancel_at_cursor(ladder)
+            return
         table = self.query_one(OrdersPanel).table
         order = self._client.open_orders.get(table.selected_key or "")
         if order is None:
             self.alert("No order selected: o shows the open orders", severity="warning")
             return
         self._run(self._desk.cancel(order))
+
+    def _cancel_at_cursor(self, ladder: DepthLadder) -> None:
+        cursor = ladder.cursor_price
+        ids = ladder.orders_at_cursor()
+        orders = [o for i in ids if (o := self._client.open_orders.get(i)) is not None]
+        if not orders:
+            where = "at the cursor" if cursor is None else f"at {cursor}"
+            self.say(f"no order of yours {where} (o lists every open order)")
+            return
+        for order in orders:
+            self._run(self._desk.cancel(order))
 
     def action_cancel_market(self) -> None:
         self._run(self._desk.cancel_market(self.active))

@@ -43,7 +43,13 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("preset_3", "3", "preset(2)", "Size preset 3", "app", show=False),
     KeySpec("preset_4", "4", "preset(3)", "Size preset 4", "app", show=False),
     KeySpec("preset_5", "5", "preset(4)", "Size preset 5", "app", show=False),
-    KeySpec("cancel_order", "c", "cancel_selected", "Cancel the selected order", "app"),
+    KeySpec(
+        "cancel_order",
+        "c",
+        "cancel_selected",
+        "Cancel my orders at the ladder cursor (or the selected order)",
+        "app",
+    ),
     KeySpec(
         "cancel_market_orders",
         "C",
@@ -91,6 +97,16 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("cursor_up", "up,k", "cursor(-1)", "Ladder cursor up", "ladder", show=False),
     KeySpec("cursor_down", "down,j", "cursor(1)", "Ladder cursor down", "ladder", show=False),
     KeySpec("recenter", "space", "recenter", "Recenter the ladder", "ladder"),
+    KeySpec(
+        "move_up", "shift+up", "move_orders(1)", "Move my orders at the cursor a tick up", "ladder"
+    ),
+    KeySpec(
+        "move_down",
+        "shift+down",
+        "move_orders(-1)",
+        "Move my orders at the cursor a tick down",
+        "ladder",
+    ),
     KeySpec("price_up", "up", "nudge_price(1)", "Ticket: price one tick up", "ticket"),
     KeySpec(
         "price_down",

@@ -68,6 +68,7 @@ class Marker:
     label: str
     side: Side | None = None
     quantity: Decimal = _ZERO
+    order_id: str = ""  # our resting order's id: what moving and cancelling act on
 
 
 @dataclass(slots=True)
@@ -318,11 +319,28 @@ def _own_orders(
     for marker in markers:
         if marker.side is None:
             continue
-        rounding = ROUND_FLOOR if marker.side == "Bid" else ROUND_CEILING
-        key = (marker.side, _exact_index(marker.price, step, rounding))
+        key = (marker.side, _own_row(marker, step))
         quantity, count = sums.get(key, (_ZERO, 0))
         sums[key] = (quantity + marker.quantity, count + 1)
     return {key: (_plain(quantity), count) for key, (quantity, count) in sums.items()}
+
+
+def orders_in_row(markers: Sequence[Marker], step: Decimal, price: Decimal) -> tuple[str, ...]:
+    """The ids of our resting orders drawn on the row of ``price`` (as ``_own_orders``
+    places them: bids floor to their row, asks ceil), so a key on a row acts on exactly
+    the orders the trader sees in its own-order columns."""
+    row = _exact_index(price, step)
+    return tuple(
+        marker.order_id
+        for marker in markers
+        if marker.side is not None and marker.order_id and _own_row(marker, step) == row
+    )
+
+
+def _own_row(marker: Marker, step: Decimal) -> int:
+    """The row an order of ours is drawn on: bids floor to their bucket, asks ceil."""
+    rounding = ROUND_FLOOR if marker.side == "Bid" else ROUND_CEILING
+    return _exact_index(marker.price, step, rounding)
 
 
 def _plain(value: Decimal) -> str:
@@ -376,12 +394,30 @@ def move_cursor(view: LadderView, delta: int) -> tuple[Decimal | None, Decimal |
     else:
         return None, view.top
     wanted = max(target, min(top_i, target + count - 1))  # the least scroll showing target
-    margin = _margin(count)
-    lowest, highest = ask_i + margin, bid_i + count - 1 - margin
-    if lowest <= highest:
-        top_i = max(lowest, min(highest, wanted))
+    top_i = _keep_touch(wanted, touch, count, fallback=top_i)
     target = max(top_i - count + 1, min(top_i, target))
     return _price(target, view.step), _price(top_i, view.step)
+
+
+def scroll_window(view: LadderView, rows: int) -> Decimal | None:
+    """The window's top after scrolling ``rows`` up (negative: down), as far as keeps
+    the touch ``MARGIN`` rows inside: further would be undone by the next frame."""
+    touch = _touch(view)
+    if view.top is None or touch is None or not view.rows:
+        return view.top
+    top_i = _exact_index(view.top, view.step)
+    return _price(_keep_touch(top_i + rows, touch, len(view.rows), fallback=top_i), view.step)
+
+
+def _keep_touch(top_i: int, touch: tuple[int, int], count: int, *, fallback: int) -> int:
+    """``top_i`` limited so the touch stays ``MARGIN`` rows inside a ``count``-row window
+    (``fallback`` when the touch is too wide for any window to hold it so)."""
+    ask_i, bid_i = touch
+    margin = _margin(count)
+    lowest, highest = ask_i + margin, bid_i + count - 1 - margin
+    if lowest > highest:
+        return fallback
+    return max(lowest, min(highest, top_i))
 
 
 def next_group(factor: int) -> int:

@@ -358,7 +358,7 @@ def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:
         if order.symbol == symbol and order.price is not None and not order.is_trigger:
             label = f"{'B' if order.side == 'Bid' else 'S'}{fmt.plain(order.remaining)}"
             side: Side = "Bid" if order.side == "Bid" else "Ask"
-            markers.append(Marker(order.price, label, side, order.remaining))
+            markers.append(Marker(order.price, label, side, order.remaining, order.id))
     position = client.positions.get(symbol)
     if position is not None and position.net_quantity != 0:
         markers.append(Marker(position.entry_price, "◆entry"))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from textual import events
+
+from bpx_tui.sim.server import SimServer
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.ticket import OrderTicket
 from tests.ui.helpers import make_demo_app, wait_for, wait_ready
@@ -73,3 +76,96 @@ async def test_b_twelve_rows_below_the_touch_opens_the_ticket_at_that_price(
         await pilot.press("escape")
         await pilot.press("space")  # recentre: the cursor goes back to the touch
         assert ladder.cursor_price is None
+
+
+def _resting(sim: SimServer) -> list[tuple[str, Decimal, Decimal]]:
+    """(id, price, quantity) of the demo account's resting orders, as the exchange has them."""
+    orders = sim.engine.open_orders(sim.demo.account_id, None, None)
+    return [(o["id"], Decimal(o["price"]), Decimal(o["quantity"])) for o in orders]
+
+
+async def test_shift_up_moves_the_order_a_tick_at_a_time_and_c_cancels_it(
+    tmp_path: Path,
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        assert app.client is not None
+        ladder = app.query_one(DepthLadder)
+        best_bid = app.client.books[app.active].best_bid_price()
+        assert best_bid is not None
+        await pilot.press("down", *["j"] * 12, "b", "enter")
+        target = best_bid - 12 * ladder.tick
+        await wait_for(pilot, lambda: len(_resting(sim)) == 1, "the resting bid")
+        [(first_id, price, quantity)] = _resting(sim)
+        assert price == target
+        await wait_for(pilot, lambda: ladder.orders_at_cursor() == (first_id,), "the marker")
+
+        await pilot.press("shift+up", "shift+up", "shift+up")  # typed ahead of the answers
+        moved = target + 3 * ladder.tick
+        await wait_for(
+            pilot,
+            lambda: (
+                [(p, q) for _i, p, q in _resting(sim)] == [(moved, quantity)]
+                and len(app.client.open_orders) == 1
+                and ladder.orders_at_cursor() != ()
+            ),
+            "one order three ticks higher",
+        )
+        [(moved_id, _p, _q)] = _resting(sim)
+        assert moved_id != first_id and ladder.cursor_price == moved
+        history = {o["id"]: o["status"] for o in sim.engine.order_history(sim.demo.account_id, {})}
+        assert history[first_id] == "Cancelled"
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: _resting(sim) == [], "the cancel at the cursor")
+        await pilot.pause(0.3)
+        assert _resting(sim) == []
+
+
+async def test_a_move_the_risk_gate_refuses_leaves_the_order_standing(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ladder = app.query_one(DepthLadder)
+        await pilot.press("down", *["j"] * 5, "b", "enter")
+        await wait_for(pilot, lambda: ladder.orders_at_cursor() != (), "the resting bid")
+        before = _resting(sim)
+        await pilot.press("K", "shift+up")  # kill switch on: a replacement would add risk
+        await wait_for(
+            pilot,
+            lambda: any("not moved" in e.result for e in app.activity.newest_first()),
+            "the refusal",
+        )
+        assert _resting(sim) == before  # nothing was cancelled
+        await pilot.press("shift+down")  # a row without our orders: nothing happens
+        await pilot.pause(0.3)
+        assert _resting(sim) == before
+
+
+async def test_a_click_on_either_side_opens_a_ticket_there_and_never_sends(
+    tmp_path: Path,
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ladder = app.query_one(DepthLadder)
+        row = 5
+        price = Decimal(ladder.view.rows[row - 1].price)
+        await pilot.click(DepthLadder, offset=(2, row + 1))  # +1: the panel's top border
+        ticket = app.query_one(OrderTicket)
+        assert ticket.is_open and ticket.ticket is not None
+        assert ticket.ticket.side == "Bid" and Decimal(ticket.ticket.price) == price
+        await pilot.press("escape")
+        price = Decimal(ladder.view.rows[row - 1].price)  # the rows as shown now
+        await pilot.click(DepthLadder, offset=(ladder.size.width - 2, row + 1))
+        assert ticket.ticket.side == "Ask" and Decimal(ticket.ticket.price) == price
+        await pilot.press("escape")
+        top = ladder.view.top
+        assert top is not None
+        cursor = ladder.cursor_price
+        # Pilot has no wheel: the event as the driver would post it over the ladder
+        ladder.post_message(events.MouseScrollUp(ladder, 2, 5, 0, -1, 0, False, False, False))
+        await wait_for(pilot, lambda: ladder.view.top != top, "the scrolled window")
+        assert ladder.view.top == top + 3 * ladder.tick and ladder.cursor_price == cursor
+        assert _resting(sim) == [] and sim.engine.order_history(sim.demo.account_id, {}) == []

@@ -16,7 +16,9 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -30,7 +32,12 @@ from bpx_tui.ui.ladder_model import (
     build_view,
     move_cursor,
     next_group,
+    orders_in_row,
+    scroll_window,
 )
+
+SCROLL_ROWS = 3
+"""Rows one mouse-wheel notch moves the window."""
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _CACHE_LIMIT = 2048
@@ -62,6 +69,31 @@ class DepthLadder(Widget, can_focus=True):
     DEFAULT_CSS = """
     DepthLadder { height: 1fr; min-height: 8; }
     """
+
+    class MoveOrders(Message):
+        """Move our orders on the cursor's row by ``ticks`` (shift+up/down); the app
+        decides whether anything moves and tells the ladder where the cursor goes."""
+
+        def __init__(self, symbol: str, order_ids: tuple[str, ...], ticks: int) -> None:
+            super().__init__()
+            self.symbol = symbol
+            """The ladder's market when the key was pressed."""
+            self.order_ids = order_ids
+            """Our resting orders drawn on the cursor's row (may be empty)."""
+            self.ticks = ticks
+            """Signed: +1 is one tick higher."""
+
+    class TicketAt(Message):
+        """A click on a row's bid or ask side: open a ticket there (never sends)."""
+
+        def __init__(self, symbol: str, side: str, price: Decimal) -> None:
+            super().__init__()
+            self.symbol = symbol
+            """The ladder's market when it was clicked."""
+            self.side = side
+            """``Bid`` for a click on the bid side (left of the price), else ``Ask``."""
+            self.price = price
+            """The clicked row's price."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -154,6 +186,41 @@ class DepthLadder(Widget, can_focus=True):
     def action_cursor(self, delta: int) -> None:
         self._cursor, self._top = move_cursor(self.view, delta)
         self._rebuild()
+
+    def orders_at_cursor(self) -> tuple[str, ...]:
+        """Our resting orders drawn on the cursor's row (none when it is at the touch)."""
+        cursor = self.view.cursor_price
+        return () if cursor is None else orders_in_row(self._markers, self.step, cursor)
+
+    def action_move_orders(self, ticks: int) -> None:
+        self.post_message(self.MoveOrders(self.symbol, self.orders_at_cursor(), ticks))
+
+    def place_cursor(self, price: Decimal) -> None:
+        """Put the cursor on ``price`` (where moved orders went); a price off the window
+        is clamped to its edge, as any cursor is."""
+        self._cursor = price
+        self._rebuild()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._top = scroll_window(self.view, SCROLL_ROWS)
+        self._rebuild()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._top = scroll_window(self.view, -SCROLL_ROWS)
+        self._rebuild()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1 or offset.y - 1 >= len(self.view.rows):
+            return
+        row = self.view.rows[offset.y - 1]
+        if not row.price:
+            return
+        own, size, price, _bar = self._columns(self.size.width)
+        side = "Bid" if offset.x < own + size + price // 2 else "Ask"
+        self.post_message(self.TicketAt(self.symbol, side, Decimal(row.price)))
 
     def action_recenter(self) -> None:
         """Centre the window on the touch and put the cursor back there."""
