@@ -68,7 +68,7 @@ KEY_ACTIONS: tuple[str, ...] = (
     "preset_1", "preset_2", "preset_3", "preset_4", "preset_5",
     "cancel_order", "cancel_market_orders", "close_position", "close_all",
     "switch_market", "group", "kill", "show_positions", "show_orders", "show_activity",
-    "show_holdings", "back_to_ladder", "log", "help", "quit",
+    "show_holdings", "show_tape", "back_to_ladder", "log", "help", "quit",
     "cursor_up", "cursor_down", "recenter", "move_up", "move_down",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
@@ -93,6 +93,7 @@ _TOP_KEYS = (
     "stale_after_s",
     "log_level",
     "demo_collateral",
+    "tape_big_notional",
     "keys",
     "risk",
     "markets",
@@ -160,6 +161,7 @@ class Settings:
     stale_after_s: float = 5.0
     log_level: str = "INFO"
     demo_collateral: Decimal = Decimal(100_000)  # USDC the demo's local exchange starts with
+    tape_big_notional: Decimal = Decimal(50_000)  # USDC: tape trades this big are highlighted
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # overrides
     risk: RiskLimits = field(default_factory=RiskLimits)
     markets: Mapping[str, MarketSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -439,6 +441,10 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
         return _parse_decimal(
             value, key, problems, "set demo_collateral = 100000", upper=Decimal(10) ** 12
         )
+    if name == "tape_big_notional":
+        return _parse_decimal(
+            value, key, problems, "set tape_big_notional = 50000", upper=Decimal(10) ** 12
+        )
     if name == "log_level":
         if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
             return value.strip().upper()
@@ -682,6 +688,7 @@ confirm_first_live_order = true
 stale_after_s = 5          # a mark price older than this blocks new orders
 log_level = "INFO"
 # demo_collateral = 100000   # USDC of the demo account when bpx-tui runs its local exchange
+# tape_big_notional = 50000  # USDC: trades at least this big are highlighted on the tape (t)
 
 [risk]                     # every market; [markets.SYMBOL] overrides one market
 max_order_notional = 50000       # USDC

@@ -55,6 +55,7 @@ from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
 from bpx_tui.ui.session import SessionPnl
+from bpx_tui.ui.tape import tape_rows
 from bpx_tui.ui.ticket_model import TicketError
 from bpx_tui.ui.views import (
     account_view,
@@ -76,6 +77,7 @@ from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
 from bpx_tui.ui.widgets.status import Mode, StatusBar, StatusInfo
 from bpx_tui.ui.widgets.table import TablePanel
+from bpx_tui.ui.widgets.tape import TapePanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
 from bpx_tui.ui.widgets.watchline import WatchLine
 from bpx_tui.ui.widgets.watchlist import Watchlist
@@ -103,6 +105,7 @@ BOOK_WAIT_S = 3.0
 OPEN_INTEREST_EVERY_S = 30.0
 # Desk keys, plus Textual's own quit (ctrl+q) and command palette (ctrl+p), which are
 # priority bindings: none of them runs while an input context is open.
+TAPE_LINES = 100  # trades the tape keeps on screen (bursts merged)
 DESK_ACTIONS = keys.desk_actions() | {"quit", "command_palette"}
 
 
@@ -220,6 +223,7 @@ class BpxApp(App[int]):
                 yield OrdersPanel(id="orders")
                 yield ActivityPanel(self.activity, id="activity")
                 yield HoldingsPanel(id="holdings")
+                yield TapePanel(id="tape")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
 
@@ -263,6 +267,7 @@ class BpxApp(App[int]):
             "orders": main.query_one(OrdersPanel),
             "activity": main.query_one(ActivityPanel),
             "holdings": main.query_one(HoldingsPanel),
+            "tape": main.query_one(TapePanel),
         }
 
     def _show_bottom(self, width: int, height: int) -> None:
@@ -285,6 +290,7 @@ class BpxApp(App[int]):
             "orders": f"Open orders {nord}",
             "activity": f"Activity {len(self.activity)}",
             "holdings": f"Holdings {nbal}",
+            "tape": f"Tape {len(self.feed.trades)}",
         }
         shown = layout.bottom_panels(width, height, self.recent_views)
         keys = self._view_keys()
@@ -294,7 +300,9 @@ class BpxApp(App[int]):
                 if len(slot) == 1:
                     panels[view].border_title = labels[view].rsplit(" ", 1)[0]
                 else:
-                    panels[view].border_title = layout.tab_strip(current, slot, labels, keys)
+                    panels[view].border_title = layout.tab_strip(
+                        current, slot, labels, keys, layout.slot_width(width, height)
+                    )
 
     def _view_keys(self) -> dict[layout.BottomView, str]:
         """The keys that show each bottom panel, as the user's keymap has them."""
@@ -459,6 +467,7 @@ class BpxApp(App[int]):
         self.feed.markets = self.feed.orders = self.feed.positions = True
         if symbol not in self.history:
             self.run_worker(self._load_history(symbol), group="history", exit_on_error=False)
+        self.run_worker(self._load_trades(symbol), group="history", exit_on_error=False)
 
     async def _load_history(self, symbol: str) -> None:
         start = self._wall_ms() // 1000 - 3 * 3600
@@ -468,6 +477,15 @@ class BpxApp(App[int]):
             log.warning("klines for %s failed: %s", symbol, exc)
             return
         self.feed.candles = True
+
+    async def _load_trades(self, symbol: str) -> None:
+        """The tape starts full: the exchange's recent trades under the streamed ones."""
+        try:
+            recent = await self._client.rest.trades(symbol, limit=TAPE_LINES)
+        except BackpackError as exc:
+            log.warning("recent trades for %s failed: %s", symbol, exc)
+            return
+        self.feed.seed_trades(symbol, recent)
 
     async def _poll_open_interest(self) -> None:
         try:
@@ -518,6 +536,7 @@ class BpxApp(App[int]):
                 client.books.get(self.active),
                 last_price=last_price(client, self.active),
                 markers=ladder_markers(client, self.active),
+                volume=feed.volume.at(self.active),
             )
         feed.depth.clear()
         feed.ladder = False
@@ -555,6 +574,8 @@ class BpxApp(App[int]):
         account = self.query_one(AccountStrip)
         if feed.account or feed.positions or feed_state != account.freshness:
             account.show(account_view(client, feed_state, self.session.realized))
+        if feed.trades_dirty:
+            self._show_tape()
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
@@ -571,6 +592,15 @@ class BpxApp(App[int]):
             self._show_log(log_panel)
         feed.markets = feed.orders = feed.positions = feed.account = False
         feed.trades_dirty = feed.candles = feed.connection = False
+
+    def _show_tape(self) -> None:
+        market = self._client.markets.get(self.active)
+        rows = tape_rows(self.feed.trades, self.settings.tape_big_notional, TAPE_LINES)
+        self.query_one(TapePanel).show(
+            rows,
+            market.price_decimals if market else 2,
+            market.quantity_decimals if market else 4,
+        )
 
     def _shown_symbols(self) -> set[str]:
         return {*self.watchlist_symbols, self.active, *self._client.positions}

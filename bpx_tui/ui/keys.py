@@ -90,6 +90,13 @@ KEYS: tuple[KeySpec, ...] = (
         "Holdings: spot balances, available and locked, in USDC",
         "app",
     ),
+    KeySpec(
+        "show_tape",
+        "t",
+        "show_panel('tape')",
+        "Trade tape: the active market's trades, newest first",
+        "app",
+    ),
     KeySpec("back_to_ladder", "escape", "focus_ladder", "Back to the ladder", "app"),
     KeySpec("log", "L", "toggle_log", "Log of recent warnings and errors", "app"),
     KeySpec("help", "question_mark", "help", "This help", "app"),

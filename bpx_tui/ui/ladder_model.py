@@ -15,7 +15,7 @@ testable without a terminal and so the widget's paint path stays a dictionary lo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
@@ -54,6 +54,7 @@ class Row(NamedTuple):
     cursor: bool = False
     last: bool = False
     marks: str = ""  # entry / liquidation glyphs, an arrow when beyond the window
+    volume: str = ""  # traded at this price (bucket) this session, from the trade stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,8 @@ def build_view(
     markers: Sequence[Marker] = (),
     bar_cells: int = 0,
     note_width: int | None = None,
+    volume: Mapping[Decimal, Decimal] | None = None,
+    tick: Decimal | None = None,
 ) -> LadderView:
     """Rows for a ladder ``height`` lines tall (the first line is the column header),
     one per ``step`` of price, highest first; the note fits ``note_width`` characters.
@@ -205,6 +208,7 @@ def build_view(
     ``MARGIN`` rows of its edge (None: centre on the touch). The cursor keeps its price
     while that price is in the window and is clamped to the window's edge otherwise.
     Only the window's levels are read from the book (two bisects per side).
+    ``volume`` (``{price: traded}``, on the ``tick`` grid) fills the volume column.
     """
     count = max(1, height - 1)
     view = LadderView(step=step)
@@ -233,6 +237,7 @@ def build_view(
     depth = _depths(asks, bids, ask_i, bid_i, top_i, bottom_i, bar_cells)
     own = _own_orders(markers, step)
     marks = _place_marks(markers, step, top_i, bottom_i)
+    traded = _traded(volume, step, tick or step, top_i, count) if volume else {}
 
     cursor_i = None if cursor is None else _exact_index(cursor, step)
     if cursor_i is not None:
@@ -269,6 +274,7 @@ def build_view(
                 index == cursor_i,
                 index == last_i,
                 marks.get(index, "") if marks else "",
+                traded.get(index, "") if traded else "",
             )
         )
     if cursor_i is not None:
@@ -309,6 +315,32 @@ def _depths(
         return {}
     scale = bar_cells * 8 / deepest
     return {index: int(value * scale) for index, value in totals.items()}
+
+
+def _traded(
+    volume: Mapping[Decimal, Decimal], step: Decimal, tick: Decimal, top_i: int, count: int
+) -> dict[int, str]:
+    """The session's volume per visible row (a bucket sums its ticks, floored as bids).
+
+    Whichever is smaller is walked: the prices traded so far, or the window's ticks, so
+    a long session's thousands of prices never cost more than the window itself.
+    """
+    per_row = max(1, int(step / tick))
+    bottom_i = top_i - count + 1
+    sums: dict[int, Decimal] = {}
+    if len(volume) <= count * per_row:
+        for price, traded in volume.items():
+            index = _exact_index(price, step, ROUND_FLOOR)
+            if bottom_i <= index <= top_i:
+                sums[index] = sums.get(index, _ZERO) + traded
+    else:
+        get = volume.get
+        for index in range(bottom_i, top_i + 1):
+            first = _price(index, step)
+            total = sum((get(first + k * tick, _ZERO) for k in range(per_row)), _ZERO)
+            if total:
+                sums[index] = total
+    return {index: _plain(total) for index, total in sums.items()}
 
 
 def _own_orders(
