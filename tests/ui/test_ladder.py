@@ -169,3 +169,30 @@ async def test_a_click_on_either_side_opens_a_ticket_there_and_never_sends(
         await wait_for(pilot, lambda: ladder.view.top != top, "the scrolled window")
         assert ladder.view.top == top + 3 * ladder.tick and ladder.cursor_price == cursor
         assert _resting(sim) == [] and sim.engine.order_history(sim.demo.account_id, {}) == []
+
+
+async def test_a_trigger_order_is_a_mark_by_its_price_not_an_own_order(tmp_path: Path) -> None:
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        client = app.client
+        assert client is not None
+        ladder = app.query_one(DepthLadder)
+        best_bid = client.books[app.active].best_bid_price()
+        assert best_bid is not None
+        trigger = best_bid - 4 * ladder.tick  # in the window, below the touch
+        await client.submit(
+            {
+                "symbol": app.active,
+                "side": "Ask",
+                "orderType": "Market",
+                "triggerPrice": format(trigger, "f"),
+                "triggerQuantity": "0.001",
+            }
+        )
+        await wait_for(
+            pilot,
+            lambda: any(r.marks == "◇" and Decimal(r.price) == trigger for r in ladder.view.rows),
+            "the trigger's mark",
+        )
+        assert not any(r.own_bid or r.own_ask for r in ladder.view.rows)
