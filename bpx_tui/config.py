@@ -54,6 +54,7 @@ from bpx_tui import paths
 from bpx_tui.choices import LOG_LEVELS
 from bpx_tui.exchange.numbers import NumberError, round_to_step, to_decimal
 from bpx_tui.exchange.signing import api_key_of, decode_secret
+from bpx_tui.exchange.vocab import TRIGGER_SOURCES, TriggerBy
 from bpx_tui.trading.risk import RiskLimits
 
 DEFAULT_BASE_URL = "https://api.backpack.exchange"
@@ -93,6 +94,7 @@ _TOP_KEYS = (
     "stale_after_s",
     "log_level",
     "demo_collateral",
+    "exit_trigger_by",
     "keys",
     "risk",
     "markets",
@@ -160,6 +162,9 @@ class Settings:
     stale_after_s: float = 5.0
     log_level: str = "INFO"
     demo_collateral: Decimal = Decimal(100_000)  # USDC the demo's local exchange starts with
+    # What a ticket's take-profit / stop-loss and stop entries watch: the mark by default,
+    # which a thin book's last trade cannot push through a stop.
+    exit_trigger_by: TriggerBy = "MarkPrice"
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # overrides
     risk: RiskLimits = field(default_factory=RiskLimits)
     markets: Mapping[str, MarketSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -439,6 +444,14 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
         return _parse_decimal(
             value, key, problems, "set demo_collateral = 100000", upper=Decimal(10) ** 12
         )
+    if name == "exit_trigger_by":
+        for source in TRIGGER_SOURCES:
+            if isinstance(value, str) and value.strip().lower() == source.lower():
+                return source
+        problems.invalid(
+            key, f"one of {', '.join(TRIGGER_SOURCES)}", value, 'set exit_trigger_by = "MarkPrice"'
+        )
+        return None
     if name == "log_level":
         if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
             return value.strip().upper()
@@ -682,6 +695,8 @@ confirm_first_live_order = true
 stale_after_s = 5          # a mark price older than this blocks new orders
 log_level = "INFO"
 # demo_collateral = 100000   # USDC of the demo account when bpx-tui runs its local exchange
+exit_trigger_by = "MarkPrice"  # what take-profit, stop-loss and stops watch: MarkPrice,
+                               # LastPrice or IndexPrice
 
 [risk]                     # every market; [markets.SYMBOL] overrides one market
 max_order_notional = 50000       # USDC

@@ -159,7 +159,9 @@ async def test_sending_ignores_enter_and_the_answer_replaces_it(tmp_path: Path) 
         assert answer.startswith("✓ accepted: BUY") and answer.endswith("· New")
         assert "BTC_USDC_PERP Limit @" in answer
         assert not text(ticket, "status")
-        assert app.focused is app.query_one(DepthLadder)
+        # Focus goes back when the app has handled the ticket's Closed (a turn later).
+        ladder = app.query_one(DepthLadder)
+        await wait_for(pilot, lambda: app.focused is ladder, "focus back on the ladder")
         assert len(sim.engine.order_history(sim.demo.account_id, {})) == 1
         assert len(app.client.open_orders) == 1
 
