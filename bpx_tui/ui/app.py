@@ -756,7 +756,7 @@ class BpxApp(App[int]):
     def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
         ticket = self.query_one(OrderTicket)
         try:
-            order = event.ticket.order(self._client.market(event.ticket.symbol))
+            order = event.ticket.order(self._client.market(event.ticket.symbol), event.entry)
         except TicketError as exc:
             ticket.refuse(str(exc))
             return

@@ -158,6 +158,7 @@ class TradingDesk:
             side="Bid" if side == "Bid" else "Ask",
             order_type="Market" if order_type == "Market" else "Limit",
             size=market.format_quantity(size) if size is not None else "",
+            trigger_by=self.settings.exit_trigger_by,
         )
         if ticket.is_market:
             return ticket
