@@ -807,10 +807,10 @@ class BpxApp(App[int]):
             ladder.place_cursor(cursor + event.ticks * self._client.market(event.symbol).tick_size)
 
     def action_cancel_selected(self) -> None:
-        """On the ladder: our orders on the cursor's row; elsewhere the selected order."""
+        """Our orders on the ladder cursor's row, when the ladder has the focus and the
+        row has any; otherwise the order selected in the open orders (as always)."""
         ladder = self.query_one(DepthLadder)
-        if self.focused is ladder:
-            self._cancel_at_cursor(ladder)
+        if self.focused is ladder and self._cancel_at_cursor(ladder):
             return
         table = self.query_one(OrdersPanel).table
         order = self._client.open_orders.get(table.selected_key or "")
@@ -819,16 +819,13 @@ class BpxApp(App[int]):
             return
         self._run(self._desk.cancel(order))
 
-    def _cancel_at_cursor(self, ladder: DepthLadder) -> None:
-        cursor = ladder.cursor_price
+    def _cancel_at_cursor(self, ladder: DepthLadder) -> bool:
+        """Cancel our orders on the cursor's row; False when it has none."""
         ids = ladder.orders_at_cursor()
         orders = [o for i in ids if (o := self._client.open_orders.get(i)) is not None]
-        if not orders:
-            where = "at the cursor" if cursor is None else f"at {cursor}"
-            self.say(f"no order of yours {where} (o lists every open order)")
-            return
         for order in orders:
             self._run(self._desk.cancel(order))
+        return bool(orders)
 
     def action_cancel_market(self) -> None:
         self._run(self._desk.cancel_market(self.active))
