@@ -99,6 +99,7 @@ SLOW_HZ = 4  # tables, account, status, chart: enough for numbers a human reads
 DROP_VISIBLE_S = 2.0  # a reconnect faster than the eye stays on the status bar this long
 ERROR_VISIBLE_S = 60.0  # then the error lives on in the log panel (L) only
 ACCOUNT_ROWS = 6  # the account strip's four lines and its border
+CHART_MIN_ROWS = 3  # the chart's border and one line: with less it only overflows the column
 NOTE_VISIBLE_S = 5.0  # a passing word on the status bar
 TOAST_BURST_S = 1.0  # errors closer together than this share one toast
 BOOK_WAIT_S = 3.0
@@ -549,8 +550,9 @@ class BpxApp(App[int]):
         # (styles/app.tcss): measured here, as the ticket grows and shrinks with its
         # preview, rather than at each way a ticket opens and closes. No-op if unchanged.
         right = self.query_one("#right")
-        crowded = ticket.is_open and right.size.height < ticket.outer_size.height + ACCOUNT_ROWS
-        right.set_class(crowded, "-crowded")
+        room = right.size.height - ticket.outer_size.height if ticket.is_open else None
+        right.set_class(room is not None and room < ACCOUNT_ROWS, "-crowded")
+        right.set_class(room is not None and room < ACCOUNT_ROWS + CHART_MIN_ROWS, "-no-chart")
 
     def _pump_slow(self) -> None:
         feed, client = self.feed, self._client
