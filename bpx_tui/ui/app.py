@@ -104,9 +104,9 @@ NOTE_VISIBLE_S = 5.0  # a passing word on the status bar
 TOAST_BURST_S = 1.0  # errors closer together than this share one toast
 BOOK_WAIT_S = 3.0
 OPEN_INTEREST_EVERY_S = 30.0
+TAPE_LINES = 100  # trades the tape keeps on screen (bursts merged)
 # Desk keys, plus Textual's own quit (ctrl+q) and command palette (ctrl+p), which are
 # priority bindings: none of them runs while an input context is open.
-TAPE_LINES = 100  # trades the tape keeps on screen (bursts merged)
 DESK_ACTIONS = keys.desk_actions() | {"quit", "command_palette"}
 
 
@@ -797,15 +797,14 @@ class BpxApp(App[int]):
             return
         ladder = self.query_one(DepthLadder)
         cursor = ladder.cursor_price
-        if self._desk.join_move(event.symbol, event.ticks):
-            pass  # the running move carries the orders on; the cursor goes with them
-        elif not event.order_ids:
-            where = "at the cursor" if cursor is None else f"at {cursor}"
-            self.say(f"no order of yours {where}: shift+up/down moves the orders in MINE")
-            return
-        else:
+        # A press during a running move joins it: the move carries the replacements on.
+        if not self._desk.join_move(event.symbol, event.ticks):
+            if not event.order_ids:
+                where = "at the cursor" if cursor is None else f"at {cursor}"
+                self.say(f"no order of yours {where}: shift+up/down moves the orders in MINE")
+                return
             self._run(self._desk.move_orders(event.symbol, event.order_ids, event.ticks))
-        if cursor is not None:
+        if cursor is not None:  # the cursor goes with the orders
             ladder.place_cursor(cursor + event.ticks * self._client.market(event.symbol).tick_size)
 
     def action_cancel_selected(self) -> None:

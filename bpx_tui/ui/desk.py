@@ -100,6 +100,22 @@ def order_activity(event: str, order: NewOrder, result: str, tone: Tone = "bad")
     )
 
 
+def resting_activity(
+    event: str, order: Order, result: str, price: Decimal | None = None
+) -> ActivityEntry:
+    """An activity line about one of our resting orders that the desk failed to act on
+    (``price``: where it was to go, when not its own)."""
+    return ActivityEntry(
+        event,
+        result,
+        order.symbol,
+        fmt.side_word(order.side),
+        fmt.exact(order.remaining),
+        fmt.exact(order.price if price is None else price),
+        "bad",
+    )
+
+
 class TradingDesk:
     """Order actions for one client and account; the app owns it once connected."""
 
@@ -322,15 +338,7 @@ class TradingDesk:
             return Outcome(
                 f"cancel {order.id} failed: {exc}",
                 severity="error",
-                activity=ActivityEntry(
-                    "cancel",
-                    f"failed: {exc}",
-                    order.symbol,
-                    fmt.side_word(order.side),
-                    fmt.exact(order.quantity),
-                    fmt.exact(order.price),
-                    "bad",
-                ),
+                activity=resting_activity("cancel", order, f"failed: {exc}"),
             )
         return Outcome(f"cancelled {fmt.side_word(order.side)} {order.symbol} @ {order.price}")
 
@@ -442,17 +450,7 @@ class TradingDesk:
 
         def failed(result: str) -> Outcome:
             return Outcome(
-                result,
-                severity="error",
-                activity=ActivityEntry(
-                    "move",
-                    result,
-                    order.symbol,
-                    fmt.side_word(order.side),
-                    fmt.exact(order.remaining),
-                    fmt.exact(target),
-                    "bad",
-                ),
+                result, severity="error", activity=resting_activity("move", order, result, target)
             )
 
         try:
