@@ -8,11 +8,20 @@ from pathlib import Path
 from textual import events
 
 from bpx_tui.sim.server import SimServer
+from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.ticket import OrderTicket
 from tests.ui.helpers import make_demo_app, wait_for, wait_ready
 
 SIZE = (160, 48)  # the snapshots' large layout: room for twelve prices under the touch
+
+
+def active_best_bid(app: BpxApp) -> Decimal:
+    """The active market's best bid as the console's book has it (the book is live)."""
+    assert app.client is not None
+    best = app.client.books[app.active].best_bid_price()
+    assert best is not None
+    return best
 
 
 async def test_the_cursor_keeps_its_price_while_the_book_moves(tmp_path: Path) -> None:
@@ -62,10 +71,8 @@ async def test_b_twelve_rows_below_the_touch_opens_the_ticket_at_that_price(
     app, _sim = make_demo_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        assert app.client is not None
         ladder = app.query_one(DepthLadder)
-        best_bid = app.client.books[app.active].best_bid_price()
-        assert best_bid is not None
+        best_bid = active_best_bid(app)
         await pilot.press("down", *["j"] * 12)  # the touch, then twelve ticks down
         target = best_bid - 12 * ladder.tick
         assert ladder.cursor_price == target
@@ -90,10 +97,8 @@ async def test_shift_up_moves_the_order_a_tick_at_a_time_and_c_cancels_it(
     app, sim = make_demo_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        assert app.client is not None
         ladder = app.query_one(DepthLadder)
-        best_bid = app.client.books[app.active].best_bid_price()
-        assert best_bid is not None
+        best_bid = active_best_bid(app)
         await pilot.press("down", *["j"] * 12, "b", "enter")
         target = best_bid - 12 * ladder.tick
         await wait_for(pilot, lambda: len(_resting(sim)) == 1, "the resting bid")
@@ -178,8 +183,7 @@ async def test_a_trigger_order_is_a_mark_by_its_price_not_an_own_order(tmp_path:
         client = app.client
         assert client is not None
         ladder = app.query_one(DepthLadder)
-        best_bid = client.books[app.active].best_bid_price()
-        assert best_bid is not None
+        best_bid = active_best_bid(app)
         trigger = best_bid - 4 * ladder.tick  # in the window, below the touch
         await client.submit(
             {
