@@ -5,7 +5,8 @@ shown whether it has size or not, so the spread is the empty rows between the be
 and the best ask. The window of prices stays put while the market moves and recentres
 only when the touch comes within ``MARGIN`` rows of an edge (or on request); the cursor
 is a price, so neither book changes nor recentring move it off the price the trader
-chose while that price is on screen.
+chose: when the window recentres away from it, it is drawn at the window's edge with an
+arrow (and named in the title) and b/s still trade at it, until the trader moves it.
 
 Deciding *which* rows (prices, sizes, grouping, where the cursor, our orders, the entry
 and the liquidation price land) is pure arithmetic on the book and lives here so it is
@@ -28,6 +29,7 @@ GROUPS = (1, 10, 100)
 # Rows kept between the touch and the window's edge before the window recentres: enough
 # to see the next prices out, few enough that a moving market rarely shifts the rows.
 MARGIN = 2
+CURSOR_GLYPH = "▸"  # the cursor's price, at the window's edge, when the window left it
 _ZERO = Decimal(0)
 
 
@@ -79,6 +81,7 @@ class LadderView:
     top: Decimal | None = None  # the first row's price: the window the next frame keeps
     cursor_price: Decimal | None = None  # None: at the touch (b/s take the best price)
     cursor_side: Literal["Bid", "Ask"] | None = None
+    cursor_beyond: int = 0  # +1 / -1: the cursor's price is above / below the window
     best_bid: Decimal | None = None  # the book's, not the best bucket's
     best_ask: Decimal | None = None
     note: str = ""  # the spread (or resync) line
@@ -206,7 +209,7 @@ def build_view(
 
     ``top`` is the previous frame's window: it is kept unless the touch is within
     ``MARGIN`` rows of its edge (None: centre on the touch). The cursor keeps its price
-    while that price is in the window and is clamped to the window's edge otherwise.
+    wherever the window goes; beyond the window it is a glyph at the nearer edge.
     Only the window's levels are read from the book (two bisects per side).
     ``volume`` (``{price: traded}``, on the ``tick`` grid) fills the volume column.
     """
@@ -241,8 +244,12 @@ def build_view(
 
     cursor_i = None if cursor is None else _exact_index(cursor, step)
     if cursor_i is not None:
-        cursor_i = max(bottom_i, min(top_i, cursor_i))
         view.cursor_price = _price(cursor_i, step)
+        view.cursor_beyond = 1 if cursor_i > top_i else -1 if cursor_i < bottom_i else 0
+        if view.cursor_beyond:
+            edge = top_i if view.cursor_beyond > 0 else bottom_i
+            arrow = "↑" if view.cursor_beyond > 0 else "↓"
+            marks = {**marks, edge: marks.get(edge, "") + arrow + CURSOR_GLYPH}
     last_i = None if last_price is None else _exact_index(last_price, step)
     best_ask_i = ask_i if view.best_ask is not None else None
     best_bid_i = bid_i if view.best_bid is not None else None
@@ -278,8 +285,8 @@ def build_view(
             )
         )
     if cursor_i is not None:
-        kind = rows[top_i - cursor_i].kind
-        view.cursor_side = "Ask" if kind == "ask" else "Bid" if kind == "bid" else None
+        side_of = "ask" if cursor_i >= ask_from else "bid" if cursor_i <= bid_to else ""
+        view.cursor_side = "Ask" if side_of == "ask" else "Bid" if side_of == "bid" else None
     view.rows = rows
     return view
 

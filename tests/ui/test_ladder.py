@@ -57,12 +57,23 @@ async def test_the_cursor_keeps_its_price_while_the_book_moves(tmp_path: Path) -
         assert book.synced
 
         # The synthetic market jumps dozens of ticks a step: the window recentres and the
-        # cursor, left behind, is on the nearest price in view.
-        sim.step(1)
-        await wait_for(pilot, lambda: ladder.view.top != top, "the recentred window")
+        # cursor, left behind, keeps its price, named in the title, until a key moves it.
+        for _ in range(50):
+            sim.step(1)
+            await pilot.pause(0.05)
+            if ladder.view.cursor_beyond:
+                break
+        assert ladder.view.cursor_beyond and ladder.view.top != top
+        assert ladder.cursor_price == cursor
+        assert f"cursor {'↑' if ladder.view.cursor_beyond > 0 else '↓'}" in str(ladder.border_title)
+        assert not any(r.cursor for r in ladder.view.rows)
+        await pilot.press("b")  # b/s still trade at the cursor's price
+        ticket = app.query_one(OrderTicket)
+        assert ticket.ticket is not None and Decimal(ticket.ticket.price) == cursor
+        await pilot.press("escape")
+        await pilot.press("j")
         shown = [Decimal(r.price) for r in ladder.view.rows]
-        assert ladder.cursor_price in (shown[0], shown[-1])
-        assert ladder.view.rows[shown.index(ladder.cursor_price)].cursor
+        assert ladder.view.cursor_beyond == 0 and ladder.cursor_price in shown
 
 
 async def test_b_twelve_rows_below_the_touch_opens_the_ticket_at_that_price(

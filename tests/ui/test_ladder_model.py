@@ -13,6 +13,7 @@ import pytest
 from bpx_tui.exchange import book as book_module
 from bpx_tui.exchange.book import OrderBook
 from bpx_tui.ui.ladder_model import (
+    CURSOR_GLYPH,
     MARGIN,
     LadderView,
     Marker,
@@ -126,9 +127,20 @@ def test_the_window_recentres_only_when_the_touch_nears_its_edge() -> None:
     assert abs((len(kinds) - 1 - bid_row) - ask_row) <= 1  # the touch is in the middle
     # The cursor keeps its price while it is still in the window...
     assert view.cursor_price == Decimal("100.0")
-    # ...and snaps to the nearest price in view when the window leaves it behind.
+    # ...and keeps it when the window leaves it behind: drawn at the window's nearer
+    # edge, no row claims it, and b/s still trade there.
     view = frames.delta(asks=[["101.5", "1"], ["100.5", "0"]], bids=[["101.2", "1"]])
-    assert view.cursor_price == prices(view)[-1] and view.rows[-1].cursor
+    assert view.cursor_price == Decimal("100.0") and view.cursor_beyond == -1
+    assert not any(row.cursor for row in view.rows)
+    assert view.rows[-1].marks.endswith("↓" + CURSOR_GLYPH) and view.cursor_side == "Bid"
+    # Frames later (the market moving on) it is still there, and one key brings it back
+    # to the lowest price the window can show (scrolled as far as the touch allows).
+    view = frames.delta(asks=[["101.6", "1"]])
+    assert view.cursor_price == Decimal("100.0") and view.cursor_beyond == -1
+    cursor, top = move_cursor(view, -1)
+    shown = build_view(frames.book, HEIGHT, step=TICK, top=top, cursor=cursor)
+    assert shown.cursor_beyond == 0 and shown.rows[-1].cursor
+    assert cursor is not None and cursor > Decimal("100.0")
 
 
 def test_moving_the_cursor_goes_one_tick_and_starts_at_the_touch() -> None:

@@ -195,16 +195,19 @@ class DepthLadder(Widget, can_focus=True):
         self._rebuild()
 
     def orders_at_cursor(self) -> tuple[str, ...]:
-        """Our resting orders drawn on the cursor's row (none when it is at the touch)."""
+        """Our resting orders drawn on the cursor's row (none when it is at the touch, or
+        beyond the window: a key must not act on orders the trader cannot see)."""
         cursor = self.view.cursor_price
-        return () if cursor is None else orders_in_row(self._markers, self.step, cursor)
+        if cursor is None or self.view.cursor_beyond:
+            return ()
+        return orders_in_row(self._markers, self.step, cursor)
 
     def action_move_orders(self, ticks: int) -> None:
         self.post_message(self.MoveOrders(self.symbol, self.orders_at_cursor(), ticks))
 
     def place_cursor(self, price: Decimal) -> None:
         """Put the cursor on ``price`` (where moved orders went); a price off the window
-        is clamped to its edge, as any cursor is."""
+        is drawn at its edge, as any cursor is."""
         self._cursor = price
         self._rebuild()
 
@@ -270,7 +273,7 @@ class DepthLadder(Widget, can_focus=True):
         )
         self._cursor = view.cursor_price
         self._top = view.top
-        if view.top != self.view.top or view.note != self.view.note:
+        if _titled(view) != _titled(self.view):
             widths = self._columns(width)
             self.view = view
             if self._columns(width) != widths:
@@ -294,7 +297,12 @@ class DepthLadder(Widget, can_focus=True):
         return max(4, width - len(state) - len(group) - 10)
 
     def _update_titles(self) -> None:
-        self.border_title = f"Depth {self.symbol}" if self.symbol else "Depth"
+        title = f"Depth {self.symbol}" if self.symbol else "Depth"
+        cursor = self.view.cursor_price
+        if cursor is not None and self.view.cursor_beyond:
+            arrow = "↑" if self.view.cursor_beyond > 0 else "↓"
+            title += f" · cursor {arrow} {self._format_price(format(cursor, 'f'))}"
+        self.border_title = title
         state, group = self._subtitle_parts()
         self.border_subtitle = " · ".join(part for part in (state, self.view.note, group) if part)
         self.set_class(self.resyncing, "-resyncing")
@@ -439,3 +447,9 @@ class DepthLadder(Widget, can_focus=True):
             else:
                 segments.append(self._cell(row.depth, f"{side}-bar", bar_w, cursor))
         return Strip(segments).crop_extend(0, width, base)
+
+
+def _titled(view: LadderView) -> tuple[object, ...]:
+    """What of a view the panel's border shows: a change repaints the titles."""
+    beyond = view.cursor_price if view.cursor_beyond else None
+    return view.top, view.note, view.cursor_beyond, beyond
