@@ -54,6 +54,11 @@ def demo_journal_file(env: Mapping[str, str] | None = None) -> Path:
     return data_dir(env) / "demo" / JOURNAL_FILE
 
 
+def command_history_file(env: Mapping[str, str] | None = None) -> Path:
+    """The ``:`` command line's history (one command per line, newest last)."""
+    return data_dir(env) / "command_history.txt"
+
+
 def log_dir(env: Mapping[str, str] | None = None) -> Path:
     """Rotating log files (the terminal belongs to the UI, so logs never go there)."""
     home = _home(env)

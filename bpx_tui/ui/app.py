@@ -47,16 +47,28 @@ from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
 from bpx_tui.ui import keys, layout
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
+from bpx_tui.ui.command_grammar import (
+    ALL,
+    CancelCommand,
+    CloseCommand,
+    Command,
+    ExitCommand,
+    LeverageCommand,
+    OrderCommand,
+    SymbolCommand,
+)
+from bpx_tui.ui.command_history import CommandHistory
 from bpx_tui.ui.commands import ConsoleCommands
 from bpx_tui.ui.desk import Outcome, Severity, TradingDesk
 from bpx_tui.ui.feed import Feed, refusal_message
+from bpx_tui.ui.screens.command_line import CommandLine
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
 from bpx_tui.ui.session import SessionPnl
 from bpx_tui.ui.tape import tape_rows
-from bpx_tui.ui.ticket_model import TicketError
+from bpx_tui.ui.ticket_model import Ticket, TicketError
 from bpx_tui.ui.views import (
     account_view,
     chart_candles,
@@ -191,6 +203,7 @@ class BpxApp(App[int]):
         self._toast_burst_at = -TOAST_BURST_S  # when the last toast was shown
         self._toast_pending: tuple[int, str, Severity] | None = None  # (count, latest, …)
         self._toast_timer: Timer | None = None
+        self.command_history = CommandHistory(paths.command_history_file())
 
     @property
     def _client(self) -> BackpackClient:
@@ -737,14 +750,14 @@ class BpxApp(App[int]):
             self._record_activity(ActivityEntry("refused", message, self.active, tone="bad"))
             self.alert(message)
             return
+        self._show_ticket(desk.new_ticket(self.active, side, order_type, at_price))
+
+    def _show_ticket(self, ticket: Ticket) -> None:
+        desk = self._desk
         widget = self.query_one(OrderTicket)
         widget.previewer = desk.preview
         widget.reference_price = desk.reference_price
-        widget.open(
-            desk.new_ticket(self.active, side, order_type, at_price),
-            self._client.market(self.active),
-            desk.presets(self.active),
-        )
+        widget.open(ticket, self._client.market(ticket.symbol), desk.presets(ticket.symbol))
 
     def action_preset(self, index: int) -> None:
         size = self._desk.choose_preset(self.active, index)
@@ -953,12 +966,50 @@ class BpxApp(App[int]):
         symbols = sorted(self._client.markets)
 
         def chosen(symbol: str | None) -> None:
-            if symbol and symbol != self.active:
-                if symbol not in self.watchlist_symbols:
-                    self.watchlist_symbols.append(symbol)
-                self.set_active(symbol)
+            if symbol:
+                self._switch_to(symbol)
 
         self.push_screen(MarketSwitcher(symbols, self.active), chosen)
+
+    def action_command_line(self) -> None:
+        if not self.ready:
+            self.say("the command line opens once the console is connected")
+            return
+        line = CommandLine(sorted(self._client.markets), self.command_history)
+        self.push_screen(line, self.run_command)
+
+    def run_command(self, command: Command | None) -> None:
+        """Route a parsed command line: an order opens its ticket filled in (Enter
+        sends it, as any ticket); close and cancel act at once, as their keys do."""
+        match command:
+            case OrderCommand():
+                self._open_command_ticket(command)
+            case CloseCommand(target=target) if target == ALL:
+                self.action_close_all()
+            case CloseCommand(target=target):
+                self._run(self._desk.close(target or self.active))
+            case CancelCommand(target=target):
+                self._run(
+                    self._desk.cancel_market(None if target == ALL else target or self.active)
+                )
+            case LeverageCommand(limit=limit):
+                self.action_set_leverage(limit)
+            case SymbolCommand(symbol=symbol):
+                self._switch_to(symbol)
+            case ExitCommand(level=level):  # wired to the desk's attach_exit on merge
+                self.say(f"{level.kind}: attaching exits to a position is not wired yet")
+
+    def _open_command_ticket(self, command: OrderCommand) -> None:
+        ticket = command.ticket(self.active, self.settings.exit_trigger_by)
+        if ticket.symbol != self.active:
+            self._switch_to(ticket.symbol)
+        self._show_ticket(self._desk.join_touch(ticket))
+
+    def _switch_to(self, symbol: str) -> None:
+        if symbol not in self.watchlist_symbols:
+            self.watchlist_symbols.append(symbol)
+        if symbol != self.active:
+            self.set_active(symbol)
 
     def action_cycle_grouping(self) -> None:
         factor = self.query_one(DepthLadder).cycle_group()

@@ -372,6 +372,25 @@ def complete(text: str, cursor: int, symbols: Collection[str]) -> Completion:
     return Completion(start, end, candidates)
 
 
+def apply_completion(text: str, cursor: int, found: Completion) -> tuple[str, int]:
+    """The line and cursor after Tab: the one candidate (a space after it at the end
+    of the line), or as much as every candidate shares; unchanged when they share
+    nothing beyond what is typed (the caller then lists them)."""
+    if not found.candidates:
+        return text, cursor
+    if len(found.candidates) == 1:
+        word = found.candidates[0] + ("" if found.end < len(text) else " ")
+    else:
+        lowered = [c.lower() for c in found.candidates]
+        shared = 0
+        while all(len(c) > shared and c[shared] == lowered[0][shared] for c in lowered):
+            shared += 1
+        if shared <= cursor - found.start:
+            return text, cursor
+        word = found.candidates[0][:shared]
+    return text[: found.start] + word + text[found.end :], found.start + len(word)
+
+
 def _pool(before: list[Token], symbols: Collection[str]) -> list[str]:
     """What may come after the words ``before`` the cursor."""
     if not before:

@@ -176,13 +176,20 @@ class TradingDesk:
             size=market.format_quantity(size) if size is not None else "",
             trigger_by=self.settings.exit_trigger_by,
         )
-        if ticket.is_market:
+        if ticket.is_market or at_price is None:
+            return self.join_touch(ticket)
+        return replace(ticket, price=market.format_price(at_price))
+
+    def join_touch(self, ticket: Ticket) -> Ticket:
+        """A limit ticket without a price joins the best bid / ask (as ``b`` / ``s``
+        and a ``:buy`` without a price do); any other ticket is returned as it is."""
+        if ticket.is_market or ticket.price:
             return ticket
-        joined = at_price is None
-        price = at_price if at_price is not None else self.reference_price(ticket)
+        price = self.reference_price(ticket)
         if price is None:
             return ticket
-        return replace(ticket, price=market.format_price(price), price_joined=joined)
+        market = self.client.market(ticket.symbol)
+        return replace(ticket, price=market.format_price(price), price_joined=True)
 
     def presets(self, symbol: str) -> tuple[Decimal, ...]:
         market = self.client.market(symbol)
@@ -342,16 +349,20 @@ class TradingDesk:
             )
         return Outcome(f"cancelled {fmt.side_word(order.side)} {order.symbol} @ {order.price}")
 
-    async def cancel_market(self, symbol: str) -> Outcome:
+    async def cancel_market(self, symbol: str | None) -> Outcome:
+        """Every order of ``symbol``, or of every market (None: ``:cancel all``)."""
+        where = symbol or "every market"
         try:
             cancelled = await self.client.cancel_all(symbol)
         except BackpackError as exc:
             return Outcome(
-                f"cancel all on {symbol} failed: {exc}",
+                f"cancel all on {where} failed: {exc}",
                 severity="error",
-                activity=ActivityEntry("cancel", f"cancel all failed: {exc}", symbol, tone="bad"),
+                activity=ActivityEntry(
+                    "cancel", f"cancel all failed: {exc}", symbol or "", tone="bad"
+                ),
             )
-        return Outcome(f"cancelled {len(cancelled)} order(s) on {symbol}")
+        return Outcome(f"cancelled {len(cancelled)} order(s) on {where}")
 
     async def close(self, symbol: str) -> Outcome:
         if self.service is None:

@@ -60,6 +60,13 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("close_position", "x", "close_position", "Close the active/selected position", "app"),
     KeySpec("close_all", "X", "close_all", "Close all: cancel orders, flatten, verify", "app"),
     KeySpec("switch_market", "slash", "switch_market", "Switch the active market", "app"),
+    KeySpec(
+        "command_line",
+        "colon",
+        "command_line",
+        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym",
+        "app",
+    ),
     KeySpec("group", "g", "cycle_grouping", "Ladder tick grouping x1/x10/x100", "app"),
     KeySpec("kill", "K", "kill_switch", "Kill switch: block new risk", "app"),
     KeySpec(

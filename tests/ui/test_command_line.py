@@ -1,0 +1,142 @@
+"""The ``:`` command line in the running console, against the local exchange over sockets:
+an order command opens its ticket filled in (Enter sends it), a bad line points at its
+bad token and sends nothing, Tab completes, up recalls, close/cancel act at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from bpx_tui.sim.server import SimServer
+from bpx_tui.ui.screens.command_line import CommandLine
+from bpx_tui.ui.widgets.ticket import OrderTicket
+from tests.ui.helpers import SIZE, make_demo_app, wait_for, wait_ready
+
+HUNDRED = Decimal(100)
+
+
+async def type_line(pilot: Pilot[Any], text: str) -> CommandLine:
+    """``:`` then ``text`` one key at a time, as a trader types it."""
+    await pilot.press("colon")
+    screen = pilot.app.screen
+    assert isinstance(screen, CommandLine)
+    await pilot.press(*[{" ": "space", "%": "percent_sign", "@": "at"}.get(c, c) for c in text])
+    assert screen.field.value == text
+    return screen
+
+
+def _orders(sim: SimServer) -> list[dict[str, Any]]:
+    return sim.engine.open_orders(sim.demo.account_id, None, None)
+
+
+def _position(sim: SimServer, symbol: str) -> Decimal:
+    rows = sim.engine.positions(sim.demo.account_id, None)
+    return sum((Decimal(r["netQuantity"]) for r in rows if r["symbol"] == symbol), Decimal(0))
+
+
+async def test_an_order_command_opens_its_ticket_and_enter_places_it_with_both_exits(
+    tmp_path: Path,
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await type_line(pilot, "buy 0.02 market tp +1% sl -1%")
+        await pilot.press("enter")
+        ticket = app.query_one(OrderTicket)
+        assert ticket.is_open and ticket.ticket is not None
+        assert (ticket.ticket.side, ticket.ticket.kind) == ("Bid", "market")
+        assert (ticket.ticket.take_profit, ticket.ticket.stop_loss) == ("+1%", "-1%")
+        assert _orders(sim) == []  # a command never sends by itself
+        preview = str(app.query_one("#ticket-preview", Static).render())
+        assert "TP" in preview and "SL" in preview
+        await pilot.press("enter")
+        symbol = app.active
+        await wait_for(pilot, lambda: len(_orders(sim)) == 2, "the two exit legs")
+        assert _position(sim, symbol) == Decimal("0.02")
+        [position] = sim.engine.positions(sim.demo.account_id, symbol)
+        entry = Decimal(position["entryPrice"])
+        tick = app.client.market(symbol).tick_size if app.client else Decimal(0)
+        triggers = sorted(Decimal(o["triggerPrice"]) for o in _orders(sim))
+        expected = [entry * (1 - Decimal("0.01")), entry * (1 + Decimal("0.01"))]
+        for got, want in zip(triggers, expected, strict=True):
+            assert abs(got - want) <= tick
+        assert all(o["reduceOnly"] and o["side"] == "Ask" for o in _orders(sim))
+        assert all(o["status"] == "TriggerPending" for o in _orders(sim))
+
+
+async def test_a_bad_line_points_at_its_token_and_nothing_opens_or_sends(
+    tmp_path: Path,
+) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        screen = await type_line(pilot, "buy 0.02 maket")
+        await pilot.press("enter")
+        assert app.screen is screen  # still open, the line kept for fixing
+        hint = screen.query_one("#cmdline-hint", Static).render()
+        marked = [hint.plain[s.start : s.end] for s in hint.spans if "red" in str(s.style)]
+        assert "maket" in marked
+        # Desk keys typed now are text: x and X close nothing, K arms nothing.
+        await pilot.press("space", "x", "X", "K")
+        assert screen.field.value == "buy 0.02 maket xXK"
+        assert not app.gate.halted
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CommandLine)
+        assert not app.query_one(OrderTicket).is_open and _orders(sim) == []
+
+
+async def test_tab_completes_up_recalls_and_cancel_acts_at_once(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        assert app.client is not None
+        bid = app.client.books[app.active].best_bid_price()
+        assert bid is not None
+        price = format(bid - 50 * app.client.market(app.active).tick_size, "f")
+        await type_line(pilot, f"buy 0.001 @{price} post")
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: len(_orders(sim)) == 1, "the resting bid")
+        screen = await type_line(pilot, "ca")
+        await pilot.press("tab")
+        assert screen.field.value == "cancel "
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: _orders(sim) == [], "the cancel")
+        # Up recalls the newest line first, then the order before it.
+        screen = await type_line(pilot, "")
+        await pilot.press("up")
+        assert screen.field.value == "cancel"
+        await pilot.press("up")
+        assert screen.field.value == f"buy 0.001 @{price} post"
+        await pilot.press("down", "down")
+        assert screen.field.value == ""
+        await pilot.press("escape")
+
+
+async def test_sym_switches_the_market_and_close_flattens_it(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await type_line(pilot, "sym eth")
+        await pilot.press("enter")
+        assert app.active == "ETH_USDC_PERP"
+        await type_line(pilot, "buy 0.1 market")
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: _position(sim, app.active) == Decimal("0.1"), "the long")
+        await type_line(pilot, "close")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: _position(sim, app.active) == 0, "the close")
+
+
+async def test_colon_in_an_open_ticket_is_text_not_the_command_line(tmp_path: Path) -> None:
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("b")
+        assert app.query_one(OrderTicket).is_open
+        await pilot.press("colon")
+        assert not isinstance(app.screen, CommandLine)
+        assert isinstance(app.focused, Input)
