@@ -72,7 +72,7 @@ async def test_the_desk_opens_closes_and_halts_without_an_app(
     assert opened.sent and not opened.failed and opened.title == "Order sent"
     assert _position(sim) == size  # the exchange holds the position the ticket asked for
 
-    halted = trading.toggle_kill_switch()
+    halted = await trading.toggle_kill_switch()
     # The trader's own switch, not an alarm: the status bar shows it (no toast).
     assert halted.severity == "information" and trading.gate.halted
     assert halted.activity is not None and halted.activity.result.startswith("ON")
@@ -86,7 +86,7 @@ async def test_the_desk_opens_closes_and_halts_without_an_app(
 
     again = await trading.close(BTC)
     assert again.message == f"No open position on {BTC}"
-    assert trading.toggle_kill_switch().severity == "information" and not trading.gate.halted
+    assert (await trading.toggle_kill_switch()).severity == "information" and not trading.gate.halted
 
 
 async def test_a_limit_ticket_joins_the_book_or_takes_the_cursor_price(
