@@ -86,7 +86,9 @@ async def test_the_desk_opens_closes_and_halts_without_an_app(
 
     again = await trading.close(BTC)
     assert again.message == f"No open position on {BTC}"
-    assert (await trading.toggle_kill_switch()).severity == "information" and not trading.gate.halted
+    assert (
+        await trading.toggle_kill_switch()
+    ).severity == "information" and not trading.gate.halted
 
 
 async def test_a_limit_ticket_joins_the_book_or_takes_the_cursor_price(
