@@ -492,9 +492,12 @@ class Order:
     @property
     def unfilled(self) -> Decimal | None:
         """What the order has left to trade. A trigger order that has not fired has no
-        ``quantity`` yet: its size is ``triggerQuantity``, and None when that is a share
-        of the position (``"50%"``) or missing: a size nobody can confirm."""
-        if self.quantity is None and self.trigger_price is not None:
+        ``quantity`` yet (REST sends null, the stream ``"0"``: fixture
+        ws_account_orderUpdate_triggerPlaced): its size is ``triggerQuantity``, and None
+        when that is a share of the position (``"50%"``) or missing: a size nobody can
+        confirm."""
+        pending = self.status == "TriggerPending" or not self.quantity
+        if self.trigger_price is not None and pending:
             text = self.trigger_quantity
             if text is None or text.endswith("%"):
                 return None
