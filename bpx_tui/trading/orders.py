@@ -44,6 +44,7 @@ from bpx_tui.trading.exits import (
     ExitPlaced,
     check_exit_side,
     exit_intent,
+    exit_kind,
     position_exits,
     reference_price,
 )
@@ -323,7 +324,21 @@ class OrderService:
         it stopped after the cancel or before it.
         """
         moved = self.build(_moved_intent(order, price), exact=True)
+        self._check_exit_move(order, price)
         return await self.submit(moved, key=f"move:{order.id}")
+
+    def _check_exit_move(self, order: Order, price: Decimal) -> None:
+        """A take-profit or stop-loss moved across the mark would fire at once (a
+        stop raised above the mark is a market sell now): refuse it before the
+        cancel, so the position keeps the exit it had."""
+        position = self.client.positions.get(order.symbol)
+        if position is None or not order.is_trigger:
+            return
+        mark = self.client.marks.get(order.symbol)
+        reference = reference_price(position, mark.mark_price if mark else None)
+        kind = exit_kind(order, position, reference)
+        if kind is not None:
+            check_exit_side(kind, position, price, reference)
 
     # ------------------------------------------------------------------ exits
 

@@ -214,3 +214,14 @@ async def test_close_all_names_a_trigger_it_could_not_cancel(
         and "not cancelled" in line
         for line in report.lines()
     )
+
+
+async def test_a_stop_moved_across_the_mark_is_refused_before_anything_is_cancelled(
+    sim: SimServer, client: BackpackClient, service: OrderService
+) -> None:
+    position = await long_with_exits(client, service)
+    [stop] = position_exits(client.open_orders.values(), position, mark(client)).sl
+    before = {o["id"] for o in exchange_orders(sim)}
+    with pytest.raises(InvalidOrder, match="stop-loss on a long must be below the mark"):
+        await service.move(stop, at(client, "0.001"))
+    assert {o["id"] for o in exchange_orders(sim)} == before  # the stop still protects
