@@ -495,7 +495,7 @@ class Order:
         ``quantity`` yet (REST sends null, the stream ``"0"``: fixture
         ws_account_orderUpdate_triggerPlaced): its size is ``triggerQuantity``, and None
         when that is a share of the position (``"50%"``) or missing: a size nobody can
-        confirm."""
+        confirm (docs/PROTOCOL.md "Trigger orders")."""
         pending = self.status == "TriggerPending" or not self.quantity
         if self.trigger_price is not None and pending:
             text = self.trigger_quantity

@@ -480,7 +480,8 @@ class OrderService:
         ``ConditionalOrder``) and does not say whether it covers pending trigger orders
         without one; a take-profit or stop-loss left behind would later fire on a flat
         account. So what the answer does not name is cancelled explicitly; one already
-        gone (fired, or cancelled by the position's close) is not a problem.
+        gone (fired, or cancelled by the position's close) is not a problem
+        (docs/PROTOCOL.md "Trigger orders").
         """
         orders = self.client.open_orders.values()
         triggers = [o for o in orders if o.symbol == symbol and o.is_trigger]
