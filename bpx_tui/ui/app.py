@@ -802,7 +802,8 @@ class BpxApp(App[int]):
         if not self._desk.join_move(event.symbol, event.ticks):
             if not event.order_ids:
                 where = "at the cursor" if cursor is None else f"at {cursor}"
-                self.say(f"no order of yours {where}: shift+up/down moves the orders in MINE")
+                moves = "shift+up/down moves the orders in MINE and the TP/SL/◇ marks"
+                self.say(f"no order of yours {where}: {moves}")
                 return
             self._run(self._desk.move_orders(event.symbol, event.order_ids, event.ticks))
         if cursor is not None:  # the cursor goes with the orders

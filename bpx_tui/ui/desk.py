@@ -348,7 +348,10 @@ class TradingDesk:
                 severity="error",
                 activity=resting_activity("cancel", order, f"failed: {exc}"),
             )
-        return Outcome(f"cancelled {fmt.side_word(order.side)} {order.symbol} @ {order.price}")
+        kind = "trigger " if order.is_trigger else ""
+        return Outcome(
+            f"cancelled {kind}{fmt.side_word(order.side)} {order.symbol} @ {book_price(order)}"
+        )
 
     async def cancel_market(self, symbol: str) -> Outcome:
         try:
