@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from bpx_tui import paths
 from bpx_tui.choices import LOG_LEVELS
@@ -56,6 +56,9 @@ from bpx_tui.exchange.numbers import NumberError, round_to_step, to_decimal
 from bpx_tui.exchange.signing import api_key_of, decode_secret
 from bpx_tui.exchange.vocab import TRIGGER_SOURCES, TriggerBy
 from bpx_tui.trading.risk import RiskLimits
+
+KillSwitchResting = Literal["cancel", "keep"]
+KILL_SWITCH_RESTING: tuple[KillSwitchResting, ...] = ("cancel", "keep")
 
 DEFAULT_BASE_URL = "https://api.backpack.exchange"
 DEFAULT_WS_URL = "wss://ws.backpack.exchange"
@@ -97,6 +100,7 @@ _TOP_KEYS = (
     "demo_collateral",
     "tape_big_notional",
     "exit_trigger_by",
+    "kill_switch_resting",
     "keys",
     "risk",
     "markets",
@@ -168,6 +172,10 @@ class Settings:
     # What a ticket's take-profit / stop-loss and stop entries watch: the mark by default,
     # which a thin book's last trade cannot push through a stop.
     exit_trigger_by: TriggerBy = "MarkPrice"
+    # What switching the kill switch on (K) does to resting orders that would add risk if
+    # they filled: cancel them (a halt that leaves a bid to fill has not stopped the
+    # risk), or keep them. Reduce-only and closing orders are always kept.
+    kill_switch_resting: KillSwitchResting = "cancel"
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # overrides
     risk: RiskLimits = field(default_factory=RiskLimits)
     markets: Mapping[str, MarketSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -459,6 +467,17 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
             key, f"one of {', '.join(TRIGGER_SOURCES)}", value, 'set exit_trigger_by = "MarkPrice"'
         )
         return None
+    if name == "kill_switch_resting":
+        for choice in KILL_SWITCH_RESTING:
+            if isinstance(value, str) and value.strip().lower() == choice:
+                return choice
+        problems.invalid(
+            key,
+            '"cancel" (cancel resting orders that add risk when K is switched on) or "keep"',
+            value,
+            'set kill_switch_resting = "cancel"',
+        )
+        return None
     if name == "log_level":
         if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
             return value.strip().upper()
@@ -705,6 +724,8 @@ log_level = "INFO"
 # tape_big_notional = 50000  # USDC: trades at least this big are highlighted on the tape (t)
 exit_trigger_by = "MarkPrice"  # what take-profit, stop-loss and stops watch: MarkPrice,
                                # LastPrice or IndexPrice
+kill_switch_resting = "cancel" # K also cancels resting orders that add risk ("keep": not);
+                               # reduce-only and closing orders always stay
 
 [risk]                     # every market; [markets.SYMBOL] overrides one market
 max_order_notional = 50000       # USDC

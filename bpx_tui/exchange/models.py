@@ -489,6 +489,21 @@ class Order:
     def remaining(self) -> Decimal:
         return max(ZERO, (self.quantity or ZERO) - self.executed_quantity)
 
+    @property
+    def unfilled(self) -> Decimal | None:
+        """What the order has left to trade. A trigger order that has not fired has no
+        ``quantity`` yet (REST sends null, the stream ``"0"``: fixture
+        ws_account_orderUpdate_triggerPlaced): its size is ``triggerQuantity``, and None
+        when that is a share of the position (``"50%"``) or missing: a size nobody can
+        confirm (docs/PROTOCOL.md "Trigger orders")."""
+        pending = self.status == "TriggerPending" or not self.quantity
+        if self.trigger_price is not None and pending:
+            text = self.trigger_quantity
+            if text is None or text.endswith("%"):
+                return None
+            return max(ZERO, Decimal(text) - self.executed_quantity)
+        return self.remaining
+
 
 @dataclass(frozen=True, slots=True)
 class Position:

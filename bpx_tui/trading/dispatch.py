@@ -119,11 +119,14 @@ class OrderDispatch:
                 else "it stands as it was"
             )
             self._abort(order, f"order {old_id} could not be cancelled ({exc}): {fate}")
-        if order.terms.quantity is not None and cancelled.remaining != order.terms.quantity:
+        wanted = order.terms.quantity
+        left = cancelled.unfilled
+        if wanted is not None and left != wanted:
+            shown = "an unconfirmed size" if left is None else wire(left)
             self._abort(
                 order,
-                f"order {old_id} was cancelled with {wire(cancelled.remaining)} unfilled, "
-                f"not {wire(order.terms.quantity)} (it filled while being moved)",
+                f"order {old_id} was cancelled with {shown} unfilled, "
+                f"not {wire(wanted)} (it filled while being moved)",
             )
 
     def _abort(self, order: NewOrder, reason: str) -> NoReturn:

@@ -21,16 +21,43 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOutcome
+from bpx_tui.exchange.errors import (
+    BackpackError,
+    InvalidOrder,
+    NotFoundError,
+    UnknownOrderOutcome,
+)
 from bpx_tui.exchange.events import OrderFilled, OrderUpdated
 from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.signing import MAX_WINDOW_MS
-from bpx_tui.exchange.vocab import parse_side, parse_time_in_force
+from bpx_tui.exchange.vocab import (
+    TriggerBy,
+    parse_order_type,
+    parse_side,
+    parse_time_in_force,
+    parse_trigger_by,
+)
 from bpx_tui.trading.dispatch import OrderDispatch
+from bpx_tui.trading.exits import (
+    EXIT_NAMES,
+    ExitKind,
+    ExitPlaced,
+    check_exit_side,
+    exit_intent,
+    exit_kind,
+    position_exits,
+    reference_price,
+)
 from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
 from bpx_tui.trading.outcome import Reconciled
-from bpx_tui.trading.risk import MarketSnapshot, RiskGate, RiskLimits, RiskRejected
+from bpx_tui.trading.risk import (
+    MarketSnapshot,
+    RiskGate,
+    RiskLimits,
+    RiskRejected,
+    adds_risk,
+)
 
 LimitsSource = RiskLimits | Callable[[str], RiskLimits]
 
@@ -55,7 +82,10 @@ class CloseAllReport:
         return self.verified and not self.open_positions and not self.open_orders
 
     def lines(self) -> list[str]:
+        triggers = sum(1 for o in self.cancelled if o.is_trigger)
         out = [f"cancelled {len(self.cancelled)} order(s)"]
+        if triggers:
+            out[0] += f", {triggers} of them trigger orders (take-profit, stop-loss, stop)"
         for order in self.closes:
             qty = order.executed_quantity or order.quantity or Decimal(0)
             verb = "closed" if order.status == "Filled" else "close attempt"
@@ -69,7 +99,12 @@ class CloseAllReport:
             out.append(f"STILL OPEN {position.symbol} {position.net_quantity}: {why}")
         for order in self.open_orders:
             why = self.problems.get(order.symbol, "still resting after the last check")
-            out.append(f"STILL RESTING {order.symbol} order {order.id}: {why}")
+            what = (
+                f"trigger order {order.id} @ {order.trigger_price}"
+                if order.is_trigger
+                else f"order {order.id}"
+            )
+            out.append(f"STILL RESTING {order.symbol} {what}: {why}")
         reported = {p.symbol for p in self.open_positions} | {o.symbol for o in self.open_orders}
         for where, why in self.problems.items():
             if where not in reported:
@@ -86,6 +121,53 @@ def _order_problem(order: Order) -> str | None:
         return None
     reason = order.raw.get("expiryReason") if order.raw else None
     return f"close order {order.id} ended {order.status}" + (f" ({reason})" if reason else "")
+
+
+@dataclass
+class CancelReport:
+    """The orders an action cancelled, and the ones it could not."""
+
+    cancelled: list[Order] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _moved_intent(order: Order, price: Decimal) -> OrderIntent:
+    """``order``'s unfilled rest at ``price`` (a trigger order's trigger price)."""
+    tif = None if order.time_in_force is None else parse_time_in_force(order.time_in_force)
+    if not order.is_trigger:
+        if order.price is None:
+            raise InvalidOrder(f"order {order.id} has no book price to move")
+        return OrderIntent(
+            symbol=order.symbol,
+            side=parse_side(order.side),
+            order_type="Limit",
+            quantity=order.remaining,
+            price=price,
+            post_only=order.post_only,
+            reduce_only=order.reduce_only,
+            time_in_force=tif,
+            replaces=order.id,
+        )
+    assert order.trigger_price is not None
+    size = order.unfilled
+    if size is None:
+        raise InvalidOrder(
+            f"trigger order {order.id} is sized as {order.trigger_quantity or 'nothing'}, "
+            "not an amount: it cannot be replaced with the same size"
+        )
+    limit = order.price
+    return OrderIntent(
+        symbol=order.symbol,
+        side=parse_side(order.side),
+        order_type=parse_order_type(order.order_type),
+        quantity=size,
+        price=None if limit is None else limit + (price - order.trigger_price),
+        reduce_only=order.reduce_only,
+        time_in_force=tif if limit is not None else None,
+        trigger_price=price,
+        trigger_by=None if order.trigger_by is None else parse_trigger_by(order.trigger_by),
+        replaces=order.id,
+    )
 
 
 class OrderService:
@@ -232,31 +314,98 @@ class OrderService:
     async def move(self, order: Order, price: Decimal) -> Order:
         """Cancel ``order`` and place its unfilled rest at ``price`` (Backpack has no amend).
 
-        The replacement keeps the original's side, flags and time in force and is
-        checked like any new order *before* the cancel leaves, so a replacement the
-        risk gate would refuse never costs the trader the original. The cancel and
-        the place are one journaled intent (see ``OrderDispatch.send``); raises
-        ``ReplaceAborted`` when it stopped after the cancel or before it.
+        ``price`` is the order's book price, or for a trigger order (a stop entry, a
+        take-profit or stop-loss) its trigger price: a stop-limit's limit moves by
+        the same distance, so the two keep their gap. The replacement keeps the
+        original's side, flags, time in force and trigger source and is checked like
+        any new order *before* the cancel leaves, so a replacement the risk gate would
+        refuse never costs the trader the original. The cancel and the place are one
+        journaled intent (see ``OrderDispatch.send``); raises ``ReplaceAborted`` when
+        it stopped after the cancel or before it.
         """
-        if order.price is None or order.is_trigger:
-            raise InvalidOrder(f"order {order.id} has no book price to move")
-        moved = self.build(
-            OrderIntent(
-                symbol=order.symbol,
-                side=parse_side(order.side),
-                order_type="Limit",
-                quantity=order.remaining,
-                price=price,
-                post_only=order.post_only,
-                reduce_only=order.reduce_only,
-                time_in_force=None
-                if order.time_in_force is None
-                else parse_time_in_force(order.time_in_force),
-                replaces=order.id,
-            ),
-            exact=True,
-        )
+        moved = self.build(_moved_intent(order, price), exact=True)
+        self._check_exit_move(order, price)
         return await self.submit(moved, key=f"move:{order.id}")
+
+    def _check_exit_move(self, order: Order, price: Decimal) -> None:
+        """A take-profit or stop-loss moved across the mark would fire at once (a
+        stop raised above the mark is a market sell now): refuse it before the
+        cancel, so the position keeps the exit it had."""
+        position = self.client.positions.get(order.symbol)
+        if position is None or not order.is_trigger:
+            return
+        mark = self.client.marks.get(order.symbol)
+        reference = reference_price(position, mark.mark_price if mark else None)
+        kind = exit_kind(order, position, reference)
+        if kind is not None:
+            check_exit_side(kind, position, price, reference)
+
+    # ------------------------------------------------------------------ exits
+
+    async def attach_exit(
+        self,
+        symbol: str,
+        kind: ExitKind,
+        trigger_at: Callable[[Position], Decimal],
+        trigger_by: TriggerBy | None = None,
+    ) -> ExitPlaced:
+        """Protect the live position with one take-profit or stop-loss, replacing its
+        current one of that kind.
+
+        ``trigger_at`` turns the position, as a REST re-read reports it now, into the
+        trigger price (so a ``+1%`` is measured from the real entry, and the exit is
+        sized to the real position). The new exit is placed first and the old ones
+        cancelled only once it is accepted: cancelling first would leave the position
+        unprotected in between, and for good if the new one were refused or its answer
+        lost. Two reduce-only exits for a moment add no risk: reduce-only never opens
+        or flips a position, so the second to fire has nothing left to trade. Raises
+        InvalidOrder (no position, wrong side of the mark) before anything is sent.
+        """
+        async with self.gate.submitting(f"exit:{symbol}:{kind}"):
+            await self.client.refresh_account()
+            position = self.client.positions.get(symbol)
+            if position is None or position.net_quantity == 0:
+                raise InvalidOrder(f"no open position on {symbol}: nothing to protect")
+            mark = self.client.marks.get(symbol)
+            reference = reference_price(position, mark.mark_price if mark else None)
+            old = position_exits(self.client.open_orders.values(), position, reference).of(kind)
+            trigger = trigger_at(position)
+            check_exit_side(kind, position, trigger, reference)
+            order = self.build(exit_intent(position, trigger, trigger_by), exact=True)
+            self.precheck(order)
+            placed = ExitPlaced(kind, await self._send(order))
+            for previous in old:
+                try:
+                    placed.replaced.append(await self.client.cancel_order(symbol, previous.id))
+                except BackpackError as exc:
+                    placed.problems.append(
+                        f"the old {EXIT_NAMES[kind]} {previous.id} at {previous.trigger_price} "
+                        f"could not be cancelled: {exc}"
+                    )
+            return placed
+
+    # ------------------------------------------------------------------ kill switch
+
+    async def cancel_adding_risk(self) -> CancelReport:
+        """Cancel every resting order that would add risk if it filled (not reduce-only,
+        and not closing a position: see :func:`risk.adds_risk`), trigger orders included.
+
+        The account is re-read first so the judgement uses the positions the exchange
+        holds; if it cannot be read, the cached state is used and the report says so.
+        """
+        report = CancelReport()
+        try:
+            await self.client.refresh_account()
+        except BackpackError as exc:
+            report.problems.append(f"could not re-read the account (judged from the cache): {exc}")
+        held = {s: p.net_quantity for s, p in self.client.positions.items()}
+        for order in list(self.client.open_orders.values()):
+            if order.is_open and adds_risk(order, held.get(order.symbol, Decimal(0))):
+                try:
+                    report.cancelled.append(await self.client.cancel_order(order.symbol, order.id))
+                except BackpackError as exc:
+                    report.problems.append(f"order {order.id} on {order.symbol}: {exc}")
+        return report
 
     # ------------------------------------------------------------------ closing
 
@@ -324,6 +473,35 @@ class OrderService:
         report.open_orders = list(self.client.open_orders.values())
         return report.flat
 
+    async def _cancel_everything(self, symbol: str, report: CloseAllReport) -> None:
+        """Cancel-all on ``symbol``, then each trigger order its answer did not list, by id.
+
+        Backpack's cancel-all takes an optional ``orderType`` (``RestingLimitOrder`` or
+        ``ConditionalOrder``) and does not say whether it covers pending trigger orders
+        without one; a take-profit or stop-loss left behind would later fire on a flat
+        account. So what the answer does not name is cancelled explicitly; one already
+        gone (fired, or cancelled by the position's close) is not a problem
+        (docs/PROTOCOL.md "Trigger orders").
+        """
+        orders = self.client.open_orders.values()
+        triggers = [o for o in orders if o.symbol == symbol and o.is_trigger]
+        try:
+            answer = await self.client.cancel_all(symbol)
+        except BackpackError as exc:
+            report.problems[symbol] = f"cancel failed: {exc}"
+            return
+        report.cancelled.extend(answer)
+        named = {o.id for o in answer}
+        for trigger in triggers:
+            if trigger.id in named:
+                continue
+            try:
+                report.cancelled.append(await self.client.cancel_order(symbol, trigger.id))
+            except NotFoundError:
+                continue
+            except BackpackError as exc:
+                report.problems[symbol] = f"trigger order {trigger.id} not cancelled: {exc}"
+
     async def _flatten(self, report: CloseAllReport, *, refresh: bool = True) -> None:
         if refresh:
             try:
@@ -331,10 +509,7 @@ class OrderService:
             except BackpackError as exc:
                 report.problems["account"] = f"could not read the account: {exc}"
         for symbol in sorted({o.symbol for o in self.client.open_orders.values()}):
-            try:
-                report.cancelled.extend(await self.client.cancel_all(symbol))
-            except BackpackError as exc:
-                report.problems[symbol] = f"cancel failed: {exc}"
+            await self._cancel_everything(symbol, report)
         for symbol in sorted(self.client.positions):
             try:
                 order = await self._close(symbol)

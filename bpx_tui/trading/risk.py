@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from bpx_tui.exchange.book import FillEstimate
-from bpx_tui.exchange.models import Market
+from bpx_tui.exchange.models import Market, Order
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.exchange.vocab import Side
 from bpx_tui.trading.order import NewOrder, OrderIntent
@@ -108,6 +108,22 @@ def _base_quantity(intent: OrderIntent, snapshot: MarketSnapshot) -> Decimal | N
 def is_reducing(order: NewOrder, snapshot: MarketSnapshot) -> bool:
     """True when the order can only shrink the position (never open or flip it)."""
     return _reduces(order.terms, snapshot)
+
+
+def adds_risk(order: Order, position: Decimal) -> bool:
+    """True when a resting ``order`` could open or grow a position if it filled: not
+    reduce-only, and not an opposite-side order no larger than ``position`` (the net
+    quantity of its market). The rule of :func:`is_reducing`, for an order that is
+    already working (a trigger order's size is its trigger quantity; a share of the
+    position, ``"50%"``, is judged as if it were no larger)."""
+    if order.reduce_only:
+        return False
+    if position == 0 or (position > 0) != (order.side == "Ask"):
+        return True
+    size = order.unfilled
+    if size is None:  # a share of the position cannot outgrow it; an unknown size can
+        return not (order.trigger_quantity or "").endswith("%")
+    return size > abs(position)
 
 
 def _reduces(intent: OrderIntent, snapshot: MarketSnapshot) -> bool:

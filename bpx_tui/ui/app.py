@@ -579,7 +579,8 @@ class BpxApp(App[int]):
         self.query_one(DepthLadder).set_freshness(
             self._desk.freshness(self.active, book=client.books.get(self.active))
         )
-        if feed.positions or feed.markets or any(not f.live for f in freshness.values()):
+        stale = any(not f.live for f in freshness.values())
+        if feed.positions or feed.orders or feed.markets or stale:  # exits are orders
             self.query_one(PositionsPanel).show(position_rows(client, freshness))
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
             self.query_one(OrdersPanel).show(order_rows(client, now_ms))
@@ -814,7 +815,8 @@ class BpxApp(App[int]):
         if not self._desk.join_move(event.symbol, event.ticks):
             if not event.order_ids:
                 where = "at the cursor" if cursor is None else f"at {cursor}"
-                self.say(f"no order of yours {where}: shift+up/down moves the orders in MINE")
+                moves = "shift+up/down moves the orders in MINE and the TP/SL/◇ marks"
+                self.say(f"no order of yours {where}: {moves}")
                 return
             self._run(self._desk.move_orders(event.symbol, event.order_ids, event.ticks))
         if cursor is not None:  # the cursor goes with the orders
@@ -877,7 +879,7 @@ class BpxApp(App[int]):
         self.say("leverage: open the palette (ctrl+p) and type lev N, e.g. lev 5")
 
     def action_kill_switch(self) -> None:
-        self._show_outcome(self._desk.toggle_kill_switch())
+        self._run(self._desk.toggle_kill_switch())
 
     def _submit(self, order: NewOrder) -> None:
         """Send a ticket's order. A failure the desk did not foresee (a bug, not a

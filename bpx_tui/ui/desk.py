@@ -26,10 +26,12 @@ from bpx_tui.exchange.errors import (
     ReplaceAborted,
     UnknownOrderOutcome,
 )
-from bpx_tui.exchange.models import Order
+from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.exchange.vocab import Side
+from bpx_tui.trading.exits import EXIT_NAMES
 from bpx_tui.trading.order import NewOrder
-from bpx_tui.trading.orders import OrderService
+from bpx_tui.trading.orders import CancelReport, OrderService
 from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskRejected, is_reducing
 from bpx_tui.ui import fmt
 from bpx_tui.ui.activity import ActivityEntry, Tone
@@ -41,6 +43,7 @@ from bpx_tui.ui.ticket_model import (
     answer_line,
     fees_from_account,
 )
+from bpx_tui.ui.typed import Level, TypedError
 
 log = logging.getLogger("bpx_tui.ui")
 
@@ -110,10 +113,15 @@ def resting_activity(
         result,
         order.symbol,
         fmt.side_word(order.side),
-        fmt.exact(order.remaining),
-        fmt.exact(order.price if price is None else price),
+        fmt.exact(order.unfilled),
+        fmt.exact(book_price(order) if price is None else price),
         "bad",
     )
+
+
+def book_price(order: Order) -> Decimal | None:
+    """Where an order sits on the ladder: a trigger order at its trigger price."""
+    return order.trigger_price if order.is_trigger else order.price
 
 
 class TradingDesk:
@@ -347,7 +355,10 @@ class TradingDesk:
                 severity="error",
                 activity=resting_activity("cancel", order, f"failed: {exc}"),
             )
-        return Outcome(f"cancelled {fmt.side_word(order.side)} {order.symbol} @ {order.price}")
+        kind = "trigger " if order.is_trigger else ""
+        return Outcome(
+            f"cancelled {kind}{fmt.side_word(order.side)} {order.symbol} @ {book_price(order)}"
+        )
 
     async def cancel_market(self, symbol: str | None) -> Outcome:
         """Every order of ``symbol``, or of every market (None: ``:cancel all``)."""
@@ -452,12 +463,17 @@ class TradingDesk:
         finally:
             del self._moving[symbol]
         what = f"{len(moved)} orders" if len(moved) > 1 else fmt.side_word(moved[0].side)
-        return Outcome(f"moved {what} {symbol} to {moved[0].price}")
+        kind = "trigger " if moved[0].is_trigger else ""
+        return Outcome(f"moved {what} {symbol} {kind}to {book_price(moved[0])}")
 
     async def _move_one(self, order: Order, by: Decimal, moved: list[Order]) -> Outcome | None:
-        """Move one order; None when it moved (appended to ``moved``), else what went wrong."""
-        assert self.service is not None and order.price is not None
-        target = order.price + by
+        """Move one order (a trigger order by its trigger price); None when it moved
+        (appended to ``moved``), else what went wrong."""
+        assert self.service is not None
+        at = book_price(order)
+        if at is None:
+            return Outcome(f"order {order.id} has no price to move", severity="warning")
+        target = at + by
 
         def failed(result: str) -> Outcome:
             return Outcome(
@@ -467,7 +483,7 @@ class TradingDesk:
         try:
             moved.append(await self.service.move(order, target))
         except (RiskRejected, DuplicateSubmit, InvalidOrder) as exc:
-            return failed(f"not moved (the order at {order.price} stands): {exc}")
+            return failed(f"not moved (the order at {at} stands): {exc}")
         except ReplaceAborted as exc:
             return failed(f"not moved: {exc}")
         except UnknownOrderOutcome as exc:
@@ -481,6 +497,64 @@ class TradingDesk:
                 f"was refused: {exc}"
             )
         return None
+
+    # ------------------------------------------------------------------ exits
+
+    async def attach_exit(self, symbol: str, level: Level) -> Outcome:
+        """Protect ``symbol``'s position with a take-profit or stop-loss at ``level`` (a
+        price, or a distance from the entry: ``:tp +1%``), replacing the one it has.
+
+        One reduce-only market-on-trigger order for the whole position, on the closing
+        side, watching ``exit_trigger_by``; see ``OrderService.attach_exit`` for why the
+        new one is placed before the old one is cancelled. Reducing, so the kill switch
+        does not hold it back.
+        """
+        name = EXIT_NAMES[level.kind]
+        if self.service is None:
+            return Outcome("No API key: this session is market data only", severity="warning")
+        market = self.client.market(symbol)
+
+        def trigger_at(position: Position) -> Decimal:
+            side: Side = "Bid" if position.net_quantity > 0 else "Ask"
+            return level.resolve(side, position.entry_price, market)
+
+        def refused(reason: str, severity: Severity = "warning") -> Outcome:
+            return Outcome(
+                f"{name} not placed: {reason}",
+                title=f"{name.capitalize()} refused",
+                severity=severity,
+                activity=ActivityEntry(level.kind, f"not placed: {reason}", symbol, tone="bad"),
+            )
+
+        try:
+            placed = await self.service.attach_exit(
+                symbol, level.kind, trigger_at, self.settings.exit_trigger_by
+            )
+        except (InvalidOrder, TypedError, RiskRejected, DuplicateSubmit) as exc:
+            return refused(str(exc))
+        except UnknownOrderOutcome as exc:
+            return refused(
+                f"its outcome is unknown ({exc}); the old one was left as it was", "error"
+            )
+        except BackpackError as exc:
+            return refused(f"{exc}; the old one was left as it was", "error")
+        order = placed.order
+        said = (
+            f"{name} {symbol} at {order.trigger_price}: {fmt.side_word(order.side)} "
+            f"{order.trigger_quantity} on {order.trigger_by or 'the default price'}"
+        )
+        if placed.replaced:
+            was = ", ".join(str(o.trigger_price or o.id) for o in placed.replaced)
+            said += f"; replaced the one at {was}"
+        if placed.problems:
+            problems = "; ".join(placed.problems)
+            return Outcome(
+                f"{said}; {problems}",
+                title=f"{name.capitalize()}: two in place",
+                severity="error",
+                activity=ActivityEntry(level.kind, f"placed, but {problems}", symbol, tone="bad"),
+            )
+        return Outcome(said, title=name.capitalize())
 
     # ------------------------------------------------------------------ account
 
@@ -508,7 +582,13 @@ class TradingDesk:
             activity=ActivityEntry("leverage", f"limit set to {shown}"),
         )
 
-    def toggle_kill_switch(self) -> Outcome:
+    async def toggle_kill_switch(self) -> Outcome:
+        """Switch new risk off (or back on). Switching it on halts the gate first, before
+        anything is awaited, so no order that adds risk leaves from then on; then, with
+        ``kill_switch_resting = "cancel"`` (the default), the resting orders that would
+        add risk if they filled are cancelled too: a kill switch that leaves a resting
+        bid to fill has not stopped the risk. Reduce-only and closing orders (a
+        position's take-profit and stop-loss) stay."""
         if self.gate.halted:
             self.gate.resume()
             return Outcome(
@@ -516,7 +596,23 @@ class TradingDesk:
                 activity=ActivityEntry("kill", "off: new orders allowed"),
             )
         self.gate.halt("kill switch (K)")
+        done = "only reducing orders go out"
+        if self.settings.kill_switch_resting == "keep" or self.service is None:
+            said = f"ON: resting orders kept; {done}"
+            return Outcome(f"kill switch {said}", activity=ActivityEntry("kill", said, tone="warn"))
+        try:
+            report = await self.service.cancel_adding_risk()
+        except BackpackError as exc:
+            report = CancelReport(problems=[str(exc)])
+        count = len(report.cancelled)
+        orders = "order that adds" if count == 1 else "orders that add"
+        said = f"ON: cancelled {count} resting {orders} risk; {done}"
+        if not report.problems:
+            return Outcome(f"kill switch {said}", activity=ActivityEntry("kill", said, tone="warn"))
+        problems = "; ".join(report.problems)
         return Outcome(
-            "kill switch ON: only reducing orders go out",
-            activity=ActivityEntry("kill", "ON: only reducing orders go out", tone="warn"),
+            f"kill switch {said}; NOT cancelled: {problems}",
+            title="Kill switch ON",
+            severity="error",
+            activity=ActivityEntry("kill", f"{said}; NOT cancelled: {problems}", tone="bad"),
         )

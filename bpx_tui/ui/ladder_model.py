@@ -64,14 +64,21 @@ class Marker:
     """Something the trader wants to see at a price: a working order, entry, liquidation.
 
     ``side`` is set for our resting orders (they go to the own-order columns with their
-    ``quantity``); the others are drawn as ``label``'s first character by the price.
+    ``quantity``); the others are drawn by the price as their ``glyph`` (by default
+    ``label``'s first character). A trigger order is one of those others with an
+    ``order_id``: it rests off the book, but a key on its row moves or cancels it.
     """
 
     price: Decimal
     label: str
     side: Side | None = None
     quantity: Decimal = _ZERO
-    order_id: str = ""  # our resting order's id: what moving and cancelling act on
+    order_id: str = ""  # our order's id: what moving and cancelling act on
+    glyph: str = ""  # what the price column shows (at most two cells); "" : label[0]
+
+    @property
+    def mark_text(self) -> str:
+        return self.glyph or self.label[:1]
 
 
 @dataclass(slots=True)
@@ -365,14 +372,19 @@ def _own_orders(
 
 
 def orders_in_row(markers: Sequence[Marker], step: Decimal, price: Decimal) -> tuple[str, ...]:
-    """The ids of our resting orders drawn on the row of ``price`` (as ``_own_orders``
-    places them: bids floor to their row, asks ceil), so a key on a row acts on exactly
-    the orders the trader sees in its own-order columns."""
+    """The ids of our orders drawn on the row of ``price``: resting ones as
+    ``_own_orders`` places them (bids floor to their row, asks ceil), trigger orders as
+    ``_place_marks`` does (the nearest row), so a key on a row acts on exactly the
+    orders the trader sees on it."""
     row = _exact_index(price, step)
     return tuple(
         marker.order_id
         for marker in markers
-        if marker.side is not None and marker.order_id and _own_row(marker, step) == row
+        if marker.order_id
+        and (
+            _own_row(marker, step) if marker.side is not None else _exact_index(marker.price, step)
+        )
+        == row
     )
 
 
@@ -390,17 +402,19 @@ def _plain(value: Decimal) -> str:
 def _place_marks(
     markers: Sequence[Marker], step: Decimal, top_i: int, bottom_i: int
 ) -> dict[int, str]:
-    """Entry and liquidation glyphs by row; beyond the window, at its edge with an arrow."""
+    """Entry, liquidation and trigger glyphs by row; beyond the window, at its edge with
+    an arrow and the glyph's first character (``↑T``: a take-profit above the window),
+    so an edge mark stays two cells wide like the others."""
     placed: dict[int, str] = {}
     for marker in markers:
         if marker.side is not None or not marker.label:
             continue
         index = _exact_index(marker.price, step)
-        glyph = marker.label[0]
+        glyph = marker.mark_text
         if index > top_i:
-            index, glyph = top_i, "↑" + glyph
+            index, glyph = top_i, "↑" + glyph[0]
         elif index < bottom_i:
-            index, glyph = bottom_i, "↓" + glyph
+            index, glyph = bottom_i, "↓" + glyph[0]
         placed[index] = placed.get(index, "") + glyph
     return placed
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Literal
 
 from bpx_tui.exchange.models import Market
 from bpx_tui.exchange.vocab import Side
+from bpx_tui.trading.exits import EXIT_NAMES as EXIT_NAMES
+from bpx_tui.trading.exits import ExitKind as ExitKind
 
-ExitKind = Literal["tp", "sl"]
-EXIT_NAMES: dict[ExitKind, str] = {"tp": "take-profit", "sl": "stop-loss"}
 HUNDRED = Decimal(100)
 
 

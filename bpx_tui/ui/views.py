@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from bpx_tui.exchange.book import Side
 from bpx_tui.exchange.models import Kline, Market, Order, Position
 from bpx_tui.exchange.numbers import parse_decimal
+from bpx_tui.trading.exits import Exits, position_exits
 from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.ladder_model import Marker
@@ -77,6 +78,10 @@ class PositionRow:
     quantity_decimals: int
     fresh: Freshness  # of the mark: the marked columns are only as live as it
     realized: Decimal = Decimal(0)  # the position's realised PnL (partial closes)
+    take_profit: Decimal | None = None  # the nearest take-profit's trigger price
+    take_profits: int = 0  # how many there are
+    stop_loss: Decimal | None = None  # the nearest stop-loss's trigger price
+    stop_losses: int = 0
 
     @property
     def key(self) -> str:
@@ -204,9 +209,10 @@ def position_row(
     price_decimals: int,
     quantity_decimals: int,
     fresh: Freshness = LIVE,
+    exits: Exits | None = None,
 ) -> PositionRow:
     """One position against ``mark``, the live mark (else the position's own, which
-    only moves with the sparser position updates)."""
+    only moves with the sparser position updates), with its ``exits``."""
     price = mark if mark is not None and mark > 0 else position.mark_price
     quantity = position.net_quantity
     entry = position.entry_price
@@ -231,6 +237,10 @@ def position_row(
         quantity_decimals=quantity_decimals,
         fresh=fresh,
         realized=position.pnl_realized,
+        take_profit=exits.tp[0].trigger_price if exits and exits.tp else None,
+        take_profits=len(exits.tp) if exits else 0,
+        stop_loss=exits.sl[0].trigger_price if exits and exits.sl else None,
+        stop_losses=len(exits.sl) if exits else 0,
     )
 
 
@@ -249,6 +259,7 @@ def position_rows(client: BackpackClient, freshness: Mapping[str, Freshness]) ->
                 mark.mark_price if mark else None,
                 *_decimals(markets.get(symbol)),
                 freshness.get(symbol, LIVE),
+                exits_of(client, position),
             )
         )
     return rows
@@ -348,22 +359,41 @@ def holding_rows(client: BackpackClient) -> list[HoldingRow]:
     return sorted(rows, key=lambda r: (r.asset != "USDC", -(r.value or 0), r.asset))
 
 
+def _live_position(client: BackpackClient, symbol: str) -> Position | None:
+    position = client.positions.get(symbol)
+    return position if position is not None and position.net_quantity != 0 else None
+
+
+def exits_of(client: BackpackClient, position: Position) -> Exits:
+    """``position``'s take-profits and stop-losses among the open orders, judged against
+    the live mark (see :mod:`bpx_tui.trading.exits` for why the mark)."""
+    mark = client.marks.get(position.symbol)
+    return position_exits(
+        client.open_orders.values(), position, mark.mark_price if mark else position.mark_price
+    )
+
+
 def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:
     """Our resting orders, the position's entry and its liquidation price, on the ladder.
 
     Trigger orders (a take-profit, a stop-loss, a stop entry) rest nowhere in the book
-    until they fire: they are a glyph by their trigger price, not an own-order size.
+    until they fire: they are a glyph by their trigger price, not an own-order size —
+    ``TP`` / ``SL`` for the position's exits, ``◇`` for any other trigger.
     """
     markers: list[Marker] = []
+    position = _live_position(client, symbol)
+    exits = exits_of(client, position) if position is not None else Exits()
+    kinds = {o.id: "TP" for o in exits.tp} | {o.id: "SL" for o in exits.sl}
     for order in client.open_orders.values():
         if order.symbol == symbol and order.trigger_price is not None:
-            markers.append(Marker(order.trigger_price, "◇trigger"))
+            glyph = kinds.get(order.id, "")
+            label = f"{glyph or '◇'}trigger"
+            markers.append(Marker(order.trigger_price, label, order_id=order.id, glyph=glyph))
         elif order.symbol == symbol and order.price is not None:
             label = f"{'B' if order.side == 'Bid' else 'S'}{fmt.plain(order.remaining)}"
             side: Side = "Bid" if order.side == "Bid" else "Ask"
             markers.append(Marker(order.price, label, side, order.remaining, order.id))
-    position = client.positions.get(symbol)
-    if position is not None and position.net_quantity != 0:
+    if position is not None:
         markers.append(Marker(position.entry_price, "◆entry"))
         if position.est_liquidation_price:
             markers.append(Marker(position.est_liquidation_price, "✖liq"))

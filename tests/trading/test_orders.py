@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,83 +15,14 @@ from bpx_tui.exchange.errors import (
     ReplaceAborted,
     UnknownOrderOutcome,
 )
-from bpx_tui.exchange.events import OrderUpdated
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
-from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.trading.journal import Journal
-from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
+from bpx_tui.trading.order import OrderIntent, build_order
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskLimits, RiskRejected
-
-D = Decimal
-BTC = "BTC_USDC_PERP"
-SOL = "SOL_USDC_PERP"
-
-
-async def eventually(
-    condition: Callable[[], bool], what: str, sim: SimServer | None = None
-) -> None:
-    for _ in range(300):
-        if condition():
-            return
-        if sim is not None:
-            sim.step(1)
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    server = SimServer(SimConfig(seed=3), rate=0)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def client(sim: SimServer) -> AsyncIterator[BackpackClient]:
-    c = BackpackClient(sim.rest_url, sim.ws_url, api_secret=sim.demo.api_secret)
-    await c.start([BTC, SOL])
-    try:
-        await eventually(
-            lambda: all(c.books[s].synced and s in c.marks for s in (BTC, SOL)), "books", sim
-        )
-        yield c
-    finally:
-        await c.close()
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Journal:
-    with Journal(tmp_path / "journal.sqlite3") as j:
-        yield j  # type: ignore[misc]
-
-
-@pytest.fixture
-def service(client: BackpackClient, journal: Journal) -> OrderService:
-    svc = OrderService(client, RiskGate(), journal, RiskLimits(), flat_waits=(0.05, 0.1, 0.2))
-    svc.attach()
-    return svc
-
-
-def resting_bid(client: BackpackClient, symbol: str = BTC, qty: str = "0.01") -> NewOrder:
-    """A limit bid 20 ticks under the best bid: rests, well inside the band."""
-    book = client.books[symbol]
-    best = book.best_bid_price()
-    assert best is not None
-    price = best - 20 * client.market(symbol).tick_size
-    intent = OrderIntent(symbol, "Bid", "Limit", quantity=D(qty), price=price)
-    return build_order(intent, client.market(symbol))
-
-
-def market(client: BackpackClient, symbol: str, side: str, qty: str, **kw: Any) -> NewOrder:
-    intent = OrderIntent(symbol, side, "Market", quantity=D(qty), **kw)  # type: ignore[arg-type]
-    return build_order(intent, client.market(symbol))
-
+from tests.trading.helpers import BTC, SOL, D, eventually, market, order_updates, resting_bid
 
 # ------------------------------------------------------------------ submit
 
@@ -340,18 +268,11 @@ async def test_without_credentials_nothing_is_journaled_or_sent(
 # ---------------------------------------------------------------------- moving an order
 
 
-def _updates(client: BackpackClient) -> list[tuple[str, str]]:
-    """(order id, status) of every order update the client publishes, in order."""
-    seen: list[tuple[str, str]] = []
-    client.subscribe(OrderUpdated, lambda e: seen.append((e.order.id, e.order.status)))
-    return seen
-
-
 async def test_a_move_cancels_first_then_places_one_order_linked_to_the_old(
     sim: SimServer, client: BackpackClient, service: OrderService, journal: Journal
 ) -> None:
     original = await service.submit(resting_bid(client))
-    seen = _updates(client)
+    seen = order_updates(client)
     tick = client.market(BTC).tick_size
     assert original.price is not None
     moved = await service.move(original, original.price + 3 * tick)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual import events
 
+from bpx_tui.config import Settings
 from bpx_tui.sim.server import SimServer
 from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.widgets.ladder import DepthLadder
@@ -140,7 +141,8 @@ async def test_shift_up_moves_the_order_a_tick_at_a_time_and_c_cancels_it(
 
 
 async def test_a_move_the_risk_gate_refuses_leaves_the_order_standing(tmp_path: Path) -> None:
-    app, sim = make_demo_app(tmp_path)
+    # The kill switch keeps resting orders here: it is what refuses the replacement.
+    app, sim = make_demo_app(tmp_path, settings=Settings(kill_switch_resting="keep"))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         ladder = app.query_one(DepthLadder)

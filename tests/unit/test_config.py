@@ -60,6 +60,7 @@ def test_no_file_at_default_location_gives_defaults(tmp_path: Path) -> None:
     assert settings.confirm_first_live_order is True
     assert settings.stale_after_s == 5.0
     assert settings.watchlist == ()
+    assert settings.kill_switch_resting == "cancel"  # a halt also stops resting risk
     assert not settings.has_credentials
     assert settings.risk == RiskLimits(
         max_order_notional=Decimal(50_000),
@@ -153,6 +154,12 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
             'exit_trigger_by: expected one of LastPrice, MarkPrice, IndexPrice, got "Mark" — set exit_trigger_by = "MarkPrice"',
         ),
         ("exit_trigger_by = 1", "exit_trigger_by: expected one of LastPrice"),
+        (
+            'kill_switch_resting = "cancel_all"',
+            'kill_switch_resting: expected "cancel" (cancel resting orders that add risk when K '
+            'is switched on) or "keep", got "cancel_all" — set kill_switch_resting = "cancel"',
+        ),
+        ("kill_switch_resting = true", 'kill_switch_resting: expected "cancel"'),
         (
             'log_level = "LOUD"',
             'log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got "LOUD" — set log_level = "INFO"',
@@ -270,6 +277,7 @@ confirm_first_live_order = false
 stale_after_s = 2.5
 log_level = "debug"
 exit_trigger_by = "lastprice"
+kill_switch_resting = "Keep"
 [keys]
 close_all = "ctrl+x"
 [risk]
@@ -294,6 +302,7 @@ max_order_notional = "250.5"
     assert settings.stale_after_s == 2.5
     assert settings.log_level == "DEBUG"
     assert settings.exit_trigger_by == "LastPrice"
+    assert settings.kill_switch_resting == "keep"
     assert dict(settings.keys) == {"close_all": "ctrl+x"}
     assert settings.size_presets("BTC_USDC_PERP") == (
         Decimal("0.001"),

@@ -121,3 +121,15 @@ def test_stream_payloads_with_string_times() -> None:
 def test_ticker_change_is_a_fraction() -> None:
     ticker = Ticker.from_api(load_fixture("rest_ticker.json"))
     assert abs(ticker.change_percent or 0) < 1
+
+
+def test_a_pending_trigger_is_sized_by_its_trigger_quantity_on_rest_and_stream() -> None:
+    """REST sends a pending trigger's quantity as null, the stream as "0": either way
+    what it has left to trade is its triggerQuantity (what moving it must keep)."""
+    streamed = Order.from_update(load_fixture("ws_account_orderUpdate_triggerPlaced.json")["data"])
+    assert streamed.quantity == 0 and streamed.unfilled == Decimal("0.02")
+    resting, trigger = (Order.from_api(d) for d in load_fixture("rest_orders_open.json"))
+    assert trigger.quantity is None and trigger.unfilled == Decimal("0.02")
+    assert resting.unfilled == resting.remaining == Decimal("0.01")
+    share = Order.from_api({**trigger.raw, "triggerQuantity": "50%"})
+    assert share.unfilled is None  # a share of the position: no size to confirm

@@ -26,19 +26,22 @@ DISTANCE_SHOWN = Decimal(10)  # 1,000 %
 
 class PositionsTable(DiffTable):
     # Market, Side, Size, Entry, Mark, uPnL and Liq fit 78 cells (an 80-column
-    # terminal); the rest leave in rank order as the panel narrows.
+    # terminal); the rest leave as the panel narrows, highest rank first. The exits
+    # stay longer than the notional and the percentages: a missing stop-loss matters.
     COLUMNS: ClassVar = (
         Column("symbol", "Market", 14, right=False),
         Column("side", "Side", 5, right=False),
         Column("size", "Size", 9),
-        Column("notional", "Notional", 10, drop_rank=3),
+        Column("notional", "Notional", 10, drop_rank=5),
         Column("entry", "Entry", 10),
         Column("mark", "Mark", 10),
         Column("upnl", "uPnL", 9),
-        Column("upnl_pct", "uPnL%", 7, drop_rank=4),
+        Column("upnl_pct", "uPnL%", 7, drop_rank=6),
         Column("liq", "Liq", 10),
         Column("liq_dist", "Liq dist", 8, drop_rank=2),
-        Column("realized", "rPnL", 9, drop_rank=5),
+        Column("tp", "TP", 10, drop_rank=4),
+        Column("sl", "SL", 10, drop_rank=3),
+        Column("realized", "rPnL", 9, drop_rank=7),
         Column("funding", "Funding", 9, drop_rank=1),
     )
 
@@ -65,6 +68,14 @@ def distance_text(distance: Decimal | None) -> str:
     return fmt.pct(distance, 1, sign=False)
 
 
+def exit_text(price: Decimal | None, count: int, decimals: int) -> str:
+    """The nearest exit's trigger price, ×count when there are several; a dash for none
+    (a position without a stop-loss is worth seeing at a glance)."""
+    if price is None:
+        return fmt.DASH
+    return fmt.num(price, decimals) + (f"×{count}" if count > 1 else "")
+
+
 def _sign(value: Decimal) -> str:
     return "up" if value > 0 else "down" if value < 0 else "muted"
 
@@ -86,6 +97,11 @@ def position_cells(row: PositionRow) -> Cells:
         (fmt.pct(row.upnl_pct), pnl_style),
         (liquidation_text(row), "muted"),
         (distance_text(distance), danger),
+        (
+            exit_text(row.take_profit, row.take_profits, decimals),
+            "up" if row.take_profit else "muted",
+        ),
+        (exit_text(row.stop_loss, row.stop_losses, decimals), "down" if row.stop_loss else "muted"),
         (fmt.num(row.realized, 2, sign=True), _sign(row.realized)),
         (fmt.num(row.funding, 2, sign=True), "muted"),
     )
