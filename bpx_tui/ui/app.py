@@ -998,8 +998,8 @@ class BpxApp(App[int]):
                 self.action_set_leverage(limit)
             case SymbolCommand(symbol=symbol):
                 self._switch_to(symbol)
-            case ExitCommand(level=level):  # wired to the desk's attach_exit on merge
-                self.say(f"{level.kind}: attaching exits to a position is not wired yet")
+            case ExitCommand(level=level):
+                self._run(self._desk.attach_exit(self.active, level))
 
     def _open_command_ticket(self, command: OrderCommand) -> None:
         ticket = command.ticket(self.active, self.settings.exit_trigger_by)

@@ -140,3 +140,28 @@ async def test_colon_in_an_open_ticket_is_text_not_the_command_line(tmp_path: Pa
         await pilot.press("colon")
         assert not isinstance(app.screen, CommandLine)
         assert isinstance(app.focused, Input)
+
+
+async def test_tp_and_sl_attach_exits_to_the_active_position(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        symbol = app.active
+        await type_line(pilot, "buy 0.01 market")
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: _position(sim, symbol) == Decimal("0.01"), "the long")
+        await type_line(pilot, "sl 90000")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(_orders(sim)) == 1, "the stop-loss")
+        await type_line(pilot, "tp +2%")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(_orders(sim)) == 2, "the take-profit")
+        [position] = [
+            p for p in sim.engine.positions(sim.demo.account_id, None) if p["symbol"] == symbol
+        ]
+        entry = Decimal(position["entryPrice"])
+        by_price = sorted(_orders(sim), key=lambda o: Decimal(o["triggerPrice"]))
+        assert Decimal(by_price[0]["triggerPrice"]) == Decimal(90000)
+        assert abs(Decimal(by_price[1]["triggerPrice"]) - entry * Decimal("1.02")) <= 1
+        assert all(o["reduceOnly"] and o["side"] == "Ask" for o in by_price)
+        assert all(Decimal(o["triggerQuantity"]) == Decimal("0.01") for o in by_price)
