@@ -10,9 +10,16 @@ import pytest
 
 from bpx_tui.exchange.models import Order
 from bpx_tui.ui import fmt
-from bpx_tui.ui.activity import ActivityEntry, ActivityLog, OrderStatusMemo, fill_entry
+from bpx_tui.ui.activity import (
+    ActivityEntry,
+    ActivityLog,
+    OrderStatusMemo,
+    fill_entry,
+    order_entry,
+)
 from bpx_tui.ui.widgets.activity import LINES_PER_ENTRY, ActivityPanel, result_lines, shorten
 from bpx_tui.ui.widgets.ticket import OrderTicket
+from tests.conftest import load_fixture
 from tests.ui.helpers import SIZE, make_demo_app, wait_for, wait_ready
 
 
@@ -52,6 +59,15 @@ def test_fill_line_has_the_fill_own_size_and_price() -> None:
     assert (entry.side, entry.size, entry.price) == ("SELL", "0.004", "97,001.5")
     assert entry.result == "partial: 0.004 of 0.010 · maker"
     assert entry.tone == "sell"
+
+
+def test_a_trigger_orders_line_shows_its_trigger_size_not_the_streams_zero() -> None:
+    frame = load_fixture("ws_account_orderUpdate_triggerPlaced.json")
+    cancelled = {**frame["data"], "e": "orderCancelled", "X": "Cancelled"}
+    entry = order_entry(Order.from_update(cancelled))
+    assert entry is not None
+    assert (entry.size, entry.price) == ("0.02000", "94,000.0")
+    assert "reduce-only" in entry.result
 
 
 def test_log_is_newest_first_and_bounded() -> None:
