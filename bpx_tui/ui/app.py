@@ -628,6 +628,9 @@ class BpxApp(App[int]):
         book = client.books.get(self.active)
         seen = client.mark_times.get(self.active)
         market = client.markets.get(self.active)
+        note_age = now - self._note[1] if self._note else None
+        if note_age is not None and note_age >= NOTE_VISIBLE_S:
+            note_age = None
         stale = (
             client.connection is not ConnectionState.CONNECTED
             or book is None
@@ -643,18 +646,23 @@ class BpxApp(App[int]):
             # A standing refusal outranks passing errors: it lasts until it is lifted.
             error=refusal_message(client.account_refusal)
             if client.account_refusal is not None
-            else self._recent_error(),
+            else self._recent_error(note_age),
             reconnects=client.stream.reconnects,
             recent_drop=self.feed.last_drop_at is not None
             and now - self.feed.last_drop_at < DROP_VISIBLE_S,
-            note=self._note[0] if self._note and now - self._note[1] < NOTE_VISIBLE_S else None,
+            note=self._note[0] if self._note and note_age is not None else None,
         )
 
-    def _recent_error(self) -> str | None:
+    def _recent_error(self, note_age: float | None) -> str | None:
+        """The last error while it is recent, unless something was said after it: a
+        success ("cancelled …") must not sit hidden behind the error it followed."""
         if not self.feed.errors:
             return None
         at, message = self.feed.errors[-1]
-        return message if time.time() - at < ERROR_VISIBLE_S else None
+        age = time.time() - at
+        if age >= ERROR_VISIBLE_S or (note_age is not None and note_age < age):
+            return None
+        return message
 
     def _show_log(self, panel: LogPanel) -> None:
         ring = self.log_ring

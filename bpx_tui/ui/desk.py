@@ -27,6 +27,7 @@ from bpx_tui.exchange.errors import (
     UnknownOrderOutcome,
 )
 from bpx_tui.exchange.models import Order, Position
+from bpx_tui.exchange.numbers import parse_decimal
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.exchange.vocab import Side
 from bpx_tui.trading.exits import EXIT_NAMES
@@ -259,6 +260,7 @@ class TradingDesk:
             position=held.net_quantity if held is not None else Decimal(0),
             equity=collateral.net_equity if collateral is not None else None,
             other_notional=others,
+            leverage_limit=parse_decimal(client.account_info.get("leverageLimit")),
         )
 
     # ------------------------------------------------------------------ sending

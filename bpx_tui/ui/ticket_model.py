@@ -80,6 +80,7 @@ class Exposure:
     position: Decimal = Decimal(0)  # signed net quantity held in the ticket's market
     equity: Decimal | None = None  # None: unknown (no account yet), no leverage shown
     other_notional: Decimal = Decimal(0)  # |notional| at mark of every other position
+    leverage_limit: Decimal | None = None  # the account's setting (``lev N``), if read
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,6 +518,15 @@ class Ticket:
         leverage = None
         if exposure.equity is not None and exposure.equity > 0:
             leverage = (exposure.other_notional + abs(after) * price) / exposure.equity
+            limit = exposure.leverage_limit
+            adds = abs(after) > abs(held)
+            if not warning and adds and limit is not None and leverage > limit:
+                # An estimate at this price: the exchange's own check decides, but a
+                # trader should hear before Enter that it is likely to say no.
+                warning = (
+                    f"{leverage:.2f}x after the fill is over your {limit:f}x leverage limit:"
+                    " the exchange will likely refuse it (lev N raises the limit)"
+                )
         return replace(preview, held=held, resulting=after, leverage=leverage, warning=warning)
 
 

@@ -202,3 +202,16 @@ async def test_a_refused_account_stream_shows_in_status_bar_and_activity_log(
             ),
             "the restore in the activity log (the pump drains the feed's queue)",
         )
+
+
+async def test_a_word_said_after_an_error_is_not_hidden_behind_it(tmp_path: Path) -> None:
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        app.feed.report("cancel failed: timeout")
+        shown = lambda: label_text(app, "#status-error")  # noqa: E731
+        await wait_for(pilot, lambda: shown() == "cancel failed: timeout", "the error")
+        app.say("cancelled BUY BTC_USDC_PERP @ 96999.0")
+        await wait_for(pilot, lambda: shown().startswith("cancelled"), "the later word")
+        app.feed.report("close failed: refused")  # newer again: the error shows
+        await wait_for(pilot, lambda: shown() == "close failed: refused", "the newer error")

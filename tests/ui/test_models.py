@@ -372,6 +372,22 @@ def test_reduce_only_with_nothing_to_reduce_is_warned(btc: Market) -> None:
     assert preview.resulting == 0 and preview.warning and "nothing to reduce" in preview.warning
 
 
+def test_an_order_past_the_leverage_limit_is_warned_and_a_reducing_one_is_not(
+    btc: Market,
+) -> None:
+    limited = Exposure(Decimal("0.01"), equity=Decimal(10), leverage_limit=Decimal(3))
+    adding = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="0.5")
+    preview = adding.preview(btc, make_book(), Decimal("100.5"), Fees(), limited)
+    assert preview.leverage == Decimal("5.1")
+    assert preview.warning and "over your 3x leverage limit" in preview.warning
+    within = Ticket("BTC_USDC_PERP", "Bid", "Limit", price="100.0", size="0.2")
+    assert within.preview(btc, make_book(), Decimal("100.5"), Fees(), limited).warning is None
+    # Shrinking a position over the limit is how a trader gets back under it: no warning.
+    over = Exposure(Decimal("0.6"), equity=Decimal(10), leverage_limit=Decimal(3))
+    reducing = Ticket("BTC_USDC_PERP", "Ask", "Limit", price="100.0", size="0.1")
+    assert reducing.preview(btc, make_book(), Decimal("100.5"), Fees(), over).warning is None
+
+
 def test_chart_candles_lay_the_stream_over_the_history_in_time_order() -> None:
     from bpx_tui.exchange.models import Kline
     from bpx_tui.ui.views import chart_candles
