@@ -220,7 +220,7 @@ def keymap(overrides: Mapping[str, str] | None) -> tuple[dict[str, str], list[st
 def display_key(key: str, overrides: Mapping[str, str] | None = None, spec_id: str = "") -> str:
     """The key as the help screen prints it (after remapping)."""
     key = (overrides or {}).get(spec_id, key)
-    names = {"question_mark": "?", "slash": "/", "space": "space"}
+    names = {"question_mark": "?", "slash": "/", "colon": ":", "space": "space"}
     return " / ".join(names.get(part, part) for part in key.split(","))
 
 

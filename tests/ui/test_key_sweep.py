@@ -19,7 +19,7 @@ from textual import events
 from textual.command import CommandPalette
 from textual.keys import _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from bpx_tui.config import Settings
 from bpx_tui.sim.server import SimServer
@@ -188,3 +188,19 @@ async def test_keys_typed_fast_into_an_open_ticket_land_where_they_were_aimed(
         assert ticket is not None and ticket.price == "95000"
         assert ticket.size == app.query_one("#ticket-size", Input).value != ""
         assert exchange_state(sim)[2] == 0
+
+
+async def test_an_off_step_size_is_said_once_under_the_preview_not_twice(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("B")
+        ticket = app.query_one(OrderTicket)
+        ticket.set_size("0.001055")  # off BTC's 0.00001 step
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        preview = str(app.query_one("#ticket-preview", Static).render())
+        assert preview.count("not a multiple of the step") == 1
+        assert not app.query_one("#ticket-error").display
+        assert ticket.is_open and exchange_state(sim)[2] == 0

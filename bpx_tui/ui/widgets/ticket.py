@@ -216,6 +216,7 @@ class OrderTicket(Vertical, can_focus=False):
         self.reference_price: Callable[[Ticket], Decimal | None] = lambda _t: None
         self.previewer: Callable[[Ticket], tuple[Preview, bool]] | None = None
         self._preview_key: object = None
+        self._preview_error: str | None = None  # what the preview says under its ⚠
         self._preview_lines = -1
         self._routing = False  # Enter was pressed; the app has not yet sent or refused
         self._in_flight: NewOrder | None = None  # the order that left, until its answer
@@ -319,9 +320,11 @@ class OrderTicket(Vertical, can_focus=False):
         error.display = bool(text)
 
     def refuse(self, reason: str) -> None:
-        """The app did not send the order (invalid, not confirmed): say why; Enter works again."""
+        """The app did not send the order (invalid, not confirmed): say why; Enter works again.
+
+        A reason the preview already shows under its ⚠ is not printed a second time."""
         self._routing = False
-        self.show_error(reason)
+        self.show_error(None if reason == self._preview_error else reason)
 
     def sending(self, order: NewOrder) -> None:
         """``order`` left for the exchange: "sending…" until :meth:`answered` names it."""
@@ -597,6 +600,7 @@ class OrderTicket(Vertical, can_focus=False):
             return
         self._preview_key = key
         text = preview_text(ticket, preview, market, estimated)
+        self._preview_error = preview.error
         if preview.error:
             text += f"\n⚠ {preview.error}"
         # A market ticket re-previews as the book moves: reflow only if the height changed.
