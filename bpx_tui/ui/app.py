@@ -55,12 +55,14 @@ from bpx_tui.ui.command_grammar import (
     ExitCommand,
     LeverageCommand,
     OrderCommand,
+    PairCommand,
     SymbolCommand,
 )
 from bpx_tui.ui.command_history import CommandHistory
 from bpx_tui.ui.commands import ConsoleCommands
 from bpx_tui.ui.desk import Outcome, Severity, TradingDesk
 from bpx_tui.ui.feed import Feed, refusal_message
+from bpx_tui.ui.pair_view import pair_preview
 from bpx_tui.ui.screens.command_line import CommandLine
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.help import HelpScreen
@@ -1008,6 +1010,23 @@ class BpxApp(App[int]):
                 self._switch_to(symbol)
             case ExitCommand(level=level):
                 self._run(self._desk.attach_exit(self.active, level))
+            case PairCommand():
+                self._ask_pair(command)
+
+    def _ask_pair(self, command: PairCommand) -> None:
+        """A pair trade shows both legs and its funding, and is sent only on yes."""
+        try:
+            plan = self._desk.plan_pair(command.asset, command.size, command.direction)
+        except BackpackError as exc:
+            self.alert(f"pair {command.asset}: {exc}", severity="warning")
+            return
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                self.say(f"pair {plan.direction} {plan.asset}: sending the perp leg…")
+                self._run(self._desk.pair_trade(plan))
+
+        self.push_screen(ConfirmScreen(pair_preview(plan, self._client)), answered)
 
     def _open_command_ticket(self, command: OrderCommand) -> None:
         ticket = command.ticket(self.active, self.settings.exit_trigger_by)

@@ -7,6 +7,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
     close [SYMBOL|all]      cancel [SYMBOL|all]
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
     lev N                   sym SYMBOL
+    pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
 
 An order command never sends anything: it becomes a ticket, filled in, that the
 trader sends with Enter (:meth:`OrderCommand.ticket`). Without ``market``, ``@PRICE``
@@ -29,7 +30,8 @@ from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
-VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym")
+VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "pair")
+PAIR_DIRECTIONS = ("short-perp", "long-perp")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
 ALL = "all"
 MAX_LEVERAGE = 50  # Backpack's leverage limit is a whole number 1..50
@@ -133,8 +135,23 @@ class SymbolCommand:
     symbol: str
 
 
+@dataclass(frozen=True, slots=True)
+class PairCommand:
+    """``pair``: spot and perp of one asset in one size, the perp short or long."""
+
+    asset: str
+    size: Decimal
+    direction: Literal["short-perp", "long-perp"]
+
+
 Command = (
-    OrderCommand | CloseCommand | CancelCommand | ExitCommand | LeverageCommand | SymbolCommand
+    OrderCommand
+    | CloseCommand
+    | CancelCommand
+    | ExitCommand
+    | LeverageCommand
+    | SymbolCommand
+    | PairCommand
 )
 
 
@@ -166,9 +183,33 @@ def parse(text: str, symbols: Collection[str]) -> Command:
     if name == "sym":
         value = _one_required(verb, rest, "sym needs a market, e.g. sym BTC_USDC_PERP")
         return SymbolCommand(resolve_symbol(value, symbols))
+    if name == "pair":
+        return _pair(verb, rest, symbols)
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")
+
+
+def _pair(verb: Token, rest: list[Token], symbols: Collection[str]) -> PairCommand:
+    usage = "pair needs ASSET SIZE short-perp|long-perp, e.g. pair SOL 10 short-perp"
+    if len(rest) < 3:
+        raise CommandError(
+            usage, (rest[-1] if rest else verb).end, (rest[-1] if rest else verb).end
+        )
+    if len(rest) > 3:
+        raise rest[3].error(f"unexpected {rest[3].text!r}: {usage}")
+    asset, size, direction = rest
+    base = asset.text.upper()
+    if f"{base}_USDC_PERP" not in symbols or f"{base}_USDC" not in symbols:
+        raise asset.error(f"{asset.text!r}: a pair needs both {base}_USDC and {base}_USDC_PERP")
+    try:
+        quantity = parse_positive(size.text, "pair size")
+    except TypedError as exc:
+        raise size.error(str(exc)) from None
+    way = direction.text.lower()
+    if way not in PAIR_DIRECTIONS:
+        raise direction.error(f"{direction.text!r}: short-perp or long-perp")
+    return PairCommand(base, quantity, "short-perp" if way == "short-perp" else "long-perp")
 
 
 def _hint(kind: ExitKind) -> str:
@@ -402,6 +443,10 @@ def _pool(before: list[Token], symbols: Collection[str]) -> list[str]:
         return [ALL, *ordered] if count == 1 else []
     if verb == "sym":
         return ordered if count == 1 else []
+    if verb == "pair":
+        if count == 1:
+            return sorted({s[: -len("_USDC_PERP")] for s in symbols if s.endswith("_USDC_PERP")})
+        return list(PAIR_DIRECTIONS) if count == 3 else []
     if verb in ("tp", "sl"):
         return ["+1%"] if verb == "tp" and count == 1 else ["-1%"] if count == 1 else []
     if verb not in ("buy", "sell") or count == 1:

@@ -10,6 +10,7 @@ close, close-all) are never held back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from bpx_tui.exchange.vocab import Side
 from bpx_tui.trading.exits import EXIT_NAMES
 from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import CancelReport, OrderService
+from bpx_tui.trading.pair import PairDirection, PairPlan, PairTrader, plan_pair
 from bpx_tui.trading.risk import DuplicateSubmit, RiskGate, RiskRejected, is_reducing
 from bpx_tui.ui import fmt
 from bpx_tui.ui.activity import ActivityEntry, Tone
@@ -559,6 +561,44 @@ class TradingDesk:
         return Outcome(said, title=name.capitalize())
 
     # ------------------------------------------------------------------ account
+
+    def plan_pair(self, asset: str, quantity: Decimal, direction: PairDirection) -> PairPlan:
+        """Both legs built, and both markets watched so their books are live by the time
+        the trader has read the preview (the risk gate wants a live book for each)."""
+        plan = plan_pair(asset, quantity, direction, self.client.markets)
+        self.client.watch(plan.perp.symbol)
+        self.client.watch(plan.spot.symbol)
+        return plan
+
+    async def pair_trade(self, plan: PairPlan) -> Outcome:
+        """Send the pair (``trading/pair.py``): both legs, or the account as it was."""
+        if self.service is None:
+            return Outcome("No API key: this session is market data only", severity="warning")
+        for symbol in (plan.perp.symbol, plan.spot.symbol):
+            if not await self._book_live(symbol):
+                message = f"pair {plan.asset}: no live book for {symbol} yet; nothing was sent"
+                return Outcome(
+                    message,
+                    severity="error",
+                    activity=ActivityEntry("pair", message, plan.perp.symbol, tone="bad"),
+                )
+        report = await PairTrader(self.service, self.client.markets).execute(plan)
+        tone: Tone = "" if report.hedged else "bad"
+        return Outcome(
+            report.summary,
+            severity="information" if report.hedged else "error",
+            activity=ActivityEntry("pair", report.summary, plan.perp.symbol, tone=tone),
+        )
+
+    async def _book_live(self, symbol: str, wait_s: float = 5.0) -> bool:
+        deadline = time.monotonic() + wait_s
+        while True:
+            book = self.client.books.get(symbol)
+            if book is not None and book.synced:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
     async def set_leverage(self, limit: int) -> Outcome:
         """Ask the exchange for a new leverage limit; its answer (or refusal) is the outcome.

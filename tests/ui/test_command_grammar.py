@@ -15,6 +15,7 @@ from bpx_tui.ui.command_grammar import (
     ExitCommand,
     LeverageCommand,
     OrderCommand,
+    PairCommand,
     SymbolCommand,
     complete,
     parse,
@@ -153,7 +154,7 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "pair")),
         ("c", ("close", "cancel")),
         ("S", ("sell", "sl", "sym")),
         ("close ", ("all", *sorted(SYMBOLS))),
@@ -187,3 +188,39 @@ def test_completion_in_the_middle_replaces_the_whole_word() -> None:
     completion = complete(text, cursor, SYMBOLS)
     assert completion.candidates == ("market",)
     assert text[completion.start : completion.end] == "mar"
+
+
+PAIRED = ("SOL_USDC", "SOL_USDC_PERP", "BTC_USDC_PERP")
+
+
+def test_pair_names_an_asset_a_size_and_which_way_the_perp_goes() -> None:
+    assert parse("pair sol 10 short-perp", PAIRED) == PairCommand("SOL", Decimal(10), "short-perp")
+    assert parse("PAIR SOL 2.5 Long-Perp", PAIRED) == PairCommand(
+        "SOL", Decimal("2.5"), "long-perp"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "bad", "message"),
+    [
+        ("pair", "", "pair needs ASSET SIZE short-perp|long-perp"),
+        ("pair SOL 10", "", "pair needs ASSET SIZE"),
+        ("pair BTC 1 short-perp", "BTC", "needs both BTC_USDC and BTC_USDC_PERP"),
+        ("pair SOL ten short-perp", "ten", "pair size"),
+        ("pair SOL 10 sideways", "sideways", "short-perp or long-perp"),
+        ("pair SOL 10 short-perp now", "now", "unexpected 'now'"),
+    ],
+)
+def test_pair_errors_point_at_their_token(text: str, bad: str, message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(text, PAIRED)
+    error = caught.value
+    assert message in error.message
+    assert text[error.start : error.end] == bad
+    if not bad:
+        assert error.start == error.end == len(text)
+
+
+def test_pair_completes_assets_with_a_perp_then_the_direction() -> None:
+    assert complete("pair ", 5, PAIRED).candidates == ("BTC", "SOL")
+    assert complete("pair SOL 1 s", 12, PAIRED).candidates == ("short-perp",)

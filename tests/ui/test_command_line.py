@@ -4,6 +4,7 @@ bad token and sends nothing, Tab completes, up recalls, close/cancel act at once
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,13 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from bpx_tui.config import Settings
 from bpx_tui.sim.server import SimServer
+from bpx_tui.trading.risk import RiskLimits
+from bpx_tui.ui.activity import ActivityEntry
+from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.screens.command_line import CommandLine
+from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.widgets.ticket import OrderTicket
 from tests.ui.helpers import SIZE, make_demo_app, wait_for, wait_ready
 
@@ -165,3 +171,58 @@ async def test_tp_and_sl_attach_exits_to_the_active_position(tmp_path: Path) -> 
         assert abs(Decimal(by_price[1]["triggerPrice"]) - entry * Decimal("1.02")) <= 1
         assert all(o["reduceOnly"] and o["side"] == "Ask" for o in by_price)
         assert all(Decimal(o["triggerQuantity"]) == Decimal("0.01") for o in by_price)
+
+
+async def test_pair_shows_both_legs_and_funding_then_places_both(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await type_line(pilot, "pair sol 2 short-perp")
+        await pilot.press("enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.query_one("#confirm-question", Static).render())
+        assert "SELL 2.00 SOL_USDC_PERP at market" in question
+        assert "BUY  2.00 SOL_USDC at market" in question and "Funding at" in question
+        assert _orders(sim) == [] and _position(sim, "SOL_USDC_PERP") == 0  # asked, not sent
+        await pilot.press("y")
+        await wait_for(pilot, lambda: _position(sim, "SOL_USDC_PERP") == -2, "the perp leg")
+        await wait_for(pilot, lambda: _spot_sol(sim) >= Decimal("1.99"), "the spot leg")
+        await wait_for(pilot, lambda: _pair_lines(app), "the report")
+        [entry] = _pair_lines(app)
+        assert "both legs filled" in entry.result
+
+
+async def test_a_pair_whose_perp_leg_the_exchange_refuses_leaves_the_account_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # Our own limits wide open, so the refusal is the exchange's (its 1x leverage limit).
+    limits = RiskLimits(
+        max_order_notional=Decimal(10**6),
+        max_position_notional=Decimal(10**7),
+        max_slippage_pct=Decimal(50),
+    )
+    wide = replace(Settings(), risk=limits)
+    app, sim = make_demo_app(tmp_path, settings=wide)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        before = sim.engine.capital(sim.demo.account_id)
+        await type_line(pilot, "lev 1")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.client and app.client.account_info.get(
+            "leverageLimit") == "1", "the 1x limit")  # fmt: skip
+        await type_line(pilot, "pair SOL 800 short-perp")  # ~112k on 100k of equity
+        await pilot.press("enter", "y")
+        await wait_for(pilot, lambda: _pair_lines(app), "the report")
+        [entry] = _pair_lines(app)
+        assert "perp leg refused" in entry.result and "nothing was traded" in entry.result
+        assert _position(sim, "SOL_USDC_PERP") == 0 and _orders(sim) == []
+        assert sim.engine.capital(sim.demo.account_id) == before
+
+
+def _spot_sol(sim: SimServer) -> Decimal:
+    capital = sim.engine.capital(sim.demo.account_id)
+    return Decimal(capital["SOL"]["available"]) if "SOL" in capital else Decimal(0)
+
+
+def _pair_lines(app: BpxApp) -> list[ActivityEntry]:
+    return [e for e in app.activity.newest_first() if e.event == "pair"]

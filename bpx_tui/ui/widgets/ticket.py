@@ -216,7 +216,7 @@ class OrderTicket(Vertical, can_focus=False):
         self.reference_price: Callable[[Ticket], Decimal | None] = lambda _t: None
         self.previewer: Callable[[Ticket], tuple[Preview, bool]] | None = None
         self._preview_key: object = None
-        self._preview_error: str | None = None  # what the preview says under its ⚠
+        self._shown_error: str | None = None  # the error line's text (not repeated by ⚠)
         self._preview_lines = -1
         self._routing = False  # Enter was pressed; the app has not yet sent or refused
         self._in_flight: NewOrder | None = None  # the order that left, until its answer
@@ -315,6 +315,7 @@ class OrderTicket(Vertical, can_focus=False):
         self._show_status(None)  # the closed panel's line says "sending…" instead
 
     def show_error(self, text: str | None) -> None:
+        self._shown_error = text or None
         error = self.query_one("#ticket-error", Static)
         error.update(text or "")
         error.display = bool(text)
@@ -322,9 +323,10 @@ class OrderTicket(Vertical, can_focus=False):
     def refuse(self, reason: str) -> None:
         """The app did not send the order (invalid, not confirmed): say why; Enter works again.
 
-        A reason the preview already shows under its ⚠ is not printed a second time."""
+        The preview drops its ⚠ line while it would say the same: one refusal, one line."""
         self._routing = False
-        self.show_error(None if reason == self._preview_error else reason)
+        self.show_error(reason)
+        self._render_preview(force=True)
 
     def sending(self, order: NewOrder) -> None:
         """``order`` left for the exchange: "sending…" until :meth:`answered` names it."""
@@ -600,8 +602,7 @@ class OrderTicket(Vertical, can_focus=False):
             return
         self._preview_key = key
         text = preview_text(ticket, preview, market, estimated)
-        self._preview_error = preview.error
-        if preview.error:
+        if preview.error and preview.error != self._shown_error:
             text += f"\n⚠ {preview.error}"
         # A market ticket re-previews as the book moves: reflow only if the height changed.
         widget = self.query_one("#ticket-preview", Static)
