@@ -1011,15 +1011,18 @@ class BpxApp(App[int]):
             case ExitCommand(level=level):
                 self._run(self._desk.attach_exit(self.active, level))
             case PairCommand():
-                self._ask_pair(command)
+                self.run_worker(self._ask_pair(command), group="pair", exit_on_error=False)
 
-    def _ask_pair(self, command: PairCommand) -> None:
-        """A pair trade shows both legs and its funding, and is sent only on yes."""
+    async def _ask_pair(self, command: PairCommand) -> None:
+        """A pair trade shows both legs and its funding, and is sent only on yes. The
+        dialog waits (briefly) for both books, so its prices are the touch, not blanks."""
         try:
             plan = self._desk.plan_pair(command.asset, command.size, command.direction)
         except BackpackError as exc:
             self.alert(f"pair {command.asset}: {exc}", severity="warning")
             return
+        await self._desk.book_live(plan.spot.symbol)
+        await self._desk.book_live(plan.perp.symbol)
 
         def answered(answer: bool | None) -> None:
             if answer:

@@ -575,7 +575,7 @@ class TradingDesk:
         if self.service is None:
             return Outcome("No API key: this session is market data only", severity="warning")
         for symbol in (plan.perp.symbol, plan.spot.symbol):
-            if not await self._book_live(symbol):
+            if not await self.book_live(symbol):
                 message = f"pair {plan.asset}: no live book for {symbol} yet; nothing was sent"
                 return Outcome(
                     message,
@@ -590,7 +590,8 @@ class TradingDesk:
             activity=ActivityEntry("pair", report.summary, plan.perp.symbol, tone=tone),
         )
 
-    async def _book_live(self, symbol: str, wait_s: float = 5.0) -> bool:
+    async def book_live(self, symbol: str, wait_s: float = 5.0) -> bool:
+        """Whether ``symbol``'s book is in sync, waiting up to ``wait_s`` for it."""
         deadline = time.monotonic() + wait_s
         while True:
             book = self.client.books.get(symbol)

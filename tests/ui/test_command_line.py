@@ -179,10 +179,11 @@ async def test_pair_shows_both_legs_and_funding_then_places_both(tmp_path: Path)
         await wait_ready(pilot)
         await type_line(pilot, "pair sol 2 short-perp")
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
         assert isinstance(app.screen, ConfirmScreen)
         question = str(app.screen.query_one("#confirm-question", Static).render())
         assert "SELL 2.00 SOL_USDC_PERP at market" in question
-        assert "BUY  2.00 SOL_USDC at market" in question and "Funding at" in question
+        assert "BUY  2.00 SOL_USDC at market ≈" in question and "Funding at" in question
         assert _orders(sim) == [] and _position(sim, "SOL_USDC_PERP") == 0  # asked, not sent
         await pilot.press("y")
         await wait_for(pilot, lambda: _position(sim, "SOL_USDC_PERP") == -2, "the perp leg")
@@ -211,7 +212,9 @@ async def test_a_pair_whose_perp_leg_the_exchange_refuses_leaves_the_account_as_
         await wait_for(pilot, lambda: app.client and app.client.account_info.get(
             "leverageLimit") == "1", "the 1x limit")  # fmt: skip
         await type_line(pilot, "pair SOL 800 short-perp")  # ~112k on 100k of equity
-        await pilot.press("enter", "y")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
+        await pilot.press("y")
         await wait_for(pilot, lambda: _pair_lines(app), "the report")
         [entry] = _pair_lines(app)
         assert "perp leg refused" in entry.result and "nothing was traded" in entry.result
