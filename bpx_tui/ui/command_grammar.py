@@ -6,7 +6,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
              [tp PRICE|+N%] [sl PRICE|-N%] [post] [reduce] [ioc|fok]
     close [SYMBOL|all]      cancel [SYMBOL|all]
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
-    lev N                   sym SYMBOL
+    lev N                   sym SYMBOL            funding   (the funding board)
 
 An order command never sends anything: it becomes a ticket, filled in, that the
 trader sends with Enter (:meth:`OrderCommand.ticket`). Without ``market``, ``@PRICE``
@@ -29,7 +29,7 @@ from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
-VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym")
+VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
 ALL = "all"
 MAX_LEVERAGE = 50  # Backpack's leverage limit is a whole number 1..50
@@ -133,8 +133,19 @@ class SymbolCommand:
     symbol: str
 
 
+@dataclass(frozen=True, slots=True)
+class FundingCommand:
+    """``funding``: open the funding board (every perp's funding, sorted and filterable)."""
+
+
 Command = (
-    OrderCommand | CloseCommand | CancelCommand | ExitCommand | LeverageCommand | SymbolCommand
+    OrderCommand
+    | CloseCommand
+    | CancelCommand
+    | ExitCommand
+    | LeverageCommand
+    | SymbolCommand
+    | FundingCommand
 )
 
 
@@ -166,6 +177,10 @@ def parse(text: str, symbols: Collection[str]) -> Command:
     if name == "sym":
         value = _one_required(verb, rest, "sym needs a market, e.g. sym BTC_USDC_PERP")
         return SymbolCommand(resolve_symbol(value, symbols))
+    if name == "funding":
+        if rest:
+            raise rest[0].error(f"unexpected {rest[0].text!r}: funding takes nothing")
+        return FundingCommand()
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")

@@ -13,6 +13,7 @@ from bpx_tui.ui.command_grammar import (
     Command,
     CommandError,
     ExitCommand,
+    FundingCommand,
     LeverageCommand,
     OrderCommand,
     SymbolCommand,
@@ -70,6 +71,8 @@ def order(**fields: object) -> OrderCommand:
         ("lev 20x", LeverageCommand(20)),
         ("sym sol_usdc", SymbolCommand("SOL_USDC")),
         ("  sym   btc  ", SymbolCommand(BTC)),
+        ("funding", FundingCommand()),
+        ("  FUNDING ", FundingCommand()),
     ],
 )  # fmt: skip
 def test_every_form(text: str, command: Command) -> None:
@@ -79,7 +82,7 @@ def test_every_form(text: str, command: Command) -> None:
 @pytest.mark.parametrize(
     ("text", "bad", "message"),
     [
-        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym"),
+        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding"),
         ("bye 1", "bye", "unknown command 'bye' (did you mean 'buy'?)"),
         ("launch", "launch", "unknown command 'launch': one of buy, sell"),
         ("buy", "", "buy needs a size, e.g. buy 0.01"),
@@ -115,6 +118,8 @@ def test_every_form(text: str, command: Command) -> None:
         ("sym", "", "sym needs a market, e.g. sym BTC_USDC_PERP"),
         ("sym btc_usdc_prep", "btc_usdc_prep", "unknown market 'btc_usdc_prep' (did you mean BTC_USDC_PERP?)"),
         ("sym usdc", "usdc", "unknown market 'usdc'"),
+        ("funding btc", "btc", "unexpected 'btc': funding takes nothing"),
+        ("fundign", "fundign", "unknown command 'fundign' (did you mean 'funding'?)"),
     ],
 )  # fmt: skip
 def test_every_error_points_at_its_token(text: str, bad: str, message: str) -> None:
@@ -153,7 +158,9 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding")),
+        ("f", ("funding",)),
+        ("funding ", ()),
         ("c", ("close", "cancel")),
         ("S", ("sell", "sl", "sym")),
         ("close ", ("all", *sorted(SYMBOLS))),
