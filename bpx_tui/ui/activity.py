@@ -102,10 +102,8 @@ def order_entry(order: Order) -> ActivityEntry | None:
     kind += " reduce-only" if order.reduce_only else ""
     price = order.price if order.price is not None else order.trigger_price
     size = order.quantity if order.quantity is not None else order.quote_quantity
-    if not size and order.trigger_quantity:  # a pending trigger's quantity is null or "0"
-        size_text = order.trigger_quantity
-    else:
-        size_text = fmt.exact(size)
+    # A pending trigger's quantity is null or "0": its size is the trigger quantity.
+    size_text = order.trigger_quantity if not size and order.trigger_quantity else fmt.exact(size)
     tone: Tone = "muted" if order.status in ("Cancelled", "Expired") else ""
     if order.status == "TriggerFailed":
         tone = "bad"
