@@ -128,3 +128,20 @@ async def test_the_command_line_opens_it(tmp_path: Path) -> None:
         await wait_ready(pilot)
         board = await open_board(pilot, "colon", *"funding", "enter")
         assert board.shown
+
+
+async def test_the_board_follows_the_clock_and_the_feed_on_the_slow_tick(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path, frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        board = await open_board(pilot)
+        before = {row.symbol: row.next_funding_s or 0 for row in board.shown}
+        assert all(s > 10 for s in before.values())
+        sim.clock.advance(10.0)
+        await wait_for(
+            pilot,
+            lambda: all(row.next_funding_s == before[row.symbol] - 10 for row in board.shown),
+            "the countdown ten seconds on",
+        )
+        cell = str(board.query_one(FundingTable).get_row(board.shown[0].symbol)[4])
+        assert cell.strip() == fmt.countdown((board.shown[0].next_funding_s or 0) * 1000)
