@@ -77,7 +77,7 @@ KEY_ACTIONS: tuple[str, ...] = (
     "cursor_up", "cursor_down", "recenter", "move_up", "move_down",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
-    "discard", "select",
+    "discard", "select", "funding_board", "funding_sort", "funding_reverse", "funding_choose",
 )  # fmt: skip
 
 _SYMBOL = re.compile(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+$")

@@ -36,7 +36,7 @@ from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
 from bpx_tui.exchange.events import PositionUpdated
-from bpx_tui.exchange.models import Kline
+from bpx_tui.exchange.models import Kline, MarkPrice, Ticker
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.exchange.urls import is_loopback
 from bpx_tui.logsetup import RingBufferHandler
@@ -53,6 +53,7 @@ from bpx_tui.ui.command_grammar import (
     CloseCommand,
     Command,
     ExitCommand,
+    FundingCommand,
     LeverageCommand,
     OrderCommand,
     PairCommand,
@@ -62,9 +63,11 @@ from bpx_tui.ui.command_history import CommandHistory
 from bpx_tui.ui.commands import ConsoleCommands
 from bpx_tui.ui.desk import Outcome, Severity, TradingDesk
 from bpx_tui.ui.feed import Feed, refusal_message
+from bpx_tui.ui.funding_board import POLL_S, FundingRow, board_rows, prefer_streamed
 from bpx_tui.ui.pair_view import pair_preview
 from bpx_tui.ui.screens.command_line import CommandLine
 from bpx_tui.ui.screens.confirm import ConfirmScreen
+from bpx_tui.ui.screens.funding import FundingBoard
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
@@ -190,6 +193,13 @@ class BpxApp(App[int]):
         self.active = ""
         self.watchlist_symbols: list[str] = []
         self.open_interest: dict[str, Decimal] = {}
+        # Every market's marks and tickers by REST, read while the funding board is open
+        # (the stream carries only the watched markets): ``_poll_board``.
+        self.board_marks: dict[str, MarkPrice] = {}
+        self.board_tickers: dict[str, Ticker] = {}
+        self.board_polls = 0
+        self._board_timer: Timer | None = None
+        self._board_polling = False
         self.history: dict[str, list[Kline]] = {}
         self.pump_ticks = 0
         self._pump_timer: Timer | None = None
@@ -512,6 +522,29 @@ class BpxApp(App[int]):
         self.open_interest = {row.symbol: row.open_interest for row in rows}
         self.feed.markets = True
 
+    def _poll_board(self) -> None:
+        """One read of every market's marks, tickers and open interest, unless the last
+        one is still out (a slow exchange gets fewer requests, not more)."""
+        if not self._board_polling:
+            self._board_polling = True
+            self.run_worker(self._read_board(), group="funding", exit_on_error=False)
+
+    async def _read_board(self) -> None:
+        rest = self._client.rest
+        try:
+            marks, tickers, interest = await asyncio.gather(
+                rest.mark_prices(), rest.tickers(), rest.open_interest()
+            )
+        except BackpackError as exc:
+            log.warning("funding board poll failed: %s", exc)
+            return
+        finally:
+            self._board_polling = False
+        self.board_marks = {mark.symbol: mark for mark in marks}
+        self.board_tickers = {ticker.symbol: ticker for ticker in tickers}
+        self.open_interest = {row.symbol: row.open_interest for row in interest}
+        self.board_polls += 1
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A background task died of something unexpected: say so, never a traceback."""
         if event.state is WorkerState.ERROR:
@@ -608,8 +641,24 @@ class BpxApp(App[int]):
         log_panel = self.query_one(LogPanel)
         if log_panel.display:
             self._show_log(log_panel)
+        if isinstance(self.screen, FundingBoard):
+            self.screen.show(self.funding_rows(now_ms))
         feed.markets = feed.orders = feed.positions = feed.account = False
         feed.trades_dirty = feed.candles = feed.connection = False
+
+    def funding_rows(self, now_ms: int) -> list[FundingRow]:
+        """The board's rows: a watched market's figures from the stream, every other
+        market's from the board's REST poll (the start-up read until the first one)."""
+        client = self._client
+        watched = client.watched
+        return board_rows(
+            client.markets.values(),
+            prefer_streamed(self.board_marks, client.marks, watched),
+            prefer_streamed(self.board_tickers, client.tickers, watched),
+            self.open_interest,
+            now_ms,
+            self.active,
+        )
 
     def _show_tape(self) -> None:
         market = self._client.markets.get(self.active)
@@ -1012,6 +1061,8 @@ class BpxApp(App[int]):
                 self._run(self._desk.attach_exit(self.active, level))
             case PairCommand():
                 self.run_worker(self._ask_pair(command), group="pair", exit_on_error=False)
+            case FundingCommand():
+                self.action_funding_board()
 
     async def _ask_pair(self, command: PairCommand) -> None:
         """A pair trade shows both legs and its funding, and is sent only on yes. The
@@ -1030,6 +1081,24 @@ class BpxApp(App[int]):
                 self._run(self._desk.pair_trade(plan))
 
         self.push_screen(ConfirmScreen(pair_preview(plan, self._client)), answered)
+
+    def action_funding_board(self) -> None:
+        """Open the funding board and read every market by REST while it is open."""
+        if not self.ready:
+            self.say("the funding board opens once the console is connected")
+            return
+        self._poll_board()
+        self._board_timer = self.set_interval(POLL_S, self._poll_board)
+        board = FundingBoard(self.settings.keys)
+        board.show(self.funding_rows(self._wall_ms()))
+        self.push_screen(board, self._funding_chosen)
+
+    def _funding_chosen(self, symbol: str | None) -> None:
+        if self._board_timer is not None:
+            self._board_timer.stop()
+            self._board_timer = None
+        if symbol:
+            self._switch_to(symbol)
 
     def _open_command_ticket(self, command: OrderCommand) -> None:
         ticket = command.ticket(self.active, self.settings.exit_trigger_by)

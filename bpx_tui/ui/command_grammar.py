@@ -6,7 +6,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
              [tp PRICE|+N%] [sl PRICE|-N%] [post] [reduce] [ioc|fok]
     close [SYMBOL|all]      cancel [SYMBOL|all]
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
-    lev N                   sym SYMBOL
+    lev N                   sym SYMBOL            funding   (the funding board)
     pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
 
 An order command never sends anything: it becomes a ticket, filled in, that the
@@ -30,7 +30,7 @@ from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
-VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "pair")
+VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")
 PAIR_DIRECTIONS = ("short-perp", "long-perp")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
 ALL = "all"
@@ -144,6 +144,11 @@ class PairCommand:
     direction: Literal["short-perp", "long-perp"]
 
 
+@dataclass(frozen=True, slots=True)
+class FundingCommand:
+    """``funding``: open the funding board (every perp's funding, sorted and filterable)."""
+
+
 Command = (
     OrderCommand
     | CloseCommand
@@ -152,6 +157,7 @@ Command = (
     | LeverageCommand
     | SymbolCommand
     | PairCommand
+    | FundingCommand
 )
 
 
@@ -185,6 +191,10 @@ def parse(text: str, symbols: Collection[str]) -> Command:
         return SymbolCommand(resolve_symbol(value, symbols))
     if name == "pair":
         return _pair(verb, rest, symbols)
+    if name == "funding":
+        if rest:
+            raise rest[0].error(f"unexpected {rest[0].text!r}: funding takes nothing")
+        return FundingCommand()
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")

@@ -21,7 +21,7 @@ class KeySpec:
     key: str
     action: str
     description: str
-    scope: str  # "app" | "ladder" | "ticket" | "watchlist"
+    scope: str  # "app" | "ladder" | "ticket" | "watchlist" | "funding"
     show: bool = True
 
 
@@ -64,7 +64,14 @@ KEYS: tuple[KeySpec, ...] = (
         "command_line",
         "colon",
         "command_line",
-        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym",
+        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym, funding",
+        "app",
+    ),
+    KeySpec(
+        "funding_board",
+        "F",
+        "funding_board",
+        "Funding board: every perp's funding rate, annualised, sortable",
         "app",
     ),
     KeySpec("group", "g", "cycle_grouping", "Ladder tick grouping x1/x10/x100", "app"),
@@ -161,6 +168,18 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("send", "enter", "send", "Ticket: send", "ticket"),
     KeySpec("discard", "escape", "discard", "Ticket: discard", "ticket"),
     KeySpec("select", "enter", "select", "Watchlist: make the row the active market", "watchlist"),
+    # Not letters: the board's filter takes every printable key.
+    KeySpec(
+        "funding_sort", "ctrl+s", "sort_next", "Funding board: sort by the next column", "funding"
+    ),
+    KeySpec("funding_reverse", "ctrl+r", "sort_flip", "Funding board: reverse the sort", "funding"),
+    KeySpec(
+        "funding_choose",
+        "enter",
+        "choose",
+        "Funding board: make the row the active market",
+        "funding",
+    ),
 )
 
 
@@ -233,6 +252,7 @@ SCOPES = (
     ("ladder", "Depth ladder (focused)"),
     ("ticket", "Order ticket (open)"),
     ("watchlist", "Watchlist (focused)"),
+    ("funding", "Funding board (F)"),
 )
 # Textual's own keys that the console keeps: listed with ours, remappable by Textual only.
 BUILT_IN: tuple[tuple[str, str, str], ...] = (

@@ -13,6 +13,7 @@ from bpx_tui.ui.command_grammar import (
     Command,
     CommandError,
     ExitCommand,
+    FundingCommand,
     LeverageCommand,
     OrderCommand,
     PairCommand,
@@ -71,6 +72,8 @@ def order(**fields: object) -> OrderCommand:
         ("lev 20x", LeverageCommand(20)),
         ("sym sol_usdc", SymbolCommand("SOL_USDC")),
         ("  sym   btc  ", SymbolCommand(BTC)),
+        ("funding", FundingCommand()),
+        ("  FUNDING ", FundingCommand()),
     ],
 )  # fmt: skip
 def test_every_form(text: str, command: Command) -> None:
@@ -80,7 +83,7 @@ def test_every_form(text: str, command: Command) -> None:
 @pytest.mark.parametrize(
     ("text", "bad", "message"),
     [
-        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym"),
+        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding"),
         ("bye 1", "bye", "unknown command 'bye' (did you mean 'buy'?)"),
         ("launch", "launch", "unknown command 'launch': one of buy, sell"),
         ("buy", "", "buy needs a size, e.g. buy 0.01"),
@@ -116,6 +119,8 @@ def test_every_form(text: str, command: Command) -> None:
         ("sym", "", "sym needs a market, e.g. sym BTC_USDC_PERP"),
         ("sym btc_usdc_prep", "btc_usdc_prep", "unknown market 'btc_usdc_prep' (did you mean BTC_USDC_PERP?)"),
         ("sym usdc", "usdc", "unknown market 'usdc'"),
+        ("funding btc", "btc", "unexpected 'btc': funding takes nothing"),
+        ("fundign", "fundign", "unknown command 'fundign' (did you mean 'funding'?)"),
     ],
 )  # fmt: skip
 def test_every_error_points_at_its_token(text: str, bad: str, message: str) -> None:
@@ -154,7 +159,9 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "pair")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")),
+        ("f", ("funding",)),
+        ("funding ", ()),
         ("c", ("close", "cancel")),
         ("S", ("sell", "sl", "sym")),
         ("close ", ("all", *sorted(SYMBOLS))),

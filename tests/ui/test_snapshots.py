@@ -19,6 +19,7 @@ from textual.widgets import Input
 
 from bpx_tui.exchange import client as client_module
 from bpx_tui.ui.app import BpxApp
+from bpx_tui.ui.screens.funding import FundingBoard
 from bpx_tui.ui.screens.help import HelpScreen
 from tests.ui.helpers import make_demo_app, wait_for, wait_ready
 
@@ -124,3 +125,19 @@ def test_help_screen(frozen_app: BpxApp, snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(frozen_app, terminal_size=(160, 48), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_funding_board(frozen_app: BpxApp, snap_compare: Any, size: tuple[int, int]) -> None:
+    """The board over the desk once its first REST read of every perp is drawn."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _settled(pilot)
+        app = pilot.app
+        assert isinstance(app, BpxApp)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(app.screen, FundingBoard), "the board")
+        await wait_for(pilot, lambda: app.board_polls >= 1, "the board's REST read")
+        await _frames(pilot)
+
+    assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
