@@ -309,6 +309,10 @@ class _AiohttpConnection:
         finally:
             self._ended(self._ws.close_code, "")
             await self._session.close()
+            keepalive = self._keepalive
+            if keepalive is not None and keepalive is not asyncio.current_task():
+                # Awaited, so no task outlives the connection (and the loop's shutdown).
+                await asyncio.gather(keepalive, return_exceptions=True)
 
     def abort(self) -> None:
         self._stop_keepalive()
@@ -341,8 +345,10 @@ class _AiohttpConnection:
         return self._lost
 
     def _stop_keepalive(self) -> None:
-        task, self._keepalive = self._keepalive, None
-        if task is not None and task is not asyncio.current_task():
+        # The reference is kept: a task still finishing its 1011 close must not be
+        # garbage-collected half way.
+        task = self._keepalive
+        if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
 
     async def _keep_alive(self, interval: float, timeout: float | None) -> None:
@@ -358,7 +364,6 @@ class _AiohttpConnection:
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), timeout)
             except TimeoutError:
-                self._keepalive = None  # close() must not cancel the task running it
                 reason = "keepalive ping timeout"
                 self._ended(KEEPALIVE_TIMEOUT, reason)
                 await self._ws.close(code=KEEPALIVE_TIMEOUT, message=reason.encode())

@@ -15,7 +15,7 @@ import pytest
 from bpx_tui.exchange.errors import TransportError
 from bpx_tui.exchange.signing import Signer, generate_secret, signing_string, verify
 from bpx_tui.exchange.stream import ConnectionState, StreamClient
-from bpx_tui.exchange.transport import TRANSPORTS, TransportName
+from bpx_tui.exchange.transport import MAX_MESSAGE, TRANSPORTS, TransportName
 from tests.conftest import load_fixture
 from tests.fakes.ws_server import CODE_BAD_SIGNATURE, FakeWsServer
 
@@ -599,3 +599,23 @@ async def test_keepalive_closes_a_peer_that_stops_answering_pings(
     await recorder.until(lambda: client.reconnects == 1)
     reasons = [r or "" for s, r in recorder.states if s is ConnectionState.RECONNECTING]
     assert reasons == ["connection closed (1011 keepalive ping timeout); retry 1"]
+
+
+async def test_an_oversized_message_ends_the_connection_with_1009(
+    server: FakeWsServer, make_client: Callable[..., StreamClient], recorder: Recorder
+) -> None:
+    """Over MAX_MESSAGE the connection is closed (1009), as websockets always did; the
+    client reconnects and the next normal frame arrives."""
+    client = make_client(server.url)
+    client.subscribe(["trade.SOL_USDC"])
+    await client.start()
+    await server.wait_until(lambda: server.subscribed() == {"trade.SOL_USDC"})
+    await server.push("trade.SOL_USDC", {"pad": "x" * MAX_MESSAGE})
+
+    await recorder.until(lambda: client.reconnects == 1)
+    reasons = [r or "" for s, r in recorder.states if s is ConnectionState.RECONNECTING]
+    assert len(reasons) == 1 and reasons[0].startswith("connection closed (1009")
+    assert recorder.messages == []
+    await server.wait_until(lambda: server.subscribed() == {"trade.SOL_USDC"})
+    assert await server.push("trade.SOL_USDC", {"t": 1}) == 1
+    await recorder.until(lambda: recorder.messages == [("trade.SOL_USDC", {"t": 1})])
