@@ -29,6 +29,7 @@ from bpx_tui.exchange.errors import ApiError, InvalidOrder, NotFoundError, Order
 from bpx_tui.exchange.events import TickerUpdated
 from bpx_tui.exchange.models import Order, Position, Ticker
 from bpx_tui.exchange.numbers import Number, NumberError, to_decimal
+from bpx_tui.exchange.transport import DEFAULT_TRANSPORT, TransportName
 from bpx_tui.exchange.vocab import parse_order_type, parse_side
 from bpx_tui.trading.dispatch import OrderDispatch
 from bpx_tui.trading.order import OrderIntent, build_order
@@ -84,10 +85,16 @@ class BackpackAPI:
         base_url: str = "https://api.backpack.exchange",
         ws_url: str = "wss://ws.backpack.exchange",
         logger: logging.Logger | None = None,
+        ws_transport: TransportName = DEFAULT_TRANSPORT,
     ) -> None:
         self.logger = logger or logging.getLogger("bpx_tui.api")
         self.client = BackpackClient(
-            base_url, ws_url, api_key or None, api_secret or None, logger=self.logger
+            base_url,
+            ws_url,
+            api_key or None,
+            api_secret or None,
+            logger=self.logger,
+            ws_transport=ws_transport,
         )
         self.prices: dict[str, float] = {}
         self._price_callbacks: list[PriceCallback] = []

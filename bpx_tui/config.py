@@ -54,6 +54,7 @@ from bpx_tui import paths
 from bpx_tui.choices import LOG_LEVELS
 from bpx_tui.exchange.numbers import NumberError, round_to_step, to_decimal
 from bpx_tui.exchange.signing import api_key_of, decode_secret
+from bpx_tui.exchange.transport import DEFAULT_TRANSPORT, TRANSPORTS, TransportName
 from bpx_tui.exchange.vocab import TRIGGER_SOURCES, TriggerBy
 from bpx_tui.trading.risk import RiskLimits
 
@@ -90,6 +91,7 @@ _TOP_KEYS = (
     "api_secret_file",
     "base_url",
     "ws_url",
+    "ws_transport",
     "symbol",
     "watchlist",
     "refresh_hz",
@@ -160,6 +162,9 @@ class Settings:
     api_secret: Secret | None = None
     base_url: str = DEFAULT_BASE_URL
     ws_url: str = DEFAULT_WS_URL
+    # The WebSocket library under the stream: aiohttp's reader is the faster one
+    # (docs/PERFORMANCE.md "WebSocket transport"); websockets is the proven fallback.
+    ws_transport: TransportName = DEFAULT_TRANSPORT
     symbol: str = DEFAULT_SYMBOL
     watchlist: tuple[str, ...] = ()  # empty: every perp market, by 24h volume
     refresh_hz: int = 20
@@ -424,6 +429,17 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
         return _parse_url(value, key, problems, ("http", "https"))
     if name == "ws_url":
         return _parse_url(value, key, problems, ("ws", "wss"))
+    if name == "ws_transport":
+        for transport in TRANSPORTS:
+            if isinstance(value, str) and value.strip().lower() == transport:
+                return transport
+        problems.invalid(
+            key,
+            f"one of {', '.join(TRANSPORTS)} (the WebSocket library)",
+            value,
+            f'set ws_transport = "{DEFAULT_TRANSPORT}"',
+        )
+        return None
     if name == "symbol":
         return _parse_symbol(value, key, problems)
     if name == "watchlist":
@@ -711,6 +727,7 @@ TEMPLATE = """\
 
 base_url = "https://api.backpack.exchange"
 ws_url = "wss://ws.backpack.exchange"
+ws_transport = "aiohttp"   # WebSocket library: aiohttp (faster) or websockets
 
 symbol = "BTC_USDC_PERP"   # the market shown at start
 # watchlist = ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP"]   # default: every perp by volume

@@ -5,6 +5,9 @@ so the two event loops do not share a core; all timing is on the client side, fr
 the first depth callback after the book synced to the callback of the last message.
 The client is the product's :class:`BackpackClient` with its books and the console's
 own :class:`Feed` callbacks attached, so a message costs here what it costs the app.
+The pipeline row is measured once per WebSocket transport (config ``ws_transport``),
+side by side on the same server and frames, because that choice is most of the
+difference (docs/PERFORMANCE.md "WebSocket transport"); the default comes first.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, median, rss_bytes
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.events import BookChanged
+from bpx_tui.exchange.transport import DEFAULT_TRANSPORT, TRANSPORTS, TransportName
 from bpx_tui.sim.synthetic.blast import BlastInfo, serve_in_subprocess
 from bpx_tui.ui.feed import Feed
 
@@ -41,10 +45,12 @@ class Drive:
         return self.applied / self.seconds if self.seconds > 0 else 0.0
 
 
-async def drive(info: BlastInfo, *, sample_rss_every: int = 0) -> Drive:
+async def drive(
+    info: BlastInfo, *, sample_rss_every: int = 0, transport: TransportName = DEFAULT_TRANSPORT
+) -> Drive:
     """Connect a fresh client, let the server blast ``info.total`` messages, measure."""
     timeout = 60.0 + info.total / 5_000  # even a slow, loaded VM does 5k msgs/s
-    client = BackpackClient(info.rest_url, info.ws_url)
+    client = BackpackClient(info.rest_url, info.ws_url, ws_transport=transport)
     feed = Feed(active=SYMBOL)
     feed.attach(client)
     done = asyncio.get_running_loop().create_future()
@@ -78,27 +84,45 @@ async def drive(info: BlastInfo, *, sample_rss_every: int = 0) -> Drive:
     return Drive(applied, end - start, rss_start, rss_end, max(rss_peak, rss_end), client)
 
 
-def _pipeline(plan: Plan, data: Data) -> Row:
+def _pipeline(plan: Plan, data: Data) -> list[Row]:
     stream = data.stream
     total = len(stream.messages)
+    order = [DEFAULT_TRANSPORT, *(t for t in TRANSPORTS if t != DEFAULT_TRANSPORT)]
+    rates: dict[TransportName, list[float]] = {t: [] for t in order}
     with serve_in_subprocess(data.feed, total=total) as info:
-        rates: list[float] = []
         for rep in range(plan.reps + 1):  # the first is the warm-up
-            gc.collect()
-            result = asyncio.run(drive(info))
-            check_book(result.client.books[SYMBOL], stream)
-            if rep:
-                rates.append(result.rate)
-    value = median(rates)
-    detail = {
-        "runs": [round(r) for r in rates],
-        "messages": total,
-        "us_per_message": round(1e6 / value, 2) if value else None,
-    }
-    metric = "loopback WS -> client -> book -> callback"
-    return Row.against(
-        "pipeline", metric, value, "msg/s", TARGET_MSGS, floor=True, digits=None, detail=detail
-    )
+            # Interleaved, so a load spike on the shared VM hits both transports alike.
+            for transport in order:
+                gc.collect()
+                result = asyncio.run(drive(info, transport=transport))
+                check_book(result.client.books[SYMBOL], stream)
+                if rep:
+                    rates[transport].append(result.rate)
+    rows = []
+    for transport in order:
+        value = median(rates[transport])
+        detail = {
+            "transport": transport,
+            "default": transport == DEFAULT_TRANSPORT,
+            "runs": [round(r) for r in rates[transport]],
+            "messages": total,
+            "us_per_message": round(1e6 / value, 2) if value else None,
+        }
+        metric = f"loopback WS ({transport}) -> client -> book -> callback"
+        rows.append(
+            Row.against(
+                "pipeline",
+                metric,
+                value,
+                "msg/s",
+                TARGET_MSGS,
+                floor=True,
+                digits=None,
+                detail=detail,
+                note="the default ws_transport" if transport == DEFAULT_TRANSPORT else "",
+            )
+        )
+    return rows
 
 
 def _memory(plan: Plan, data: Data) -> Row:
@@ -134,7 +158,7 @@ def _memory(plan: Plan, data: Data) -> Row:
 
 
 def run_pipeline(plan: Plan, data: Data) -> list[Row]:
-    return [_pipeline(plan, data)]
+    return _pipeline(plan, data)
 
 
 def run_memory(plan: Plan, data: Data) -> list[Row]:

@@ -64,6 +64,7 @@ from bpx_tui.exchange.numbers import parse_int
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState, StreamClient
+from bpx_tui.exchange.transport import DEFAULT_TRANSPORT, TransportName
 
 PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
 CANDLES_KEPT = 240
@@ -98,6 +99,7 @@ class BackpackClient:
         silence_timeout: float = 30.0,
         private_settle: float = 2.0,
         private_retry: float = 30.0,
+        ws_transport: TransportName = DEFAULT_TRANSPORT,
     ) -> None:
         self.log = logger or logging.getLogger("bpx_tui.client")
         self.signer: Signer | None = Signer(api_secret) if api_secret else None
@@ -119,6 +121,7 @@ class BackpackClient:
             private_settle=private_settle,
             private_retry=private_retry,
             silence_timeout=silence_timeout,
+            transport=ws_transport,
         )
         self.depth_levels = depth_levels
 

@@ -9,14 +9,16 @@ Why it is shaped like this:
   re-sent after every reconnect, private ones with a fresh signature: an old one would
   have expired with its window.
 * A socket can look open while nothing arrives (half-dead TCP, a stalled proxy). The
-  websockets keepalive (``ping_interval``/``ping_timeout``) closes a peer that stops
+  transport's keepalive (``ping_interval``/``ping_timeout``) closes a peer that stops
   answering pings; the silence watchdog is a backstop with its own, shorter clock:
   when neither a frame nor the pong to its own probe ping arrived for
   ``silence_timeout`` it aborts the socket. A pong counts as alive, so a quiet
-  private-only connection is not torn down. Server Pings are answered by websockets
-  itself (the exchange closes a connection that leaves its pings unanswered); nothing
-  here turns that off.
-* The reader is the hot path: ``recv(decode=False)`` hands raw bytes to ``orjson``
+  private-only connection is not torn down. Server Pings are answered by the transport
+  (the exchange closes a connection that leaves its pings unanswered).
+* The socket library is a choice (``transport``: aiohttp, the faster reader, or
+  websockets), hidden behind :mod:`bpx_tui.exchange.transport`, whose errors are the one
+  vocabulary the reconnect logic below handles.
+* The reader is the hot path: ``recv()`` hands raw bytes to ``orjson``
   (no ``str`` round trip), nothing is logged per frame, and ``on_message`` is called
   synchronously so a frame never waits behind a task switch.
 * Everything runs in the caller's event loop; there are no threads to synchronise
@@ -46,14 +48,21 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from bpx_tui.exchange.errors import TransportError
 from bpx_tui.exchange.signing import Signer
+from bpx_tui.exchange.transport import (
+    DEFAULT_TRANSPORT,
+    TRANSPORTS,
+    ConnectionLost,
+    HandshakeFailed,
+    TransportName,
+    WsConnection,
+    connect,
+)
 from bpx_tui.exchange.urls import is_loopback
 
 __all__ = ["PRIVATE_PREFIX", "ConnectionState", "StreamClient"]
@@ -83,18 +92,12 @@ INVALID_STREAM = 4006
 
 def _describe(exc: BaseException) -> str:
     """A short, secret-free sentence for the status line and the log."""
-    if isinstance(exc, ConnectionClosed):
-        frame = exc.rcvd or exc.sent
-        if frame is None:
-            return "connection lost"
-        detail = f" {frame.reason}" if frame.reason else ""
-        return f"connection closed ({frame.code}{detail})"
-    if isinstance(exc, InvalidStatus):
-        return f"handshake refused: HTTP {exc.response.status_code}"
     if isinstance(exc, TimeoutError):
         return "timed out connecting"
     text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, OSError | InvalidHandshake) else f"{type(exc).__name__}: {text}"
+    if isinstance(exc, OSError | ConnectionLost | HandshakeFailed):
+        return text
+    return f"{type(exc).__name__}: {text}"
 
 
 def _sparse(count: int) -> bool:
@@ -131,7 +134,10 @@ class StreamClient:
         max_failures_before_down: int = 5,
         healthy_after: float = 10.0,
         logger: logging.Logger | None = None,
+        transport: TransportName = DEFAULT_TRANSPORT,
     ) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
         if not url.startswith(("ws://", "wss://")):
             raise ValueError(f"stream URL must start with ws:// or wss://, got {url!r}")
         for name, value in (
@@ -148,6 +154,7 @@ class StreamClient:
         if max_failures_before_down < 1:
             raise ValueError("max_failures_before_down must be at least 1")
         self.url = url
+        self.transport: TransportName = transport
         self._signer = signer
         self._on_message = on_message
         self._on_state = on_state
@@ -167,17 +174,17 @@ class StreamClient:
         self._healthy_after = healthy_after
         self._log = logger or _log
         # A proxy can never reach our loopback exchange; skip the environment's proxy.
-        self._proxy: Literal[True] | None = None if is_loopback(url) else True
+        self._use_proxy = not is_loopback(url)
 
         # Ordered set of remembered subscriptions: re-sent in the order they were made.
         self._subscriptions: dict[str, None] = {}
         # The connection that carried the last signed SUBSCRIBE: an error frame on it
         # may be the private subscription's refusal.
-        self._signed_on: ClientConnection | None = None
+        self._signed_on: WsConnection | None = None
         self._private_timer: asyncio.TimerHandle | None = None  # settle or retry
         self.private_refused: str | None = None
         """Why the private subscription was last refused; None once one is accepted."""
-        self._ws: ClientConnection | None = None
+        self._ws: WsConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._first_connect: asyncio.Future[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
@@ -288,7 +295,7 @@ class StreamClient:
             frame["signature"] = self._signer.ws_signature()
         return orjson.dumps(frame)
 
-    def _subscribe_frames(self, streams: list[str], ws: ClientConnection) -> list[bytes]:
+    def _subscribe_frames(self, streams: list[str], ws: WsConnection) -> list[bytes]:
         public = [s for s in streams if not s.startswith(PRIVATE_PREFIX)]
         private = [s for s in streams if s.startswith(PRIVATE_PREFIX)]
         frames = []
@@ -302,7 +309,7 @@ class StreamClient:
     def _private_streams(self) -> tuple[str, ...]:
         return tuple(s for s in self._subscriptions if s.startswith(PRIVATE_PREFIX))
 
-    def _private_sent(self, ws: ClientConnection) -> None:
+    def _private_sent(self, ws: WsConnection) -> None:
         """Start the settle clock: no refusal within it means the subscription holds."""
         self._signed_on = ws
         self._cancel_private_timer()
@@ -315,7 +322,7 @@ class StreamClient:
             self._private_timer.cancel()
             self._private_timer = None
 
-    def _private_settled(self, ws: ClientConnection) -> None:
+    def _private_settled(self, ws: WsConnection) -> None:
         self._private_timer = None
         if ws is not self._ws or self.private_refused is None:
             return
@@ -328,7 +335,7 @@ class StreamClient:
             except Exception:
                 self._log.exception("stream: on_private_accepted callback failed")
 
-    def _retry_private(self, ws: ClientConnection) -> None:
+    def _retry_private(self, ws: WsConnection) -> None:
         self._private_timer = None
         private = list(self._private_streams())
         if ws is not self._ws or not private or self._closing:
@@ -356,18 +363,18 @@ class StreamClient:
                 self._log.exception("stream: on_private_refused callback failed")
         return True
 
-    def _send_later(self, ws: ClientConnection, frames: list[bytes]) -> None:
-        # Tasks start in creation order and websockets writes a whole frame before its
-        # first await, so frames from successive calls leave in call order.
+    def _send_later(self, ws: WsConnection, frames: list[bytes]) -> None:
+        # Tasks start in creation order and both transports write a whole frame before
+        # their first await, so frames from successive calls leave in call order.
         task = asyncio.get_running_loop().create_task(self._send(ws, frames))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
 
-    async def _send(self, ws: ClientConnection, frames: list[bytes]) -> None:
+    async def _send(self, ws: WsConnection, frames: list[bytes]) -> None:
         try:
             for frame in frames:
-                await ws.send(frame, text=True)
-        except ConnectionClosed:
+                await ws.send(frame)
+        except ConnectionLost:
             pass  # the subscriptions are remembered; the reconnect re-sends them
         except Exception:
             self._log.exception("stream: sending a subscription frame failed")
@@ -388,20 +395,18 @@ class StreamClient:
         """Connect, serve, and reconnect until closed."""
         failures = 0
         while not self._closing:
-            ws: ClientConnection | None = None
+            ws: WsConnection | None = None
             started = time.monotonic()
             self._drop_reason = None
             try:
                 ws = await connect(
                     self.url,
-                    # Depth frames are ~200 bytes: deflate saves little bandwidth and costs
-                    # an inflate per frame on the hot path, so never offer it.
-                    compression=None,
+                    transport=self.transport,
                     open_timeout=self._connect_timeout,
                     ping_interval=self._ping_interval,
                     ping_timeout=self._ping_timeout,
                     close_timeout=self._close_timeout,
-                    proxy=self._proxy,
+                    use_proxy=self._use_proxy,
                 )
                 started = time.monotonic()
                 reason = await self._serve(ws)
@@ -429,7 +434,7 @@ class StreamClient:
             self._set_state(state, f"{reason}; retry {failures}")
             await asyncio.sleep(self._backoff(failures))
 
-    async def _serve(self, ws: ClientConnection) -> str:
+    async def _serve(self, ws: WsConnection) -> str:
         """Resubscribe, report CONNECTED, then read until the connection ends."""
         self._alive_at = time.monotonic()
         # Publish the socket and snapshot the subscriptions in one synchronous step so a
@@ -437,7 +442,7 @@ class StreamClient:
         self._ws = ws
         frames = self._subscribe_frames(list(self._subscriptions), ws)
         for frame in frames:
-            await ws.send(frame, text=True)
+            await ws.send(frame)
         if self._connected_once:
             self.reconnects += 1
         self._connected_once = True
@@ -447,21 +452,21 @@ class StreamClient:
         watchdog = asyncio.get_running_loop().create_task(self._watch(ws))
         try:
             await self._read(ws)
-        except ConnectionClosed as exc:
+        except ConnectionLost as exc:
             return self._drop_reason or _describe(exc)
         finally:
             watchdog.cancel()
             await asyncio.gather(watchdog, return_exceptions=True)
         return "connection ended"  # pragma: no cover - _read only leaves by raising
 
-    async def _read(self, ws: ClientConnection) -> None:
+    async def _read(self, ws: WsConnection) -> None:
         """The hot loop: one decode, one dispatch, two stores per frame."""
         recv = ws.recv
         loads = orjson.loads
         on_message = self._on_message
         monotonic = time.monotonic
         while True:
-            raw = await recv(decode=False)
+            raw = await recv()
             self.last_message_at = monotonic()
             self.messages += 1
             try:
@@ -518,7 +523,7 @@ class StreamClient:
             except Exception:
                 self._log.exception("stream: on_error callback failed")
 
-    async def _watch(self, ws: ClientConnection) -> None:
+    async def _watch(self, ws: WsConnection) -> None:
         """Drop the connection when nothing (not even a pong) arrived for too long."""
         timeout = self._silence_timeout
         probe: asyncio.Future[float] | None = None
@@ -528,12 +533,12 @@ class StreamClient:
             if quiet >= timeout:
                 self._drop_reason = f"no data or pong for {quiet:.1f} s"
                 self._log.warning("stream: %s, dropping the connection", self._drop_reason)
-                ws.transport.abort()
+                ws.abort()
                 return
             if quiet >= timeout / 2 and (probe is None or probe.done()):
                 try:
-                    probe = asyncio.ensure_future(await ws.ping())
-                except ConnectionClosed:
+                    probe = await ws.ping()
+                except ConnectionLost:
                     return
                 probe.add_done_callback(self._pong_arrived)
 
@@ -542,7 +547,7 @@ class StreamClient:
         if not probe.cancelled() and probe.exception() is None:
             self._alive_at = time.monotonic()
 
-    async def _dispose(self, ws: ClientConnection) -> None:
+    async def _dispose(self, ws: WsConnection) -> None:
         if self._ws is ws:
             self._ws = None
         if self._signed_on is ws:
@@ -552,9 +557,9 @@ class StreamClient:
         try:
             await ws.close()  # a Close handshake, bounded by close_timeout
         except Exception:
-            ws.transport.abort()
+            ws.abort()
         except asyncio.CancelledError:
-            ws.transport.abort()  # never leave a socket open behind a cancelled close
+            ws.abort()  # never leave a socket open behind a cancelled close
             raise
 
     async def _shutdown(self, reason: str) -> None:

@@ -350,7 +350,11 @@ class BpxApp(App[int]):
                     await self.sim.start("127.0.0.1", 0)
                 info = self.sim.connection_info()
                 self.client = BackpackClient(
-                    info["rest"], info["ws"], info["api_key"], info["api_secret"]
+                    info["rest"],
+                    info["ws"],
+                    info["api_key"],
+                    info["api_secret"],
+                    ws_transport=self.settings.ws_transport,
                 )
             client = self._client
             step(f"connecting to {client.rest.base_url}: loading markets, opening the stream")

@@ -46,7 +46,11 @@ def make_app(
 
     assert settings.api_secret is not None
     client = BackpackClient(
-        settings.base_url, settings.ws_url, settings.api_key, settings.api_secret.reveal()
+        settings.base_url,
+        settings.ws_url,
+        settings.api_key,
+        settings.api_secret.reveal(),
+        ws_transport=settings.ws_transport,
     )
     return BpxApp(settings, client=client, log_ring=log_ring, live=live)
 

@@ -29,6 +29,7 @@ from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.exchange.transport import DEFAULT_TRANSPORT, TRANSPORTS, TransportName
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import DemoAccount, SimServer
 from bpx_tui.trading.dispatch import OrderDispatch
@@ -40,6 +41,10 @@ ETH = "ETH_USDC_PERP"
 SEED = 11
 MAKER_FEE = SimConfig().maker_fee
 TAKER_FEE = SimConfig().taker_fee
+
+on_both_transports = pytest.mark.parametrize("ws_transport", TRANSPORTS)
+"""For tests of the stream's behaviour: they must hold on each WebSocket library (the
+``ws_transport`` fixture below is overridden by this parameter)."""
 
 
 async def place(
@@ -104,7 +109,8 @@ class Recorder:
 class Harness:
     """Creates servers and clients for one test and closes every one of them after it."""
 
-    def __init__(self) -> None:
+    def __init__(self, ws_transport: TransportName = DEFAULT_TRANSPORT) -> None:
+        self.ws_transport = ws_transport
         self.sims: list[SimServer] = []
         self.clients: list[BackpackClient] = []
         self.rests: list[RestClient] = []
@@ -139,7 +145,12 @@ class Harness:
         """
         account = account or sim.demo
         client = BackpackClient(
-            sim.rest_url, sim.ws_url, account.api_key, account.api_secret, rest=rest
+            sim.rest_url,
+            sim.ws_url,
+            account.api_key,
+            account.api_secret,
+            rest=rest,
+            ws_transport=self.ws_transport,
         )
         self.clients.append(client)
         symbols = list(symbols)
@@ -167,8 +178,14 @@ async def wait_subscribed(sim: SimServer, account: DemoAccount, symbols: Iterabl
 
 
 @pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    h = Harness()
+def ws_transport() -> TransportName:
+    """The default library; :data:`on_both_transports` runs a test on each."""
+    return DEFAULT_TRANSPORT
+
+
+@pytest.fixture
+async def harness(ws_transport: TransportName) -> AsyncIterator[Harness]:
+    h = Harness(ws_transport)
     try:
         yield h
     finally:

@@ -21,6 +21,7 @@ from bpx_tui.exchange.errors import RateLimitError, UnknownOrderOutcome
 from bpx_tui.exchange.rest import RestClient
 from bpx_tui.exchange.signing import Signer
 from bpx_tui.exchange.stream import ConnectionState
+from bpx_tui.exchange.transport import TransportName
 from bpx_tui.sim.server import SimServer
 from tests.conftest import eventually, until
 from tests.integration.conftest import (
@@ -28,6 +29,7 @@ from tests.integration.conftest import (
     Harness,
     Recorder,
     book_rows,
+    on_both_transports,
     place,
     rest_rows,
     wait_subscribed,
@@ -69,9 +71,13 @@ def own_orders(sim: SimServer, client_id: int) -> list[dict[str, object]]:
     return [row for row in history if row["clientId"] == client_id]
 
 
-async def test_drop_reconnects_resubscribes_and_resyncs(harness: Harness) -> None:
+@on_both_transports
+async def test_drop_reconnects_resubscribes_and_resyncs(
+    harness: Harness, ws_transport: TransportName
+) -> None:
     sim = await harness.sim(book_levels=BOOK_LEVELS)
     client = await harness.client(sim, symbols=[BTC])
+    assert client.stream.transport == ws_transport  # the parameter reached the socket
     seen = Recorder(client)
     await step_until(sim, lambda: client.books[BTC].synced, "the first book sync")
     seen.book_states.clear()
@@ -99,6 +105,7 @@ async def test_drop_reconnects_resubscribes_and_resyncs(harness: Harness) -> Non
     assert client.open_orders == {}
 
 
+@on_both_transports
 async def test_depth_gap_is_detected_and_resynced(harness: Harness) -> None:
     sim = await harness.sim(book_levels=BOOK_LEVELS)
     client = await harness.client(sim, symbols=[BTC])
@@ -231,6 +238,7 @@ async def test_unknown_outcome_only_when_the_lookup_cannot_tell(harness: Harness
     assert resting.client_id == 99
 
 
+@on_both_transports
 async def test_fill_missed_while_disconnected_is_recovered_on_reconnect(harness: Harness) -> None:
     sim = await harness.sim()
     client = await harness.client(sim)

@@ -19,7 +19,14 @@ from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.wire.websocket import INVALID_SIGNATURE, PRIVATE_REFUSED_MESSAGE
 from tests.conftest import until
-from tests.integration.conftest import BTC, SEED, Harness, place, wait_subscribed
+from tests.integration.conftest import (
+    BTC,
+    SEED,
+    Harness,
+    on_both_transports,
+    place,
+    wait_subscribed,
+)
 
 
 def unstarted(harness: Harness, sim: SimServer, **options: Any) -> BackpackClient:
@@ -27,11 +34,13 @@ def unstarted(harness: Harness, sim: SimServer, **options: Any) -> BackpackClien
     start-up, and that is not awaited on the server (a refused subscription never shows
     there)."""
     demo = sim.demo
+    options.setdefault("ws_transport", harness.ws_transport)
     client = BackpackClient(sim.rest_url, sim.ws_url, demo.api_key, demo.api_secret, **options)
     harness.clients.append(client)
     return client
 
 
+@on_both_transports
 async def test_refused_private_stream_polls_the_account_until_it_is_back(
     harness: Harness,
 ) -> None:
@@ -82,6 +91,7 @@ async def test_refused_private_stream_polls_the_account_until_it_is_back(
     assert len(refusals) == 1
 
 
+@on_both_transports
 async def test_a_refused_private_stream_is_retried_on_the_same_connection(
     harness: Harness,
 ) -> None:
@@ -104,6 +114,7 @@ async def test_a_refused_private_stream_is_retried_on_the_same_connection(
     assert client.account_stream_refused is None
 
 
+@on_both_transports
 async def test_an_unknown_public_stream_is_reported_without_touching_the_account(
     harness: Harness,
 ) -> None:
@@ -119,6 +130,7 @@ async def test_an_unknown_public_stream_is_reported_without_touching_the_account
     assert client.account_stream_refused is None
 
 
+@on_both_transports
 async def test_a_silent_connection_is_found_by_its_pings_and_replaced(harness: Harness) -> None:
     sim = await harness.sim()
     client = unstarted(harness, sim, silence_timeout=1.0)
@@ -139,6 +151,7 @@ async def test_a_silent_connection_is_found_by_its_pings_and_replaced(harness: H
     await wait_subscribed(sim, sim.demo, [BTC])
 
 
+@on_both_transports
 async def test_a_quiet_but_live_connection_is_kept(harness: Harness) -> None:
     """No data at all (paused market, no public streams) but pings answered: the
     watchdog's probes get their pongs, so nothing is torn down."""

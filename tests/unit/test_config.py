@@ -161,6 +161,12 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
         ),
         ("kill_switch_resting = true", 'kill_switch_resting: expected "cancel"'),
         (
+            'ws_transport = "curl"',
+            "ws_transport: expected one of aiohttp, websockets (the WebSocket library), "
+            'got "curl" — set ws_transport = "aiohttp"',
+        ),
+        ("ws_transport = 1", "ws_transport: expected one of aiohttp, websockets"),
+        (
             'log_level = "LOUD"',
             'log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got "LOUD" — set log_level = "INFO"',
         ),
@@ -559,3 +565,10 @@ def test_demo_collateral_funds_the_demo_account() -> None:
     assert app.sim is not None
     capital = app.sim.engine.capital(app.sim.demo.account_id)
     assert Decimal(capital["USDC"]["available"]) == Decimal(1234)
+
+
+@pytest.mark.parametrize("written", ["websockets", " WebSockets ", "aiohttp"])
+def test_ws_transport_is_read_and_defaults_to_aiohttp(tmp_path: Path, written: str) -> None:
+    path = write(tmp_path, f'ws_transport = "{written}"\n')
+    assert load_settings(path, env={}).ws_transport == written.strip().lower()
+    assert Settings().ws_transport == "aiohttp"  # the faster reader on the pipeline bench

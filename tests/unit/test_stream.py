@@ -15,6 +15,7 @@ import pytest
 from bpx_tui.exchange.errors import TransportError
 from bpx_tui.exchange.signing import Signer, generate_secret, signing_string, verify
 from bpx_tui.exchange.stream import ConnectionState, StreamClient
+from bpx_tui.exchange.transport import MAX_MESSAGE, TRANSPORTS, TransportName
 from tests.conftest import load_fixture
 from tests.fakes.ws_server import CODE_BAD_SIGNATURE, FakeWsServer
 
@@ -97,9 +98,16 @@ def recorder() -> Recorder:
     return Recorder()
 
 
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> TransportName:
+    """Every connection test runs on each WebSocket library: they must behave the same."""
+    name: TransportName = request.param
+    return name
+
+
 @pytest.fixture
 async def make_client(
-    recorder: Recorder,
+    recorder: Recorder, transport: TransportName
 ) -> AsyncIterator[Callable[..., StreamClient]]:
     clients: list[StreamClient] = []
 
@@ -110,6 +118,7 @@ async def make_client(
             "backoff_base": 0.01,
             "backoff_cap": 0.05,
             "close_timeout": 0.5,
+            "transport": transport,
         }
         settings.update(options)
         client = StreamClient(
@@ -512,6 +521,8 @@ def test_constructor_rejects_bad_settings(recorder: Recorder) -> None:
         make(silence_timeout=0)
     with pytest.raises(ValueError, match="max_failures"):
         make(max_failures_before_down=0)
+    with pytest.raises(ValueError, match="aiohttp, websockets"):
+        make(transport="curl")
     assert make().state is ConnectionState.DOWN
 
 
@@ -533,7 +544,7 @@ async def test_close_while_start_is_waiting(
 
 
 async def test_failing_state_callback_does_not_stop_the_client(
-    server: FakeWsServer, recorder: Recorder
+    server: FakeWsServer, recorder: Recorder, transport: TransportName
 ) -> None:
     def broken_on_state(state: ConnectionState, reason: str | None) -> None:
         recorder.on_state(state, reason)
@@ -543,6 +554,7 @@ async def test_failing_state_callback_does_not_stop_the_client(
         server.url,
         on_message=recorder.on_message,
         on_state=broken_on_state,
+        transport=transport,
         backoff_base=0.01,
         backoff_cap=0.05,
     )
@@ -570,3 +582,40 @@ def test_backoff_is_full_jitter_and_capped(recorder: Recorder) -> None:
         delays = [client._backoff(failures) for _ in range(200)]
         assert all(0.0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling / 2  # spread over the window, not a fixed delay
+
+
+async def test_keepalive_closes_a_peer_that_stops_answering_pings(
+    server: FakeWsServer, make_client: Callable[..., StreamClient], recorder: Recorder
+) -> None:
+    """The transport's own keepalive (not the watchdog, whose clock is far longer here)
+    gives up on a missing pong with 1011, then the client reconnects and resubscribes."""
+    client = make_client(server.url, silence_timeout=30.0, ping_interval=0.2, ping_timeout=0.2)
+    client.subscribe(["depth.SOL_USDC"])
+    await client.start()
+    await server.wait_until(lambda: server.subscribed() == {"depth.SOL_USDC"})
+    assert server.go_silent() == 1
+
+    await server.wait_until(lambda: server.subscribed() == {"depth.SOL_USDC"}, timeout=10)
+    await recorder.until(lambda: client.reconnects == 1)
+    reasons = [r or "" for s, r in recorder.states if s is ConnectionState.RECONNECTING]
+    assert reasons == ["connection closed (1011 keepalive ping timeout); retry 1"]
+
+
+async def test_an_oversized_message_ends_the_connection_with_1009(
+    server: FakeWsServer, make_client: Callable[..., StreamClient], recorder: Recorder
+) -> None:
+    """Over MAX_MESSAGE the connection is closed (1009), as websockets always did; the
+    client reconnects and the next normal frame arrives."""
+    client = make_client(server.url)
+    client.subscribe(["trade.SOL_USDC"])
+    await client.start()
+    await server.wait_until(lambda: server.subscribed() == {"trade.SOL_USDC"})
+    await server.push("trade.SOL_USDC", {"pad": "x" * MAX_MESSAGE})
+
+    await recorder.until(lambda: client.reconnects == 1)
+    reasons = [r or "" for s, r in recorder.states if s is ConnectionState.RECONNECTING]
+    assert len(reasons) == 1 and reasons[0].startswith("connection closed (1009")
+    assert recorder.messages == []
+    await server.wait_until(lambda: server.subscribed() == {"trade.SOL_USDC"})
+    assert await server.push("trade.SOL_USDC", {"t": 1}) == 1
+    await recorder.until(lambda: recorder.messages == [("trade.SOL_USDC", {"t": 1})])
