@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from bpx_tui.benchmarks.book_synth import SynthStream, synth_stream
 from bpx_tui.sim.synthetic.blast import BlastFeed, encode_feed
-from bpx_tui.sim.venue.markets import MARKETS
+from bpx_tui.sim.venue.universe import MARKETS
 
 SYMBOL = "BTC_USDC_PERP"
 _T = TypeVar("_T")

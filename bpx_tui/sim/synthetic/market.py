@@ -1,6 +1,7 @@
 """The synthetic market: a market-maker account keeps a deep book, a taker prints trades.
 
-Per step (one call of :meth:`SyntheticMarket.step`) one market, in turn, gets:
+Per step (one call of :meth:`SyntheticMarket.step`) one market -- the next one its
+:class:`~.schedule.Schedule` names: watched markets often, the rest rarely -- gets:
 
 1. its index walked (engine time based, see :mod:`.price_walk`) and a *recentre*
    event: quotes now on the wrong side of the new touch are pulled, the touch is
@@ -24,10 +25,13 @@ from typing import Any
 
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.synthetic.backfill import backfill
+from bpx_tui.sim.synthetic.funding_carry import FundingCarry
 from bpx_tui.sim.synthetic.price_walk import PriceWalk
+from bpx_tui.sim.synthetic.schedule import Schedule, Watched
 from bpx_tui.sim.venue.engine import Engine
 from bpx_tui.sim.venue.markets import MarketSpec
 from bpx_tui.sim.venue.orders import CANCELLED, Order
+from bpx_tui.sim.venue.universe import CORE_SYMBOLS
 
 SYSTEM_USDC = Decimal(10) ** 12
 SYSTEM_BASE = Decimal(10) ** 9
@@ -49,9 +53,10 @@ def engine_with_market(
     after them whether or not the market maker quotes (``book_levels`` 0).
     """
     engine = Engine(config, emit, clock_us)
-    engine.attach_market(SyntheticMarket(engine))
+    market = SyntheticMarket(engine)
+    engine.attach_market(market)
     if config.backfill:
-        backfill(engine, config.seed)
+        backfill(engine, config.seed, market.carry)
     return engine
 
 
@@ -62,7 +67,9 @@ class SyntheticMarket:
         self.engine = engine
         config = engine.config
         self.rng = random.Random(config.seed)
-        self.walk = PriceWalk(engine.prices, self.rng)
+        self.carry = FundingCarry(config.seed, engine.specs.values())
+        self.walk = PriceWalk(engine.prices, self.rng, self.carry)
+        self.schedule = Schedule(engine.symbols, CORE_SYMBOLS)
         self.levels = max(0, config.book_levels)  # 0: no market maker (unit tests)
         self.requotes = max(0, config.requotes_per_step)
         self.taker_probability = config.taker_probability
@@ -77,7 +84,6 @@ class SyntheticMarket:
         self.quotes: dict[str, tuple[dict[int, Order], dict[int, Order]]] = {
             symbol: ({}, {}) for symbol in engine.symbols
         }
-        self.cursor = 0
         self._seed_books()
 
     # ------------------------------------------------------------------ helpers
@@ -154,13 +160,16 @@ class SyntheticMarket:
         for book in engine.books.values():
             engine.publisher.rebase(book)
 
+    def follow(self, watched: Watched) -> None:
+        """Step the markets ``watched()`` names at the full rate (see :mod:`.schedule`)."""
+        self.schedule.watched = watched
+
     # ------------------------------------------------------------------ the step
 
     def step(self) -> None:
         engine = self.engine
         matching = engine.matching
-        symbol = engine.symbols[self.cursor % len(engine.symbols)]
-        self.cursor += 1
+        symbol = self.schedule.next()
         spec = engine.specs[symbol]
         moved = self.walk.step(symbol, engine.now_us())
         if self.levels:

@@ -2,7 +2,8 @@
 
 Payments fall on interval boundaries of engine time; ``funding_speedup`` shortens the
 interval so a demo or a test sees a payment within seconds. Each payment is rounded
-to 1e-8 USDC per account and the house takes the other side of the rounding, so no
+to USDC's 1e-6 per account -- what the account views show, so the history sums to the
+cumulative figure -- and the house takes the other side of the rounding, so no
 value appears or vanishes.
 """
 
@@ -19,7 +20,7 @@ from bpx_tui.sim.venue.market_state import MarketState
 from bpx_tui.sim.venue.marketdata import naive_datetime
 from bpx_tui.sim.venue.markets import FUNDING_INTERVAL_MS
 from bpx_tui.sim.venue.publisher import Publisher
-from bpx_tui.sim.venue.views import money
+from bpx_tui.sim.venue.views import MONEY, money
 
 Json = dict[str, Any]
 MAX_CATCH_UP = 10
@@ -86,7 +87,7 @@ class Funding:
             for account_id in sorted(accounts.holders[symbol]):
                 account = accounts.by_id[account_id]
                 position = account.positions[symbol]
-                flow = -(rate * mark * spec.qty_dec(position.net)).quantize(Decimal("1e-8"))
+                flow = -(rate * mark * spec.qty_dec(position.net)).quantize(MONEY)
                 account.credit("USDC", flow)
                 accounts.to_house("USDC", -flow)
                 position.funding += flow
