@@ -54,6 +54,7 @@ from bpx_tui import paths
 from bpx_tui.choices import LOG_LEVELS
 from bpx_tui.exchange.numbers import NumberError, round_to_step, to_decimal
 from bpx_tui.exchange.signing import api_key_of, decode_secret
+from bpx_tui.exchange.vocab import TRIGGER_SOURCES, TriggerBy
 from bpx_tui.trading.risk import RiskLimits
 
 DEFAULT_BASE_URL = "https://api.backpack.exchange"
@@ -71,8 +72,8 @@ KEY_ACTIONS: tuple[str, ...] = (
     "preset_1", "preset_2", "preset_3", "preset_4", "preset_5",
     "cancel_order", "cancel_market_orders", "close_position", "close_all",
     "switch_market", "group", "kill", "show_positions", "show_orders", "show_activity",
-    "show_holdings", "back_to_ladder", "log", "help", "quit",
-    "cursor_up", "cursor_down", "recenter",
+    "show_holdings", "show_tape", "back_to_ladder", "log", "help", "quit",
+    "cursor_up", "cursor_down", "recenter", "move_up", "move_down",
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
     "discard", "select",
@@ -96,6 +97,8 @@ _TOP_KEYS = (
     "stale_after_s",
     "log_level",
     "demo_collateral",
+    "tape_big_notional",
+    "exit_trigger_by",
     "keys",
     "risk",
     "markets",
@@ -163,6 +166,10 @@ class Settings:
     stale_after_s: float = 5.0
     log_level: str = "INFO"
     demo_collateral: Decimal = Decimal(100_000)  # USDC the demo's local exchange starts with
+    tape_big_notional: Decimal = Decimal(50_000)  # USDC: tape trades this big are highlighted
+    # What a ticket's take-profit / stop-loss and stop entries watch: the mark by default,
+    # which a thin book's last trade cannot push through a stop.
+    exit_trigger_by: TriggerBy = "MarkPrice"
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # overrides
     risk: RiskLimits = field(default_factory=RiskLimits)
     markets: Mapping[str, MarketSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -442,6 +449,18 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
         return _parse_decimal(
             value, key, problems, "set demo_collateral = 100000", upper=Decimal(10) ** 12
         )
+    if name == "tape_big_notional":
+        return _parse_decimal(
+            value, key, problems, "set tape_big_notional = 50000", upper=Decimal(10) ** 12
+        )
+    if name == "exit_trigger_by":
+        for source in TRIGGER_SOURCES:
+            if isinstance(value, str) and value.strip().lower() == source.lower():
+                return source
+        problems.invalid(
+            key, f"one of {', '.join(TRIGGER_SOURCES)}", value, 'set exit_trigger_by = "MarkPrice"'
+        )
+        return None
     if name == "log_level":
         if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
             return value.strip().upper()
@@ -685,6 +704,9 @@ confirm_first_live_order = true
 stale_after_s = 5          # a mark price older than this blocks new orders
 log_level = "INFO"
 # demo_collateral = 100000   # USDC of the demo account when bpx-tui runs its local exchange
+# tape_big_notional = 50000  # USDC: trades at least this big are highlighted on the tape (t)
+exit_trigger_by = "MarkPrice"  # what take-profit, stop-loss and stops watch: MarkPrice,
+                               # LastPrice or IndexPrice
 
 [risk]                     # every market; [markets.SYMBOL] overrides one market
 max_order_notional = 50000       # USDC

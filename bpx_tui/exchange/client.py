@@ -578,10 +578,9 @@ class BackpackClient:
                 self.log.warning("account poll failed: %s", exc)
 
     async def _poll_account(self) -> None:
-        fallback = self.account_refusal is not None
-        with_positions = fallback or bool(self.positions) or self._positions_dirty
+        with_positions = bool(self.positions) or self._positions_dirty
         self._positions_dirty = False
-        if fallback:
+        if self.account_refusal is not None:  # nothing streams: read what it would have told
             self.balances, self.collateral, positions, orders = await asyncio.gather(
                 self.rest.balances(),
                 self.rest.collateral(),

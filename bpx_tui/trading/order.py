@@ -39,6 +39,7 @@ __all__ = [
     "NewOrder",
     "OrderIntent",
     "build_order",
+    "check_exits",
     "mint_client_id",
 ]
 
@@ -194,7 +195,7 @@ def build_order(intent: OrderIntent, market: Market, *, exact: bool = False) -> 
         raise InvalidOrder("a trigger source needs a trigger price")
     take_profit = _exit(grid, intent.take_profit, "take-profit")
     stop_loss = _exit(grid, intent.stop_loss, "stop-loss")
-    _check_exits(side, price if trigger is None else trigger, take_profit, stop_loss)
+    check_exits(side, price if trigger is None else trigger, take_profit, stop_loss)
     if intent.replaces is not None and not intent.replaces.strip():
         raise InvalidOrder("the order to replace needs an id")
     # The symbol (checked above) and the two flags go out as asked.
@@ -290,13 +291,13 @@ def _exit(grid: _Grid, exit_: Exit | None, what: str) -> Exit | None:
     )
 
 
-def _check_exits(
+def check_exits(
     side: Side, entry: Decimal | None, take_profit: Exit | None, stop_loss: Exit | None
 ) -> None:
     """An exit on the wrong side of its entry would fire at once: refuse it.
 
-    A market entry has no price yet; its exits are checked against the mark by the risk
-    layer, which knows it.
+    A market entry has no price yet, so its exits are not checked here; the ticket
+    checks them against the fill it estimates from the book.
     """
     if entry is None:
         return

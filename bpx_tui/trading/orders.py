@@ -25,7 +25,7 @@ from bpx_tui.exchange.errors import BackpackError, InvalidOrder, UnknownOrderOut
 from bpx_tui.exchange.events import OrderFilled, OrderUpdated
 from bpx_tui.exchange.models import Order, Position
 from bpx_tui.exchange.signing import MAX_WINDOW_MS
-from bpx_tui.exchange.vocab import Side, parse_time_in_force
+from bpx_tui.exchange.vocab import parse_side, parse_time_in_force
 from bpx_tui.trading.dispatch import OrderDispatch
 from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
@@ -240,11 +240,10 @@ class OrderService:
         """
         if order.price is None or order.is_trigger:
             raise InvalidOrder(f"order {order.id} has no book price to move")
-        side: Side = "Bid" if order.side == "Bid" else "Ask"
         moved = self.build(
             OrderIntent(
                 symbol=order.symbol,
-                side=side,
+                side=parse_side(order.side),
                 order_type="Limit",
                 quantity=order.remaining,
                 price=price,

@@ -55,6 +55,7 @@ from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
 from bpx_tui.ui.session import SessionPnl
+from bpx_tui.ui.tape import tape_rows
 from bpx_tui.ui.ticket_model import TicketError
 from bpx_tui.ui.views import (
     account_view,
@@ -76,6 +77,7 @@ from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.positions import PositionsPanel
 from bpx_tui.ui.widgets.status import Mode, StatusBar, StatusInfo
 from bpx_tui.ui.widgets.table import TablePanel
+from bpx_tui.ui.widgets.tape import TapePanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
 from bpx_tui.ui.widgets.watchline import WatchLine
 from bpx_tui.ui.widgets.watchlist import Watchlist
@@ -97,10 +99,12 @@ SLOW_HZ = 4  # tables, account, status, chart: enough for numbers a human reads
 DROP_VISIBLE_S = 2.0  # a reconnect faster than the eye stays on the status bar this long
 ERROR_VISIBLE_S = 60.0  # then the error lives on in the log panel (L) only
 ACCOUNT_ROWS = 6  # the account strip's four lines and its border
+CHART_MIN_ROWS = 3  # the chart's border and one line: with less it only overflows the column
 NOTE_VISIBLE_S = 5.0  # a passing word on the status bar
 TOAST_BURST_S = 1.0  # errors closer together than this share one toast
 BOOK_WAIT_S = 3.0
 OPEN_INTEREST_EVERY_S = 30.0
+TAPE_LINES = 100  # trades the tape keeps on screen (bursts merged)
 # Desk keys, plus Textual's own quit (ctrl+q) and command palette (ctrl+p), which are
 # priority bindings: none of them runs while an input context is open.
 DESK_ACTIONS = keys.desk_actions() | {"quit", "command_palette"}
@@ -220,6 +224,7 @@ class BpxApp(App[int]):
                 yield OrdersPanel(id="orders")
                 yield ActivityPanel(self.activity, id="activity")
                 yield HoldingsPanel(id="holdings")
+                yield TapePanel(id="tape")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
 
@@ -263,6 +268,7 @@ class BpxApp(App[int]):
             "orders": main.query_one(OrdersPanel),
             "activity": main.query_one(ActivityPanel),
             "holdings": main.query_one(HoldingsPanel),
+            "tape": main.query_one(TapePanel),
         }
 
     def _show_bottom(self, width: int, height: int) -> None:
@@ -285,6 +291,7 @@ class BpxApp(App[int]):
             "orders": f"Open orders {nord}",
             "activity": f"Activity {len(self.activity)}",
             "holdings": f"Holdings {nbal}",
+            "tape": f"Tape {len(self.feed.trades)}",
         }
         shown = layout.bottom_panels(width, height, self.recent_views)
         keys = self._view_keys()
@@ -294,7 +301,9 @@ class BpxApp(App[int]):
                 if len(slot) == 1:
                     panels[view].border_title = labels[view].rsplit(" ", 1)[0]
                 else:
-                    panels[view].border_title = layout.tab_strip(current, slot, labels, keys)
+                    panels[view].border_title = layout.tab_strip(
+                        current, slot, labels, keys, layout.slot_width(width, height)
+                    )
 
     def _view_keys(self) -> dict[layout.BottomView, str]:
         """The keys that show each bottom panel, as the user's keymap has them."""
@@ -459,6 +468,7 @@ class BpxApp(App[int]):
         self.feed.markets = self.feed.orders = self.feed.positions = True
         if symbol not in self.history:
             self.run_worker(self._load_history(symbol), group="history", exit_on_error=False)
+        self.run_worker(self._load_trades(symbol), group="history", exit_on_error=False)
 
     async def _load_history(self, symbol: str) -> None:
         start = self._wall_ms() // 1000 - 3 * 3600
@@ -468,6 +478,15 @@ class BpxApp(App[int]):
             log.warning("klines for %s failed: %s", symbol, exc)
             return
         self.feed.candles = True
+
+    async def _load_trades(self, symbol: str) -> None:
+        """The tape starts full: the exchange's recent trades under the streamed ones."""
+        try:
+            recent = await self._client.rest.trades(symbol, limit=TAPE_LINES)
+        except BackpackError as exc:
+            log.warning("recent trades for %s failed: %s", symbol, exc)
+            return
+        self.feed.seed_trades(symbol, recent)
 
     async def _poll_open_interest(self) -> None:
         try:
@@ -518,6 +537,7 @@ class BpxApp(App[int]):
                 client.books.get(self.active),
                 last_price=last_price(client, self.active),
                 markers=ladder_markers(client, self.active),
+                volume=feed.volume.at(self.active),
             )
         feed.depth.clear()
         feed.ladder = False
@@ -530,8 +550,9 @@ class BpxApp(App[int]):
         # (styles/app.tcss): measured here, as the ticket grows and shrinks with its
         # preview, rather than at each way a ticket opens and closes. No-op if unchanged.
         right = self.query_one("#right")
-        crowded = ticket.is_open and right.size.height < ticket.outer_size.height + ACCOUNT_ROWS
-        right.set_class(crowded, "-crowded")
+        room = right.size.height - ticket.outer_size.height if ticket.is_open else None
+        right.set_class(room is not None and room < ACCOUNT_ROWS, "-crowded")
+        right.set_class(room is not None and room < ACCOUNT_ROWS + CHART_MIN_ROWS, "-no-chart")
 
     def _pump_slow(self) -> None:
         feed, client = self.feed, self._client
@@ -555,6 +576,8 @@ class BpxApp(App[int]):
         account = self.query_one(AccountStrip)
         if feed.account or feed.positions or feed_state != account.freshness:
             account.show(account_view(client, feed_state, self.session.realized))
+        if feed.trades_dirty:
+            self._show_tape()
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
@@ -571,6 +594,15 @@ class BpxApp(App[int]):
             self._show_log(log_panel)
         feed.markets = feed.orders = feed.positions = feed.account = False
         feed.trades_dirty = feed.candles = feed.connection = False
+
+    def _show_tape(self) -> None:
+        market = self._client.markets.get(self.active)
+        rows = tape_rows(self.feed.trades, self.settings.tape_big_notional, TAPE_LINES)
+        self.query_one(TapePanel).show(
+            rows,
+            market.price_decimals if market else 2,
+            market.quantity_decimals if market else 4,
+        )
 
     def _shown_symbols(self) -> set[str]:
         return {*self.watchlist_symbols, self.active, *self._client.positions}
@@ -689,22 +721,27 @@ class BpxApp(App[int]):
     # ------------------------------------------------------------------ order keys and intents
 
     def action_ticket(self, side: str, order_type: str) -> None:
+        ladder = self.query_one(DepthLadder)
+        on_ladder = self.focused is ladder
+        self._open_ticket(side, order_type, ladder.cursor_price if on_ladder else None, on_ladder)
+
+    def _open_ticket(
+        self, side: str, order_type: str, at_price: Decimal | None, from_ladder: bool
+    ) -> None:
         desk = self._desk
         if desk.service is None:
             self.alert("No API key: this session is market data only", severity="warning")
             return
-        ladder = self.query_one(DepthLadder)
-        if self.focused is ladder and ladder.resyncing:
+        if from_ladder and self.query_one(DepthLadder).resyncing:
             message = f"{self.active}: the book is resyncing; ladder trading is blocked"
             self._record_activity(ActivityEntry("refused", message, self.active, tone="bad"))
             self.alert(message)
             return
-        at_cursor = ladder.cursor_price if self.focused is ladder else None
         widget = self.query_one(OrderTicket)
         widget.previewer = desk.preview
         widget.reference_price = desk.reference_price
         widget.open(
-            desk.new_ticket(self.active, side, order_type, at_cursor),
+            desk.new_ticket(self.active, side, order_type, at_price),
             self._client.market(self.active),
             desk.presets(self.active),
         )
@@ -721,7 +758,7 @@ class BpxApp(App[int]):
     def on_order_ticket_send(self, event: OrderTicket.Send) -> None:
         ticket = self.query_one(OrderTicket)
         try:
-            order = event.ticket.order(self._client.market(event.ticket.symbol))
+            order = event.ticket.order(self._client.market(event.ticket.symbol), event.entry)
         except TicketError as exc:
             ticket.refuse(str(exc))
             return
@@ -744,13 +781,52 @@ class BpxApp(App[int]):
     def on_order_ticket_closed(self) -> None:
         self.query_one(DepthLadder).focus()
 
+    @on(DepthLadder.TicketAt)
+    def _ticket_at_click(self, event: DepthLadder.TicketAt) -> None:
+        """A click is a second way to what b/s do at the cursor: it opens, never sends."""
+        if not self.ready or self.input_context or event.symbol != self.active:
+            return
+        ladder = self.query_one(DepthLadder)
+        ladder.place_cursor(event.price)
+        ladder.focus()
+        self._open_ticket(event.side, "Limit", event.price, True)
+
+    @on(DepthLadder.MoveOrders)
+    def _move_orders(self, event: DepthLadder.MoveOrders) -> None:
+        if not self.ready or self.input_context or event.symbol != self.active:
+            return
+        ladder = self.query_one(DepthLadder)
+        cursor = ladder.cursor_price
+        # A press during a running move joins it: the move carries the replacements on.
+        if not self._desk.join_move(event.symbol, event.ticks):
+            if not event.order_ids:
+                where = "at the cursor" if cursor is None else f"at {cursor}"
+                self.say(f"no order of yours {where}: shift+up/down moves the orders in MINE")
+                return
+            self._run(self._desk.move_orders(event.symbol, event.order_ids, event.ticks))
+        if cursor is not None:  # the cursor goes with the orders
+            ladder.place_cursor(cursor + event.ticks * self._client.market(event.symbol).tick_size)
+
     def action_cancel_selected(self) -> None:
+        """Our orders on the ladder cursor's row, when the ladder has the focus and the
+        row has any; otherwise the order selected in the open orders (as always)."""
+        ladder = self.query_one(DepthLadder)
+        if self.focused is ladder and self._cancel_at_cursor(ladder):
+            return
         table = self.query_one(OrdersPanel).table
         order = self._client.open_orders.get(table.selected_key or "")
         if order is None:
             self.alert("No order selected: o shows the open orders", severity="warning")
             return
         self._run(self._desk.cancel(order))
+
+    def _cancel_at_cursor(self, ladder: DepthLadder) -> bool:
+        """Cancel our orders on the cursor's row; False when it has none."""
+        ids = ladder.orders_at_cursor()
+        orders = [o for i in ids if (o := self._client.open_orders.get(i)) is not None]
+        for order in orders:
+            self._run(self._desk.cancel(order))
+        return bool(orders)
 
     def action_cancel_market(self) -> None:
         self._run(self._desk.cancel_market(self.active))

@@ -116,7 +116,12 @@ class ConsoleCommands(Provider):
         leverage = leverage_hit(query)
         if leverage is not None:
             title, action = leverage
-            yield Hit(2.0, title, partial(self._run, action), help="PATCH /api/v1/account")
+            yield Hit(
+                2.0,
+                title,
+                partial(self._run, action),
+                help="the exchange may refuse it; the strip shows what it holds",
+            )
         matcher = self.matcher(query)
         for entry in self._entries():
             score = matcher.match(entry.title)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
@@ -19,7 +20,12 @@ from typing import Literal
 from bpx_tui.config import Settings
 from bpx_tui.exchange.book import OrderBook
 from bpx_tui.exchange.client import BackpackClient
-from bpx_tui.exchange.errors import BackpackError
+from bpx_tui.exchange.errors import (
+    BackpackError,
+    InvalidOrder,
+    ReplaceAborted,
+    UnknownOrderOutcome,
+)
 from bpx_tui.exchange.models import Order
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.trading.order import NewOrder
@@ -94,6 +100,22 @@ def order_activity(event: str, order: NewOrder, result: str, tone: Tone = "bad")
     )
 
 
+def resting_activity(
+    event: str, order: Order, result: str, price: Decimal | None = None
+) -> ActivityEntry:
+    """An activity line about one of our resting orders that the desk failed to act on
+    (``price``: where it was to go, when not its own)."""
+    return ActivityEntry(
+        event,
+        result,
+        order.symbol,
+        fmt.side_word(order.side),
+        fmt.exact(order.remaining),
+        fmt.exact(order.price if price is None else price),
+        "bad",
+    )
+
+
 class TradingDesk:
     """Order actions for one client and account; the app owns it once connected."""
 
@@ -113,6 +135,7 @@ class TradingDesk:
         self.demo = demo
         self.live_order_confirmed = False  # the first live order of this run was confirmed
         self.preset_index = 0
+        self._moving: dict[str, int] = {}  # market -> ticks pressed while its move runs
 
     # ------------------------------------------------------------------ freshness
 
@@ -151,6 +174,7 @@ class TradingDesk:
             side="Bid" if side == "Bid" else "Ask",
             order_type="Market" if order_type == "Market" else "Limit",
             size=market.format_quantity(size) if size is not None else "",
+            trigger_by=self.settings.exit_trigger_by,
         )
         if ticket.is_market:
             return ticket
@@ -314,15 +338,7 @@ class TradingDesk:
             return Outcome(
                 f"cancel {order.id} failed: {exc}",
                 severity="error",
-                activity=ActivityEntry(
-                    "cancel",
-                    f"failed: {exc}",
-                    order.symbol,
-                    fmt.side_word(order.side),
-                    fmt.exact(order.quantity),
-                    fmt.exact(order.price),
-                    "bad",
-                ),
+                activity=resting_activity("cancel", order, f"failed: {exc}"),
             )
         return Outcome(f"cancelled {fmt.side_word(order.side)} {order.symbol} @ {order.price}")
 
@@ -382,6 +398,78 @@ class TradingDesk:
             status_line=report.summary(),
             activity=ActivityEntry("close-all", report.summary(), tone="bad"),
         )
+
+    # ------------------------------------------------------------------ moving orders
+
+    def join_move(self, symbol: str, ticks: int) -> bool:
+        """Add ``ticks`` to the move running on ``symbol``, if one is: True when joined.
+
+        A trader presses shift+up three times without waiting; the presses after the
+        first find the orders mid-move (cancelled, replacement not yet placed), so they
+        are counted and the running move carries the replacements on by as many ticks.
+        """
+        if symbol not in self._moving:
+            return False
+        self._moving[symbol] += ticks
+        return True
+
+    async def move_orders(self, symbol: str, order_ids: Sequence[str], ticks: int) -> Outcome:
+        """Move our resting orders ``ticks`` ticks, each by cancel-then-place.
+
+        The first failure stops the rest: a trader told "cancelled, replacement refused"
+        about one order must not find three more half-moved behind it.
+        """
+        if self.service is None:
+            return Outcome("No API key: this session is market data only", severity="warning")
+        orders = [o for i in order_ids if (o := self.client.open_orders.get(i)) is not None]
+        if not orders:
+            return Outcome("the order to move is no longer open", severity="warning")
+        tick = self.client.market(symbol).tick_size
+        self._moving[symbol] = 0
+        try:
+            while True:
+                moved: list[Order] = []
+                for order in orders:
+                    outcome = await self._move_one(order, ticks * tick, moved)
+                    if outcome is not None:
+                        return outcome
+                ticks = self._moving[symbol]
+                if not ticks:
+                    break
+                self._moving[symbol] = 0
+                orders = moved
+        finally:
+            del self._moving[symbol]
+        what = f"{len(moved)} orders" if len(moved) > 1 else fmt.side_word(moved[0].side)
+        return Outcome(f"moved {what} {symbol} to {moved[0].price}")
+
+    async def _move_one(self, order: Order, by: Decimal, moved: list[Order]) -> Outcome | None:
+        """Move one order; None when it moved (appended to ``moved``), else what went wrong."""
+        assert self.service is not None and order.price is not None
+        target = order.price + by
+
+        def failed(result: str) -> Outcome:
+            return Outcome(
+                result, severity="error", activity=resting_activity("move", order, result, target)
+            )
+
+        try:
+            moved.append(await self.service.move(order, target))
+        except (RiskRejected, DuplicateSubmit, InvalidOrder) as exc:
+            return failed(f"not moved (the order at {order.price} stands): {exc}")
+        except ReplaceAborted as exc:
+            return failed(f"not moved: {exc}")
+        except UnknownOrderOutcome as exc:
+            return failed(
+                f"order {order.id} was cancelled to move it; the replacement at {target} has "
+                f"an unknown outcome: {exc}"
+            )
+        except BackpackError as exc:
+            return failed(
+                f"order {order.id} was cancelled to move it; the replacement at {target} "
+                f"was refused: {exc}"
+            )
+        return None
 
     # ------------------------------------------------------------------ account
 

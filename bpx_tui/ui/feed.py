@@ -24,6 +24,7 @@ from bpx_tui.ui.activity import (
     fill_entry,
     order_entry,
 )
+from bpx_tui.ui.tape import SessionVolume
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -54,6 +55,7 @@ class Feed:
     connection: bool = False
     trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=TRADES_KEPT))
     trades_dirty: bool = False
+    volume: SessionVolume = field(default_factory=SessionVolume)  # every streamed market
     ladder: bool = False  # markers or the last trade of the active market moved
     candles: bool = False
     # What the exchange did, for the activity log; drained by the pump. Bounded so a
@@ -79,6 +81,7 @@ class Feed:
 
     def on_trade(self, event: events.TradePrinted) -> None:
         self.markets = True
+        self.volume.add(event.trade)
         if event.trade.symbol == self.active:
             self.trades.append(event.trade)
             self.trades_dirty = self.ladder = True
@@ -178,6 +181,19 @@ class Feed:
         self.trades.clear()
         self.trades_dirty = self.candles = self.ladder = True
         self.depth.add(symbol)
+
+    def seed_trades(self, symbol: str, recent: list[Trade]) -> None:
+        """Put the exchange's recent trades (REST) under the streamed ones, so the tape
+        is full from the moment a market is shown; a trade both sources have is kept once."""
+        if symbol != self.active:
+            return
+        streamed = {t.id for t in self.trades if t.id is not None}
+        older = [t for t in recent if t.id is None or t.id not in streamed]
+        older.sort(key=lambda t: (t.timestamp_ms or 0, t.id or 0))
+        kept = [*older, *self.trades][-TRADES_KEPT:]
+        self.trades.clear()
+        self.trades.extend(kept)
+        self.trades_dirty = True
 
     @property
     def last_error(self) -> str | None:

@@ -6,6 +6,7 @@ watchlist, the ladder, the ticket and the positions table.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 DASH = "—"
@@ -111,3 +112,8 @@ def age(ms: int | float | None) -> str:
 def side_word(side: str) -> str:
     """Backpack's ``Bid``/``Ask`` as the words a trader reads."""
     return {"Bid": "BUY", "Ask": "SELL"}.get(side, side.upper())
+
+
+def clock(at_ms: int) -> str:
+    """Local wall-clock time of day, to the second (the log's and the tape's time column)."""
+    return time.strftime("%H:%M:%S", time.localtime(at_ms / 1000))

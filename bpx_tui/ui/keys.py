@@ -43,7 +43,13 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("preset_3", "3", "preset(2)", "Size preset 3", "app", show=False),
     KeySpec("preset_4", "4", "preset(3)", "Size preset 4", "app", show=False),
     KeySpec("preset_5", "5", "preset(4)", "Size preset 5", "app", show=False),
-    KeySpec("cancel_order", "c", "cancel_selected", "Cancel the selected order", "app"),
+    KeySpec(
+        "cancel_order",
+        "c",
+        "cancel_selected",
+        "Cancel my orders at the ladder cursor (or the selected order)",
+        "app",
+    ),
     KeySpec(
         "cancel_market_orders",
         "C",
@@ -84,6 +90,13 @@ KEYS: tuple[KeySpec, ...] = (
         "Holdings: spot balances, available and locked, in USDC",
         "app",
     ),
+    KeySpec(
+        "show_tape",
+        "t",
+        "show_panel('tape')",
+        "Trade tape: the active market's trades, newest first",
+        "app",
+    ),
     KeySpec("back_to_ladder", "escape", "focus_ladder", "Back to the ladder", "app"),
     KeySpec("log", "L", "toggle_log", "Log of recent warnings and errors", "app"),
     KeySpec("help", "question_mark", "help", "This help", "app"),
@@ -91,6 +104,16 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("cursor_up", "up,k", "cursor(-1)", "Ladder cursor up", "ladder", show=False),
     KeySpec("cursor_down", "down,j", "cursor(1)", "Ladder cursor down", "ladder", show=False),
     KeySpec("recenter", "space", "recenter", "Recenter the ladder", "ladder"),
+    KeySpec(
+        "move_up", "shift+up", "move_orders(1)", "Move my orders at the cursor a tick up", "ladder"
+    ),
+    KeySpec(
+        "move_down",
+        "shift+down",
+        "move_orders(-1)",
+        "Move my orders at the cursor a tick down",
+        "ladder",
+    ),
     KeySpec("price_up", "up", "nudge_price(1)", "Ticket: price one tick up", "ticket"),
     KeySpec(
         "price_down",
@@ -109,7 +132,13 @@ KEYS: tuple[KeySpec, ...] = (
     ),
     KeySpec("post_only", "p", "flip('post_only')", "Ticket: post-only", "ticket"),
     KeySpec("reduce_only", "r", "flip('reduce_only')", "Ticket: reduce-only", "ticket"),
-    KeySpec("order_type", "m", "flip('market')", "Ticket: limit / market", "ticket"),
+    KeySpec(
+        "order_type",
+        "m",
+        "cycle_type",
+        "Ticket: limit / market / stop-market / stop-limit",
+        "ticket",
+    ),
     KeySpec("flip_side", "f", "flip_side", "Ticket: buy <-> sell", "ticket"),
     KeySpec("tif", "t", "cycle_tif", "Ticket: time in force GTC/IOC/FOK", "ticket"),
     KeySpec("size_unit", "u", "convert_unit", "Ticket: convert the size base <-> quote", "ticket"),

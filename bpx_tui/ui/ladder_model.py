@@ -15,7 +15,7 @@ testable without a terminal and so the widget's paint path stays a dictionary lo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
@@ -54,6 +54,7 @@ class Row(NamedTuple):
     cursor: bool = False
     last: bool = False
     marks: str = ""  # entry / liquidation glyphs, an arrow when beyond the window
+    volume: str = ""  # traded at this price (bucket) this session, from the trade stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class Marker:
     label: str
     side: Side | None = None
     quantity: Decimal = _ZERO
+    order_id: str = ""  # our resting order's id: what moving and cancelling act on
 
 
 @dataclass(slots=True)
@@ -196,6 +198,8 @@ def build_view(
     markers: Sequence[Marker] = (),
     bar_cells: int = 0,
     note_width: int | None = None,
+    volume: Mapping[Decimal, Decimal] | None = None,
+    tick: Decimal | None = None,
 ) -> LadderView:
     """Rows for a ladder ``height`` lines tall (the first line is the column header),
     one per ``step`` of price, highest first; the note fits ``note_width`` characters.
@@ -204,6 +208,7 @@ def build_view(
     ``MARGIN`` rows of its edge (None: centre on the touch). The cursor keeps its price
     while that price is in the window and is clamped to the window's edge otherwise.
     Only the window's levels are read from the book (two bisects per side).
+    ``volume`` (``{price: traded}``, on the ``tick`` grid) fills the volume column.
     """
     count = max(1, height - 1)
     view = LadderView(step=step)
@@ -232,6 +237,7 @@ def build_view(
     depth = _depths(asks, bids, ask_i, bid_i, top_i, bottom_i, bar_cells)
     own = _own_orders(markers, step)
     marks = _place_marks(markers, step, top_i, bottom_i)
+    traded = _traded(volume, step, tick or step, top_i, count) if volume else {}
 
     cursor_i = None if cursor is None else _exact_index(cursor, step)
     if cursor_i is not None:
@@ -268,6 +274,7 @@ def build_view(
                 index == cursor_i,
                 index == last_i,
                 marks.get(index, "") if marks else "",
+                traded.get(index, "") if traded else "",
             )
         )
     if cursor_i is not None:
@@ -310,6 +317,32 @@ def _depths(
     return {index: int(value * scale) for index, value in totals.items()}
 
 
+def _traded(
+    volume: Mapping[Decimal, Decimal], step: Decimal, tick: Decimal, top_i: int, count: int
+) -> dict[int, str]:
+    """The session's volume per visible row (a bucket sums its ticks, floored as bids).
+
+    Whichever is smaller is walked: the prices traded so far, or the window's ticks, so
+    a long session's thousands of prices never cost more than the window itself.
+    """
+    per_row = max(1, int(step / tick))
+    bottom_i = top_i - count + 1
+    sums: dict[int, Decimal] = {}
+    if len(volume) <= count * per_row:
+        for price, traded in volume.items():
+            index = _exact_index(price, step, ROUND_FLOOR)
+            if bottom_i <= index <= top_i:
+                sums[index] = sums.get(index, _ZERO) + traded
+    else:
+        get = volume.get
+        for index in range(bottom_i, top_i + 1):
+            first = _price(index, step)
+            total = sum((get(first + k * tick, _ZERO) for k in range(per_row)), _ZERO)
+            if total:
+                sums[index] = total
+    return {index: _plain(total) for index, total in sums.items()}
+
+
 def _own_orders(
     markers: Sequence[Marker], step: Decimal
 ) -> dict[tuple[Side, int], tuple[str, int]]:
@@ -318,11 +351,28 @@ def _own_orders(
     for marker in markers:
         if marker.side is None:
             continue
-        rounding = ROUND_FLOOR if marker.side == "Bid" else ROUND_CEILING
-        key = (marker.side, _exact_index(marker.price, step, rounding))
+        key = (marker.side, _own_row(marker, step))
         quantity, count = sums.get(key, (_ZERO, 0))
         sums[key] = (quantity + marker.quantity, count + 1)
     return {key: (_plain(quantity), count) for key, (quantity, count) in sums.items()}
+
+
+def orders_in_row(markers: Sequence[Marker], step: Decimal, price: Decimal) -> tuple[str, ...]:
+    """The ids of our resting orders drawn on the row of ``price`` (as ``_own_orders``
+    places them: bids floor to their row, asks ceil), so a key on a row acts on exactly
+    the orders the trader sees in its own-order columns."""
+    row = _exact_index(price, step)
+    return tuple(
+        marker.order_id
+        for marker in markers
+        if marker.side is not None and marker.order_id and _own_row(marker, step) == row
+    )
+
+
+def _own_row(marker: Marker, step: Decimal) -> int:
+    """The row an order of ours is drawn on: bids floor to their bucket, asks ceil."""
+    rounding = ROUND_FLOOR if marker.side == "Bid" else ROUND_CEILING
+    return _exact_index(marker.price, step, rounding)
 
 
 def _plain(value: Decimal) -> str:
@@ -376,12 +426,30 @@ def move_cursor(view: LadderView, delta: int) -> tuple[Decimal | None, Decimal |
     else:
         return None, view.top
     wanted = max(target, min(top_i, target + count - 1))  # the least scroll showing target
-    margin = _margin(count)
-    lowest, highest = ask_i + margin, bid_i + count - 1 - margin
-    if lowest <= highest:
-        top_i = max(lowest, min(highest, wanted))
+    top_i = _keep_touch(wanted, touch, count, fallback=top_i)
     target = max(top_i - count + 1, min(top_i, target))
     return _price(target, view.step), _price(top_i, view.step)
+
+
+def scroll_window(view: LadderView, rows: int) -> Decimal | None:
+    """The window's top after scrolling ``rows`` up (negative: down), as far as keeps
+    the touch ``MARGIN`` rows inside: further would be undone by the next frame."""
+    touch = _touch(view)
+    if view.top is None or touch is None or not view.rows:
+        return view.top
+    top_i = _exact_index(view.top, view.step)
+    return _price(_keep_touch(top_i + rows, touch, len(view.rows), fallback=top_i), view.step)
+
+
+def _keep_touch(top_i: int, touch: tuple[int, int], count: int, *, fallback: int) -> int:
+    """``top_i`` limited so the touch stays ``MARGIN`` rows inside a ``count``-row window
+    (``fallback`` when the touch is too wide for any window to hold it so)."""
+    ask_i, bid_i = touch
+    margin = _margin(count)
+    lowest, highest = ask_i + margin, bid_i + count - 1 - margin
+    if lowest > highest:
+        return fallback
+    return max(lowest, min(highest, top_i))
 
 
 def next_group(factor: int) -> int:

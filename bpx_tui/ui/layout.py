@@ -9,11 +9,11 @@ panels are displayed is set from :func:`bottom_panels`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
-BottomView = Literal["positions", "orders", "activity", "holdings"]
-BOTTOM_VIEWS: tuple[BottomView, ...] = ("positions", "orders", "activity", "holdings")
+BottomView = Literal["positions", "orders", "activity", "holdings", "tape"]
+BOTTOM_VIEWS: tuple[BottomView, ...] = ("positions", "orders", "activity", "holdings", "tape")
 Slot = tuple[BottomView, ...]
 
 # Each dimension gets exactly one class: the largest threshold it reaches.
@@ -34,7 +34,7 @@ def size_classes(width: int, height: int) -> dict[str, bool]:
 
 def folded(height: int) -> bool:
     """Below :data:`TALL` rows the watchlist is one line and the bottom is one panel
-    with tabs (positions / orders / activity / holdings), each one key away."""
+    with tabs (positions / orders / activity / holdings / tape), each one key away."""
     return height < TALL
 
 
@@ -43,8 +43,8 @@ def slots(width: int, height: int) -> tuple[Slot, ...]:
     if folded(height):
         return (BOTTOM_VIEWS,)
     if width >= WIDE:
-        return (("positions",), ("orders",), ("activity", "holdings"))
-    return (("positions",), ("orders", "activity", "holdings"))
+        return (("positions",), ("orders",), ("activity", "holdings", "tape"))
+    return (("positions",), ("orders", "activity", "holdings", "tape"))
 
 
 def bottom_panels(width: int, height: int, recent: Sequence[BottomView]) -> set[str]:
@@ -58,10 +58,44 @@ def tab_strip(
     views: Slot,
     labels: dict[BottomView, str],
     keys: dict[BottomView, str],
+    width: int | None = None,
 ) -> str:
-    """The title of panels that take turns: each with its key, the shown one marked."""
-    parts = []
-    for name in views:
-        label = labels[name]
-        parts.append(f"▶ {label}" if name == shown else f"{keys[name]}: {label}")
-    return " · ".join(parts)
+    """The title of panels that take turns: each with its key, the shown one marked.
+
+    When the full strip does not fit ``width`` cells the tabs not shown take short
+    names, then lose their counts (an open order's count goes last: it is what a glance
+    at a folded screen is for); every tab keeps its key, because the strip is how a
+    trader learns which key brings a panel back.
+    """
+
+    def strip(other: Callable[[BottomView], str]) -> str:
+        return " · ".join(f"▶ {labels[name]}" if name == shown else other(name) for name in views)
+
+    def count(name: BottomView) -> str:
+        last = labels[name].rsplit(" ", 1)[-1]
+        return f" {last}" if last.isdigit() else ""
+
+    forms = (
+        strip(lambda name: f"{keys[name]}: {labels[name]}"),
+        strip(lambda name: f"{keys[name]} {SHORT_NAMES[name]}{count(name)}"),
+        strip(lambda name: f"{keys[name]} {SHORT_NAMES[name]}"),
+    )
+    if width is None:
+        return forms[0]
+    return next((form for form in forms if len(form) <= width), forms[-1])
+
+
+SHORT_NAMES: dict[BottomView, str] = {
+    "positions": "Pos",
+    "orders": "Orders",
+    "activity": "Log",
+    "holdings": "Spot",
+    "tape": "Tape",
+}
+
+
+def slot_width(width: int, height: int) -> int:
+    """Cells a shared bottom place has for its title: half the terminal where open
+    orders sit beside it, all of it otherwise (less the corners and title padding)."""
+    shared = width // 2 if width >= WIDE and not folded(height) else width
+    return max(0, shared - 6)

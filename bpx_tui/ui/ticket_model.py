@@ -13,21 +13,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bpx_tui.exchange.book import FillEstimate
 from bpx_tui.exchange.errors import InvalidOrder
 from bpx_tui.exchange.models import Market, Order
 from bpx_tui.exchange.numbers import round_to_step
-from bpx_tui.exchange.vocab import TIMES_IN_FORCE, OrderType, Side, TimeInForce
-from bpx_tui.trading.order import NewOrder, OrderIntent, build_order
+from bpx_tui.exchange.vocab import TIMES_IN_FORCE, OrderType, Side, TimeInForce, TriggerBy
+from bpx_tui.trading.order import Exit, NewOrder, OrderIntent, build_order, check_exits
 from bpx_tui.ui import fmt
+from bpx_tui.ui.typed import ExitKind, TypedError, parse_level, parse_positive
 
 TIFS = TIMES_IN_FORCE
 THOUSAND_SUFFIXES = ("k", "K")
 QUOTE_CENT = Decimal("0.01")  # a quote-sized ticket is written to the cent
 DEFAULT_MAKER_FEE = Decimal("0.0002")
 DEFAULT_TAKER_FEE = Decimal("0.0005")
+
+Kind = Literal["limit", "market", "stop-market", "stop-limit"]
+KINDS: tuple[Kind, ...] = ("limit", "market", "stop-market", "stop-limit")
+"""The order types ``m`` cycles through, in that order."""
 
 
 class TicketError(ValueError):
@@ -78,6 +83,18 @@ class Exposure:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitPreview:
+    """A take-profit or stop-loss as it would be placed, and what it makes or loses."""
+
+    kind: ExitKind
+    trigger: Decimal
+    limit: Decimal | None  # None: it fires as a market order
+    trigger_by: TriggerBy | None
+    distance: Decimal  # (trigger - entry) / entry, signed
+    pnl: Decimal | None  # at the exit's price, after the entry's and the exit's fees
+
+
+@dataclass(frozen=True, slots=True)
 class Preview:
     """What the ticket shows under the fields; every number the order would send."""
 
@@ -94,6 +111,11 @@ class Preview:
     resulting: Decimal | None = None  # signed position after a full fill (perps)
     leverage: Decimal | None = None  # account notional / equity after a full fill
     warning: str | None = None  # sendable, but the trader should know (e.g. post-only cross)
+    entry: Decimal | None = None  # the price the exits are measured from (limit, fill, trigger)
+    trigger: Decimal | None = None  # a stop entry's trigger price
+    trigger_rises: bool | None = None  # the stop fires on a rise to its trigger (else a fall)
+    take_profit: ExitPreview | None = None
+    stop_loss: ExitPreview | None = None
 
 
 def parse_size(text: str) -> tuple[Decimal, bool]:
@@ -109,18 +131,10 @@ def parse_size(text: str) -> tuple[Decimal, bool]:
 
 
 def parse_number(text: str, what: str) -> Decimal:
-    cleaned = text.strip().replace(",", "").replace("_", "")
-    if not cleaned:
-        raise TicketError(f"enter a {what}")
     try:
-        value = Decimal(cleaned)
-    except (InvalidOperation, ValueError):
-        raise TicketError(f"{what} {text.strip()!r} is not a number") from None
-    if not value.is_finite():
-        raise TicketError(f"{what} {text.strip()!r} is not a number")
-    if value <= 0:
-        raise TicketError(f"{what} must be positive, got {text.strip()}")
-    return value
+        return parse_positive(text, what)
+    except TypedError as exc:
+        raise TicketError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +153,28 @@ class Ticket:
     price_joined: bool = False
     """The price is the best bid/ask the ticket joined, not one the trader chose: a
     side flip may move it to the other side's best (see :meth:`flipped`)."""
+    stop: bool = False  # a stop entry: it waits off the book until ``trigger`` is reached
+    trigger: str = ""
+    take_profit: str = ""  # a price, or a distance from the entry such as +1%
+    tp_limit: str = ""  # empty: the take-profit fires as a market order
+    stop_loss: str = ""
+    sl_limit: str = ""
+    trigger_by: TriggerBy = "MarkPrice"  # what the exits and a stop watch (config)
 
     @property
     def is_market(self) -> bool:
+        """No limit price: a market order or a stop-market."""
         return self.order_type == "Market"
+
+    @property
+    def kind(self) -> Kind:
+        if self.stop:
+            return "stop-market" if self.is_market else "stop-limit"
+        return "market" if self.is_market else "limit"
+
+    @property
+    def has_exits(self) -> bool:
+        return bool(self.take_profit.strip() or self.stop_loss.strip())
 
     @property
     def in_quote(self) -> bool:
@@ -159,6 +191,28 @@ class Ticket:
         if flag == "reduce_only":
             return replace(self, reduce_only=not self.reduce_only)
         raise ValueError(f"unknown ticket flag {flag!r}")
+
+    def with_text(self, name: str, value: str) -> Ticket:
+        """One of the stop / exit fields as typed (``trigger``, ``take_profit`` …)."""
+        if name == "trigger":
+            return replace(self, trigger=value)
+        if name == "take_profit":
+            return replace(self, take_profit=value)
+        if name == "tp_limit":
+            return replace(self, tp_limit=value)
+        if name == "stop_loss":
+            return replace(self, stop_loss=value)
+        if name == "sl_limit":
+            return replace(self, sl_limit=value)
+        raise ValueError(f"unknown ticket field {name!r}")
+
+    def with_kind(self, kind: Kind) -> Ticket:
+        order_type: OrderType = "Market" if kind in ("market", "stop-market") else "Limit"
+        return replace(self, order_type=order_type, stop=kind.startswith("stop"))
+
+    def next_kind(self) -> Ticket:
+        """``m``: limit → market → stop-market → stop-limit → limit."""
+        return self.with_kind(KINDS[(KINDS.index(self.kind) + 1) % len(KINDS)])
 
     def flipped(self, market: Market, joined: Decimal | None, opposite: Decimal | None) -> Ticket:
         """The same ticket on the other side (``f``).
@@ -237,11 +291,18 @@ class Ticket:
 
     # ------------------------------------------------------------------ checks
 
-    def intent(self) -> OrderIntent:
-        """What the typed fields ask for, or :class:`TicketError` when a field is not a number."""
+    def intent(self, market: Market, entry: Decimal | None = None) -> OrderIntent:
+        """What the typed fields ask for, or :class:`TicketError` when a field is not a number.
+
+        A take-profit / stop-loss written as a distance (``+1%``) is measured from the
+        limit price, else a stop's trigger, else ``entry`` (a market order's estimated
+        average fill, the number its preview shows), and put on the tick.
+        """
         amount, quoted = parse_size(self.size)
         quoted = quoted or self.size_in_quote
         price = None if self.is_market else parse_number(self.price, "price")
+        trigger = parse_number(self.trigger, "trigger price") if self.stop else None
+        reference = price or trigger or entry
         return OrderIntent(
             symbol=self.symbol,
             side=self.side,
@@ -252,12 +313,42 @@ class Ticket:
             post_only=self.post_only,
             reduce_only=self.reduce_only,
             time_in_force=None if self.is_market else self.tif,
+            trigger_price=trigger,
+            trigger_by=self.trigger_by if self.stop else None,
+            take_profit=self._exit("tp", self.take_profit, self.tp_limit, reference, market),
+            stop_loss=self._exit("sl", self.stop_loss, self.sl_limit, reference, market),
         )
 
-    def order(self, market: Market) -> NewOrder:
-        """The order Enter would send, or :class:`TicketError` saying what to change."""
+    def _exit(
+        self, kind: ExitKind, text: str, limit: str, entry: Decimal | None, market: Market
+    ) -> Exit | None:
+        name = "take-profit" if kind == "tp" else "stop-loss"
+        if not text.strip():
+            if limit.strip():
+                raise TicketError(f"a {name} limit price needs a {name} trigger")
+            return None
         try:
-            return build_order(self.intent(), market, exact=True)
+            trigger = parse_level(text, kind).resolve(self.side, entry, market)
+        except (TypedError, InvalidOrder) as exc:
+            raise TicketError(str(exc)) from None
+        return Exit(
+            trigger_price=trigger,
+            limit_price=parse_number(limit, f"{name} limit price") if limit.strip() else None,
+            trigger_by=self.trigger_by,
+        )
+
+    def order(self, market: Market, entry: Decimal | None = None) -> NewOrder:
+        """The order Enter would send, or :class:`TicketError` saying what to change.
+
+        ``entry`` is a market order's estimated fill: its exits are measured from it
+        and checked against it (a limit's are checked against the limit price).
+        """
+        try:
+            order = build_order(self.intent(market, entry), market, exact=True)
+            terms = order.terms
+            if terms.order_type == "Market" and terms.trigger_price is None and entry:
+                check_exits(terms.side, entry, terms.take_profit, terms.stop_loss)
+            return order
         except InvalidOrder as exc:
             raise TicketError(str(exc)) from None
 
@@ -269,16 +360,63 @@ class Ticket:
         fees: Fees,
         exposure: Exposure | None = None,
     ) -> Preview:
-        """Notional, fee, and where a full fill leaves the position and the account.
+        """Notional, fee, where a full fill leaves the position and the account, and
+        the take-profit / stop-loss prices with what each makes or loses.
 
         ``best_taken`` is the best price on the side a market order takes (best ask
         for a buy); slippage is measured from it, and a limit order priced at or through
         it crosses the book: it pays the taker fee, not the maker fee.
         """
+        bare = replace(self, take_profit="", tp_limit="", stop_loss="", sl_limit="")
+        base = bare._entry_preview(market, book, best_taken, fees, exposure)
+        if base.error is not None or not (self.has_exits or self.tp_limit or self.sl_limit):
+            return base
+        try:
+            terms = self.order(market, base.entry).terms
+        except TicketError as exc:
+            return replace(base, error=str(exc))
+        return replace(
+            base,
+            take_profit=self._exit_preview("tp", terms.take_profit, base, fees),
+            stop_loss=self._exit_preview("sl", terms.stop_loss, base, fees),
+        )
+
+    def _exit_preview(
+        self, kind: ExitKind, exit_: Exit | None, base: Preview, fees: Fees
+    ) -> ExitPreview | None:
+        if exit_ is None or base.entry is None:
+            return None
+        entry = base.entry
+        price = exit_.limit_price or exit_.trigger_price
+        pnl = None
+        if base.quantity is not None:
+            direction = 1 if self.side == "Bid" else -1
+            gross = direction * (price - entry) * base.quantity
+            pnl = gross - (base.fee or 0) - price * base.quantity * fees.taker
+        return ExitPreview(
+            kind,
+            exit_.trigger_price,
+            exit_.limit_price,
+            exit_.trigger_by,
+            (exit_.trigger_price - entry) / entry,
+            pnl,
+        )
+
+    def _entry_preview(
+        self,
+        market: Market,
+        book: Walker | None,
+        best_taken: Decimal | None,
+        fees: Fees,
+        exposure: Exposure | None,
+    ) -> Preview:
+        """The preview of the entry alone (no exits)."""
         try:
             intent = self.order(market).terms
         except TicketError as exc:
             return Preview(error=str(exc))
+        if self.stop:
+            return self._stop_preview(intent, market, best_taken, fees, exposure)
         quote_amount = intent.quote_quantity
         if not self.is_market:
             assert intent.price is not None and intent.quantity is not None
@@ -305,6 +443,7 @@ class Ticket:
                 # A post-only that crosses is rejected, not filled: its warning says so.
                 marketable=crosses and not self.post_only,
                 warning=warning,
+                entry=price,
             )
             return self._with_result(base, market, price, exposure)
         if book is None or best_taken is None:
@@ -329,8 +468,35 @@ class Ticket:
             estimate.average_price,
             slippage,
             quote_amount=quote_amount,
+            entry=estimate.average_price,
         )
         return self._with_result(base, market, estimate.average_price, exposure)
+
+    def _stop_preview(
+        self,
+        intent: OrderIntent,
+        market: Market,
+        best_taken: Decimal | None,
+        fees: Fees,
+        exposure: Exposure | None,
+    ) -> Preview:
+        """A stop entry: nothing happens until the trigger, so it is priced there (a
+        stop-market) or at its limit (a stop-limit), and charged the taker fee, as an
+        order that fires into a moving market most likely takes."""
+        trigger = intent.trigger_price
+        assert trigger is not None and intent.quantity is not None
+        price = intent.price if intent.price is not None else trigger
+        notional = price * intent.quantity
+        rises = None if best_taken is None else trigger >= best_taken
+        base = Preview(
+            intent.quantity,
+            notional,
+            notional * fees.taker,
+            entry=price,
+            trigger=trigger,
+            trigger_rises=rises,
+        )
+        return self._with_result(base, market, price, exposure)
 
     def _with_result(
         self, preview: Preview, market: Market, price: Decimal, exposure: Exposure | None

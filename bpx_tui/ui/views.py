@@ -351,14 +351,17 @@ def holding_rows(client: BackpackClient) -> list[HoldingRow]:
 def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:
     """Our resting orders, the position's entry and its liquidation price, on the ladder.
 
-    Trigger orders are left off: they rest nowhere in the book until they fire.
+    Trigger orders (a take-profit, a stop-loss, a stop entry) rest nowhere in the book
+    until they fire: they are a glyph by their trigger price, not an own-order size.
     """
     markers: list[Marker] = []
     for order in client.open_orders.values():
-        if order.symbol == symbol and order.price is not None and not order.is_trigger:
+        if order.symbol == symbol and order.trigger_price is not None:
+            markers.append(Marker(order.trigger_price, "◇trigger"))
+        elif order.symbol == symbol and order.price is not None:
             label = f"{'B' if order.side == 'Bid' else 'S'}{fmt.plain(order.remaining)}"
             side: Side = "Bid" if order.side == "Bid" else "Ask"
-            markers.append(Marker(order.price, label, side, order.remaining))
+            markers.append(Marker(order.price, label, side, order.remaining, order.id))
     position = client.positions.get(symbol)
     if position is not None and position.net_quantity != 0:
         markers.append(Marker(position.entry_price, "◆entry"))

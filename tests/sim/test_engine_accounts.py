@@ -267,12 +267,13 @@ def test_attached_take_profit_and_stop_loss_are_armed_after_the_fill() -> None:
     assert legs["Market"]["triggerPrice"] == "95000.0"
     [placed, *_] = h.private(trader, "triggerPlaced")
     assert placed["I"] == parent["id"]
-    # the stop fires on the mark; the take-profit stays pending
+    # the stop fires on the mark; the take-profit, with nothing left to reduce, goes
     h.limit(maker, "Bid", "94900.0", "1.00000")
     h.engine.set_index(BTC, Decimal("94950"))
     assert h.engine.positions(trader, None) == []
-    [left] = h.engine.open_orders(trader, BTC, None)
-    assert left["id"] == legs["Limit"]["id"]
+    assert h.engine.open_orders(trader, BTC, None) == []
+    [gone] = h.engine.order_history(trader, {"orderId": legs["Limit"]["id"]})
+    assert gone["status"] == "Cancelled"
 
 
 def test_attached_legs_wait_for_a_resting_parent() -> None:

@@ -19,6 +19,8 @@ from bpx_tui.ui.ladder_model import (
     build_view,
     move_cursor,
     next_group,
+    orders_in_row,
+    scroll_window,
     spread_note,
 )
 
@@ -167,6 +169,35 @@ def test_own_orders_sit_on_their_price_with_a_count_and_markers_by_the_price() -
     assert (by_price["100.3"].own_ask, by_price["100.3"].own_asks) == ("0.5", 1)
     assert by_price["100.0"].marks == "◆" and view.rows[-1].marks == "↓✖"
     assert sum(1 for row in view.rows if row.own_bid or row.own_ask) == 2
+
+
+def test_a_row_names_exactly_the_orders_drawn_on_it() -> None:
+    markers = (
+        Marker(Decimal("99.8"), "B", "Bid", Decimal("1"), "a"),
+        Marker(Decimal("99.8"), "B", "Bid", Decimal("1"), "b"),
+        Marker(Decimal("99.7"), "B", "Bid", Decimal("1"), "c"),
+        Marker(Decimal("100.3"), "S", "Ask", Decimal("1"), "d"),
+        Marker(Decimal("99.8"), "◆entry"),  # not an order: never moved or cancelled
+    )
+    assert orders_in_row(markers, TICK, Decimal("99.8")) == ("a", "b")
+    assert orders_in_row(markers, TICK, Decimal("100.0")) == ()
+    # grouped by 1.0: bids floor to 99, the ask at 100.3 ceils to 101, as they are drawn
+    assert orders_in_row(markers, Decimal(1), Decimal(99)) == ("a", "b", "c")
+    assert orders_in_row(markers, Decimal(1), Decimal(101)) == ("d",)
+
+
+def test_the_wheel_scrolls_the_window_no_further_than_the_touch_margin() -> None:
+    view = build_view(tight_book(), HEIGHT, step=TICK)
+    top = view.top
+    assert top is not None
+    assert scroll_window(view, 1) == top + TICK
+    highest = scroll_window(view, 100)  # up until the best bid is MARGIN rows from the bottom
+    shown = build_view(tight_book(), HEIGHT, step=TICK, top=highest)
+    assert shown.top == highest
+    assert [row.price for row in shown.rows].index("99.9") == HEIGHT - 2 - MARGIN
+    lowest = scroll_window(view, -100)
+    shown = build_view(tight_book(), HEIGHT, step=TICK, top=lowest)
+    assert [row.price for row in shown.rows].index("100.2") == MARGIN
 
 
 def test_a_grouped_ladder_keeps_the_true_best_prices_and_spread() -> None:

@@ -159,7 +159,9 @@ async def test_sending_ignores_enter_and_the_answer_replaces_it(tmp_path: Path) 
         assert answer.startswith("✓ accepted: BUY") and answer.endswith("· New")
         assert "BTC_USDC_PERP Limit @" in answer
         assert not text(ticket, "status")
-        assert app.focused is app.query_one(DepthLadder)
+        # Focus goes back when the app has handled the ticket's Closed (a turn later).
+        ladder = app.query_one(DepthLadder)
+        await wait_for(pilot, lambda: app.focused is ladder, "focus back on the ladder")
         assert len(sim.engine.order_history(sim.demo.account_id, {})) == 1
         assert len(app.client.open_orders) == 1
 
@@ -237,3 +239,65 @@ async def test_an_unforeseen_failure_still_answers_the_ticket(tmp_path: Path) ->
             ticket, "error"
         )
         assert ticket.is_open and not ticket.busy and not text(ticket, "status")
+
+
+async def test_market_ticket_with_exits_previews_and_sends_them(tmp_path: Path) -> None:
+    """B, a take-profit of +1% and a stop-loss of -1%: the preview shows both trigger
+    prices and the PnL at each; Enter leaves a long and the two pending legs at the
+    prices the preview showed."""
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ticket = app.query_one(OrderTicket)
+        await pilot.press("B", "tab", "plus", "1", "percent_sign", "tab", "tab")
+        assert app.focused is not None and app.focused.id == "ticket-sl"
+        await pilot.press("minus", "1", "percent_sign")
+        assert ticket.ticket is not None
+        assert (ticket.ticket.take_profit, ticket.ticket.stop_loss) == ("+1%", "-1%")
+        preview = text(ticket, "preview")
+        tp_line = next(line for line in preview.splitlines() if line.startswith("TP "))
+        sl_line = next(line for line in preview.splitlines() if line.startswith("SL "))
+        assert "(+1.00%) by mark → market" in tp_line and "(-1.00%) by mark" in sl_line
+        assert preview.count("after fees") == 2
+        shown = {line.split()[1].replace(",", "") for line in (tp_line, sl_line)}
+        await pilot.press("enter")
+        account = sim.demo.account_id
+
+        def legs() -> list[dict[str, object]]:
+            return sim.engine.open_orders(account, app.active, None)
+
+        await wait_for(pilot, lambda: len(legs()) == 2, "the two exit legs")
+        assert {str(leg["triggerPrice"]) for leg in legs()} == shown
+        assert {leg["status"] for leg in legs()} == {"TriggerPending"}
+        assert {leg["reduceOnly"] for leg in legs()} == {True}
+
+
+async def test_m_cycles_to_a_stop_and_the_stop_waits(tmp_path: Path) -> None:
+    app, sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        ticket = app.query_one(OrderTicket)
+        await pilot.press("s", "m")
+        assert text(ticket, "head").startswith("SELL BTC_USDC_PERP MARKET")
+        await pilot.press("m")
+        assert text(ticket, "head").startswith("SELL BTC_USDC_PERP STOP MARKET")
+        assert app.focused is not None and app.focused.id == "ticket-trigger"
+        assert not ticket.query_one("#ticket-price-row").display
+        await pilot.press(*"90000")
+        assert "Trigger  90,000.0 on a fall of the mark price, then market" in text(
+            ticket, "preview"
+        )
+        await pilot.press("enter")
+        account = sim.demo.account_id
+        await wait_for(pilot, lambda: sim.engine.open_orders(account, app.active, None), "the stop")
+        [stop] = sim.engine.open_orders(account, app.active, None)
+        assert (stop["status"], stop["triggerPrice"], stop["side"]) == (
+            "TriggerPending",
+            "90000.0",
+            "Ask",
+        )
+        assert sim.engine.positions(account, None) == []
+        await pilot.press("s", "m", "m", "m")
+        assert text(ticket, "head").startswith("SELL BTC_USDC_PERP STOP LIMIT")
+        await pilot.press("m")
+        assert text(ticket, "head").startswith("SELL BTC_USDC_PERP LIMIT")

@@ -155,6 +155,11 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
         ),
         ('stale_after_s = "5"', "stale_after_s: expected a number of seconds"),
         (
+            'exit_trigger_by = "Mark"',
+            'exit_trigger_by: expected one of LastPrice, MarkPrice, IndexPrice, got "Mark" — set exit_trigger_by = "MarkPrice"',
+        ),
+        ("exit_trigger_by = 1", "exit_trigger_by: expected one of LastPrice"),
+        (
             'log_level = "LOUD"',
             'log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got "LOUD" — set log_level = "INFO"',
         ),
@@ -270,6 +275,7 @@ confirm_close_all = true
 confirm_first_live_order = false
 stale_after_s = 2.5
 log_level = "debug"
+exit_trigger_by = "lastprice"
 [keys]
 close_all = "ctrl+x"
 [risk]
@@ -293,6 +299,7 @@ max_order_notional = "250.5"
     assert settings.confirm_first_live_order is False
     assert settings.stale_after_s == 2.5
     assert settings.log_level == "DEBUG"
+    assert settings.exit_trigger_by == "LastPrice"
     assert dict(settings.keys) == {"close_all": "ctrl+x"}
     assert settings.size_presets("BTC_USDC_PERP") == (
         Decimal("0.001"),

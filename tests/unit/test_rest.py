@@ -689,12 +689,18 @@ async def test_expired_twice_gives_up_after_one_retry(
 ) -> None:
     expired = {"code": "INVALID_CLIENT_REQUEST", "message": "Request has expired"}
     server.fail("POST", "/api/v1/order", status=400, body=expired, times=2)
+    # The exchange's clock is ahead (why it said "expired"): the re-sync moves ours on,
+    # so the retry is signed at a later time, never the first request sent again.
+    server.clock_offset_ms = 5_000
     with pytest.raises(AuthError, match="Request has expired"):
         await client.execute_order(
             {"symbol": SOL, "side": "Bid", "orderType": "Limit", "price": "139", "quantity": "1"}
         )
     posts = server.calls("POST", "/api/v1/order")
-    assert len(posts) == 2 and posts[0].headers["X-Signature"] != posts[1].headers["X-Signature"]
+    assert len(posts) == 2
+    first, retry = (int(p.headers["X-Timestamp"]) for p in posts)
+    assert retry >= first + 4_000
+    assert posts[0].headers["X-Signature"] != posts[1].headers["X-Signature"]
     assert server.state.placed == []
 
 

@@ -176,7 +176,6 @@ class Matching:
         order.status = CANCELLED
         order.updated_us = self._clock()
         self._publisher.order(account, "orderCancelled", order, spec)
-        self._triggers.spawn_attached(account, order, spec)
 
     def find_open(
         self, account: Account, symbol: str, order_id: str | None, client_id: int | None
@@ -230,7 +229,6 @@ class Matching:
             self._publisher.order(account, "orderExpired", order, spec)
         elif status == TRIGGER_FAILED:
             self._publisher.order(account, "triggerFailed", order, spec)
-        self._triggers.spawn_attached(account, order, spec)
 
     def _expire_resting(
         self, account: Account, order: Order, spec: MarketSpec, reason: str
@@ -242,9 +240,13 @@ class Matching:
         self._finish(account, order, spec, EXPIRED, reason, accepted=True)
 
     def _enforce_reduce_only(self, account: Account, symbol: str) -> None:
-        """After a position change, resting reduce-only orders may not exceed it."""
+        """After a position change, resting reduce-only orders may not exceed it, and
+        pending reduce-only triggers with nothing left to reduce are cancelled (a
+        take-profit whose stop-loss closed the position; see :mod:`.triggers`)."""
         if account.system:
             return
+        for orphan in self._triggers.orphans(account, symbol):
+            self.cancel(account, orphan)
         spec = self._specs[symbol]
         book = self._books[symbol]
         for order in list(account.open_orders.values()):
@@ -436,5 +438,6 @@ class Matching:
             if moved is not None:
                 publisher.position(account, moved[0], spec, moved[1])
             self._touched.add((account.id, spec.symbol))
-        if maker.attached and maker.status == FILLED:
-            self._triggers.spawn_attached(maker_account, maker, spec)
+        for account, order in ((maker_account, maker), (taker_account, taker)):
+            if order.attached:
+                self._triggers.follow_fill(account, order, spec)

@@ -45,6 +45,7 @@ class Order:
         "id",
         "is_bid",
         "is_limit",
+        "legs",
         "origin",
         "post_only",
         "price",
@@ -53,7 +54,6 @@ class Order:
         "recorded",
         "reduce_only",
         "related_id",
-        "spawned",
         "status",
         "stp",
         "symbol",
@@ -116,7 +116,7 @@ class Order:
         # attached take-profit / stop-loss: kind ("takeProfit"|"stopLoss") ->
         # (trigger price ticks, limit price ticks or None, trigger by)
         self.attached: dict[str, tuple[int, int | None, str]] | None = None
-        self.spawned = False  # attached legs already placed
+        self.legs: list[Order] | None = None  # attached legs, once the first fill armed them
 
     @property
     def remaining(self) -> int:

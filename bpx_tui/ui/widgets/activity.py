@@ -11,7 +11,6 @@ the running line counts, which grow by one number per new entry.
 from __future__ import annotations
 
 import textwrap
-import time
 from bisect import bisect_right
 from typing import ClassVar
 
@@ -21,6 +20,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from bpx_tui.ui import fmt
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
 from bpx_tui.ui.widgets.table import GAP, Column, fit_columns
 
@@ -36,10 +36,6 @@ COLUMNS = (
     Column("price", "Price", 10, drop_rank=3),
 )
 RESULT = Column("result", "Result", RESULT_MIN, right=False)
-
-
-def clock(at_ms: int) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(at_ms / 1000))
 
 
 def shorten(text: str, width: int) -> str:
@@ -62,7 +58,7 @@ def result_lines(result: str, width: int) -> list[str]:
 
 def entry_cells(entry: ActivityEntry) -> tuple[str, ...]:
     return (
-        clock(entry.at_ms),
+        fmt.clock(entry.at_ms),
         entry.event,
         entry.market,
         entry.side,

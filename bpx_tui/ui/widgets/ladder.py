@@ -11,12 +11,15 @@ matter how many depth messages arrive (``paints`` counts them for the tests).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -30,7 +33,14 @@ from bpx_tui.ui.ladder_model import (
     build_view,
     move_cursor,
     next_group,
+    orders_in_row,
+    scroll_window,
 )
+
+VOLUME_CELLS = 9
+"""Width of the session-volume column (right of our asks)."""
+SCROLL_ROWS = 3
+"""Rows one mouse-wheel notch moves the window."""
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _CACHE_LIMIT = 2048
@@ -57,11 +67,37 @@ class DepthLadder(Widget, can_focus=True):
         "depth-ladder--cursor",
         "depth-ladder--last",
         "depth-ladder--mark",
+        "depth-ladder--volume",
     }
 
     DEFAULT_CSS = """
     DepthLadder { height: 1fr; min-height: 8; }
     """
+
+    class MoveOrders(Message):
+        """Move our orders on the cursor's row by ``ticks`` (shift+up/down); the app
+        decides whether anything moves and tells the ladder where the cursor goes."""
+
+        def __init__(self, symbol: str, order_ids: tuple[str, ...], ticks: int) -> None:
+            super().__init__()
+            self.symbol = symbol
+            """The ladder's market when the key was pressed."""
+            self.order_ids = order_ids
+            """Our resting orders drawn on the cursor's row (may be empty)."""
+            self.ticks = ticks
+            """Signed: +1 is one tick higher."""
+
+    class TicketAt(Message):
+        """A click on a row's bid or ask side: open a ticket there (never sends)."""
+
+        def __init__(self, symbol: str, side: str, price: Decimal) -> None:
+            super().__init__()
+            self.symbol = symbol
+            """The ladder's market when it was clicked."""
+            self.side = side
+            """``Bid`` for a click on the bid side (left of the price), else ``Ask``."""
+            self.price = price
+            """The clicked row's price."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -76,6 +112,7 @@ class DepthLadder(Widget, can_focus=True):
         self._top: Decimal | None = None  # the window's first price, kept frame to frame
         self._last_price: Decimal | None = None
         self._markers: tuple[Marker, ...] = ()
+        self._volume: Mapping[Decimal, Decimal] | None = None
         self.freshness = LIVE
         self._strips: dict[tuple[Row, int, bool], Strip] = {}
         self._styles: dict[tuple[str, bool, bool], Style] = {}
@@ -100,11 +137,13 @@ class DepthLadder(Widget, can_focus=True):
         *,
         last_price: Decimal | None = None,
         markers: tuple[Marker, ...] = (),
+        volume: Mapping[Decimal, Decimal] | None = None,
     ) -> None:
         """Recompute the rows from the book; repaint only when a row changed."""
         self._book = book
         self._last_price = last_price
         self._markers = markers
+        self._volume = volume
         self._rebuild()
 
     @property
@@ -155,6 +194,41 @@ class DepthLadder(Widget, can_focus=True):
         self._cursor, self._top = move_cursor(self.view, delta)
         self._rebuild()
 
+    def orders_at_cursor(self) -> tuple[str, ...]:
+        """Our resting orders drawn on the cursor's row (none when it is at the touch)."""
+        cursor = self.view.cursor_price
+        return () if cursor is None else orders_in_row(self._markers, self.step, cursor)
+
+    def action_move_orders(self, ticks: int) -> None:
+        self.post_message(self.MoveOrders(self.symbol, self.orders_at_cursor(), ticks))
+
+    def place_cursor(self, price: Decimal) -> None:
+        """Put the cursor on ``price`` (where moved orders went); a price off the window
+        is clamped to its edge, as any cursor is."""
+        self._cursor = price
+        self._rebuild()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._top = scroll_window(self.view, SCROLL_ROWS)
+        self._rebuild()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._top = scroll_window(self.view, -SCROLL_ROWS)
+        self._rebuild()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1 or offset.y - 1 >= len(self.view.rows):
+            return
+        row = self.view.rows[offset.y - 1]
+        if not row.price:
+            return
+        own, size, price, _volume, _bar = self._columns(self.size.width)
+        side = "Bid" if offset.x < own + size + price // 2 else "Ask"
+        self.post_message(self.TicketAt(self.symbol, side, Decimal(row.price)))
+
     def action_recenter(self) -> None:
         """Centre the window on the touch and put the cursor back there."""
         self._cursor = None
@@ -163,16 +237,19 @@ class DepthLadder(Widget, can_focus=True):
 
     # ------------------------------------------------------------------ painting
 
-    def _columns(self, width: int) -> tuple[int, int, int, int]:
-        """(own, size, price, bar) widths: the price column fits the top row's price,
-        sizes get nine cells when they can, the own-order columns what is left (up to
-        twelve) and the depth bar the rest."""
+    def _columns(self, width: int) -> tuple[int, int, int, int, int]:
+        """(own, size, price, volume, bar) widths: the price column fits the top row's
+        price, sizes get nine cells when they can, the own-order columns what is left
+        (up to twelve), the session volume nine cells when a bar still fits beside it,
+        and the depth bar the rest."""
         top = self.view.top
         price = len(self._format_price(format(top, "f"))) + 2 if top is not None else 10
         size = 9 if width >= price + 30 else 8
         own = max(0, min(12, (width - price - 2 * size) // 2))
-        bar = max(0, width - price - 2 * size - 2 * own - 1)
-        return own, size, price, bar if bar >= 4 else 0
+        rest = width - price - 2 * size - 2 * own - 1
+        volume = VOLUME_CELLS if rest >= VOLUME_CELLS + 8 else 0
+        bar = rest - volume
+        return own, size, price, volume, bar if bar >= 4 else 0
 
     def _rebuild(self) -> None:
         height = self.size.height or 20
@@ -186,7 +263,9 @@ class DepthLadder(Widget, can_focus=True):
             cursor=self._cursor,
             last_price=self._last_price,
             markers=self._markers,
-            bar_cells=self._columns(width)[3],
+            bar_cells=self._columns(width)[4],
+            volume=self._volume,
+            tick=self.tick,
             note_width=self._note_width(width),
         )
         self._cursor = view.cursor_price
@@ -245,7 +324,7 @@ class DepthLadder(Widget, can_focus=True):
                 style = self.rich_style
             else:
                 style = self._style("base") + self.get_component_rich_style(f"depth-ladder--{name}")
-                if key[2] and name in ("ask", "bid", "size", "own", "ask-bar", "bid-bar"):
+                if key[2] and name in ("ask", "bid", "size", "own", "volume", "ask-bar", "bid-bar"):
                     style += Style(dim=True)
                 if cursor:
                     style += self.get_component_rich_style("depth-ladder--cursor")
@@ -271,9 +350,13 @@ class DepthLadder(Widget, can_focus=True):
         return strip
 
     def _header(self, width: int) -> Strip:
-        own, size, price, _bar = self._columns(width)
+        own, size, price, volume, _bar = self._columns(width)
         mine = "MINE" if own >= 5 else ""
-        text = f"{mine:>{own}}{'BID':>{size}}{'PRICE':>{price}}{'ASK':>{size}}{mine:>{own}}"
+        vol = "VOL" if volume else ""
+        text = (
+            f"{mine:>{own}}{'BID':>{size}}{'PRICE':>{price}}{'ASK':>{size}}{mine:>{own}}"
+            f"{vol:>{volume}}"
+        )
         return Strip([Segment(text, self._style("header"))]).crop_extend(0, width, None)
 
     def _format_price(self, text: str) -> str:
@@ -329,7 +412,7 @@ class DepthLadder(Widget, can_focus=True):
         if row.kind == "blank":
             return Strip.blank(width, base)
         cursor = row.cursor
-        own_w, size_w, price_w, bar_w = self._columns(width)
+        own_w, size_w, price_w, vol_w, bar_w = self._columns(width)
         side = "spread" if row.kind == "spread" else row.kind
         price = self._cell(row.price, "price", price_w - len(row.marks), cursor, side)
         if row.best:
@@ -347,6 +430,8 @@ class DepthLadder(Widget, can_focus=True):
             self._cell(row.ask, "size", size_w, cursor, "ask" if row.best else "size"),
             self._cell(self._own_text(row.own_ask, row.own_asks, own_w), "own", own_w, cursor),
         ]
+        if vol_w:
+            segments.append(self._cell(row.volume, "size", vol_w, cursor, "volume"))
         if bar_w:
             segments.append(self._cell("", "blank", 1, cursor, "size"))
             if row.kind == "spread":

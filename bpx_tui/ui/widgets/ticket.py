@@ -33,14 +33,18 @@ from textual.widgets import Input, Label, Static
 from bpx_tui.exchange.models import Market
 from bpx_tui.trading.order import NewOrder
 from bpx_tui.ui import fmt, keys
-from bpx_tui.ui.ticket_model import Preview, Ticket, TicketError, describe_result
+from bpx_tui.ui.ticket_model import ExitPreview, Preview, Ticket, TicketError, describe_result
 
 PRICE_CHARACTERS = "0123456789.,"
 SIZE_CHARACTERS = PRICE_CHARACTERS + "kK"  # 1k: a thousand of the quote unit
+EXIT_CHARACTERS = PRICE_CHARACTERS + "+-%"  # a price, or a distance: +1%, -0.5%, 2%
 # What a field may hold while being typed: digits and separators, and a k only as the
 # last character after a digit ("1.5k", never "k1"). The price field never takes a k
 # (its characters exclude it), so one shape serves both.
 NUMBER_SHAPE = r"[0-9.,]*(?:[0-9][kK])?"
+# An exit: a sign only first, a % only last.
+EXIT_SHAPE = r"[+-]?[0-9.,]*%?"
+SOURCES = {"MarkPrice": "mark", "LastPrice": "last", "IndexPrice": "index"}
 
 
 class TicketField(Input):
@@ -62,8 +66,10 @@ class TicketField(Input):
             """The key as typed (its character, or its name)."""
             super().__init__()
 
-    def __init__(self, *, placeholder: str, id: str, characters: str) -> None:
-        super().__init__(placeholder=placeholder, restrict=NUMBER_SHAPE, id=id, compact=True)
+    def __init__(
+        self, *, placeholder: str, id: str, characters: str, shape: str = NUMBER_SHAPE
+    ) -> None:
+        super().__init__(placeholder=placeholder, restrict=shape, id=id, compact=True)
         self.characters = frozenset(characters)
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -82,6 +88,21 @@ class TicketField(Input):
         if ticket is not None:
             await self.app.run_action(action, ticket)
 
+
+# The ticket's text fields beside price and size: field id -> Ticket attribute.
+EXTRA_FIELDS = {
+    "ticket-trigger": "trigger",
+    "ticket-tp": "take_profit",
+    "ticket-tp-limit": "tp_limit",
+    "ticket-sl": "stop_loss",
+    "ticket-sl-limit": "sl_limit",
+}
+KIND_HEADS = {
+    "limit": "LIMIT",
+    "market": "MARKET",
+    "stop-market": "STOP MARKET",
+    "stop-limit": "STOP LIMIT",
+}
 
 IDLE_TEXT = "b/s limit ticket · B/S market ticket\n1-5 size preset · ? all keys"
 MARKETABLE = "marketable — takes liquidity"
@@ -116,7 +137,9 @@ def preview_text(
     ]
     if preview.marketable:
         lines.append(f"         {MARKETABLE}")
-    if ticket.is_market:
+    if preview.trigger is not None:
+        lines.append(trigger_line(ticket, preview, market))
+    if ticket.is_market and not ticket.stop:
         lines.append(
             f"Avg fill {fmt.num(preview.average_price, market.price_decimals)}"
             f"   slippage {fmt.pct(preview.slippage, 3, sign=False)}"
@@ -128,9 +151,41 @@ def preview_text(
         )
     if preview.leverage is not None:
         lines.append(f"Leverage {leverage_text(preview.leverage)} of equity after the fill")
+    lines.extend(exit_lines(preview, market))
     if preview.warning:
         lines.append(f"⚠ {preview.warning}")
     return "\n".join(lines)
+
+
+def trigger_line(ticket: Ticket, preview: Preview, market: Market) -> str:
+    """A stop entry: where it fires, on which price, and what it becomes then."""
+    assert preview.trigger is not None
+    source = SOURCES.get(ticket.trigger_by, ticket.trigger_by)
+    way = {True: "a rise", False: "a fall", None: "a move"}[preview.trigger_rises]
+    then = (
+        "market" if ticket.is_market else f"limit {fmt.num(preview.entry, market.price_decimals)}"
+    )
+    price = fmt.num(preview.trigger, market.price_decimals)
+    return f"Trigger  {price} on {way} of the {source} price, then {then}"
+
+
+def exit_lines(preview: Preview, market: Market) -> list[str]:
+    """The take-profit and stop-loss as they would be placed, with the PnL at each."""
+    quote = market.quote_symbol or "USDC"
+    lines = []
+    for label, exit_ in (("TP", preview.take_profit), ("SL", preview.stop_loss)):
+        if exit_ is None:
+            continue
+        lines.append(f"{label:<9}{exit_text(exit_, market)}")
+        lines.append(f"         PnL {fmt.num(exit_.pnl, 2, sign=True)} {quote} after fees")
+    return lines
+
+
+def exit_text(exit_: ExitPreview, market: Market) -> str:
+    decimals = market.price_decimals
+    source = SOURCES.get(exit_.trigger_by or "", exit_.trigger_by or "default")
+    fill = "market" if exit_.limit is None else f"limit {fmt.num(exit_.limit, decimals)}"
+    return f"{fmt.num(exit_.trigger, decimals)} ({fmt.pct(exit_.distance)}) by {source} → {fill}"
 
 
 class OrderTicket(Vertical, can_focus=False):
@@ -138,11 +193,16 @@ class OrderTicket(Vertical, can_focus=False):
     OrderTicket .ticket-part { display: none; }
     OrderTicket.-open .ticket-part { display: block; }
     OrderTicket.-open.-market #ticket-price-row { display: none; }
+    OrderTicket.-open #ticket-trigger-row { display: none; }
+    OrderTicket.-open.-stop #ticket-trigger-row { display: block; }
     """
 
     class Send(Message):
-        def __init__(self, ticket: Ticket) -> None:
+        def __init__(self, ticket: Ticket, entry: Decimal | None = None) -> None:
             self.ticket = ticket
+            self.entry = entry
+            """The entry the preview measured the exits from (a market order's
+            estimated fill): the order sent is the one the preview showed."""
             super().__init__()
 
     class Closed(Message):
@@ -163,6 +223,11 @@ class OrderTicket(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static(IDLE_TEXT, id="ticket-head")
+        with Horizontal(id="ticket-trigger-row", classes="ticket-row ticket-part"):
+            yield Label("Stop", classes="ticket-label")
+            yield TicketField(
+                placeholder="trigger price", id="ticket-trigger", characters=PRICE_CHARACTERS
+            )
         with Horizontal(id="ticket-price-row", classes="ticket-row ticket-part"):
             yield Label("Price", classes="ticket-label")
             yield TicketField(placeholder="price", id="ticket-price", characters=PRICE_CHARACTERS)
@@ -170,12 +235,24 @@ class OrderTicket(Vertical, can_focus=False):
             yield Label("Size", classes="ticket-label")
             yield TicketField(placeholder="size", id="ticket-size", characters=SIZE_CHARACTERS)
             yield Label("", id="ticket-unit")
+        for kind, hint in (("tp", "+1%"), ("sl", "-1%")):
+            with Horizontal(id=f"ticket-{kind}-row", classes="ticket-row exit-row ticket-part"):
+                yield Label(kind.upper(), classes="ticket-label")
+                yield TicketField(
+                    placeholder=f"price or {hint}",
+                    id=f"ticket-{kind}",
+                    characters=EXIT_CHARACTERS,
+                    shape=EXIT_SHAPE,
+                )
+                yield TicketField(
+                    placeholder="limit", id=f"ticket-{kind}-limit", characters=PRICE_CHARACTERS
+                )
         yield Static("", id="ticket-preview", classes="ticket-part")
         yield Static("", id="ticket-status")
         yield Static("", id="ticket-error")
         yield Static(
             "enter send · esc discard · ↑↓ tick · ⇧↑↓ size\n"
-            "f buy/sell · m mkt/limit · p post · r reduce · t TIF\n"
+            "f buy/sell · m limit/mkt/stop · p post · r reduce · t TIF\n"
             "u convert · 1k = 1,000 quote",
             id="ticket-help",
             classes="ticket-part",
@@ -219,6 +296,8 @@ class OrderTicket(Vertical, can_focus=False):
         self._show_status(None)
         self.query_one("#ticket-price", Input).value = ticket.price
         self.query_one("#ticket-size", Input).value = ticket.size
+        for field_id, name in EXTRA_FIELDS.items():
+            self.query_one(f"#{field_id}", Input).value = getattr(ticket, name)
         self._set_open(True)
         self.show_error(None)
         self._render_ticket()
@@ -301,6 +380,10 @@ class OrderTicket(Vertical, can_focus=False):
         size_input = self.query_one("#ticket-size", Input)
         if size_input.value != ticket.size:
             size_input.value = ticket.size
+        for field_id, name in EXTRA_FIELDS.items():
+            field = self.query_one(f"#{field_id}", Input)
+            if field.value != getattr(ticket, name):
+                field.value = getattr(ticket, name)
         self.show_error(None)
         self._render_ticket()
 
@@ -317,6 +400,18 @@ class OrderTicket(Vertical, can_focus=False):
             self.ticket = replace(self.ticket, size=event.value)
             self.show_error(None)
             self._render_ticket()  # "1k" changes the unit label as well as the preview
+
+    @on(
+        Input.Changed, "#ticket-trigger, #ticket-tp, #ticket-tp-limit, #ticket-sl, #ticket-sl-limit"
+    )
+    def _extra_typed(self, event: Input.Changed) -> None:
+        name = EXTRA_FIELDS.get(event.input.id or "")
+        if name is None or self.ticket is None or not self._current(event):
+            return
+        if event.value != getattr(self.ticket, name):
+            self.ticket = self.ticket.with_text(name, event.value)
+            self.show_error(None)
+            self._render_preview(force=True)
 
     @staticmethod
     def _current(event: Input.Changed) -> bool:
@@ -347,6 +442,26 @@ class OrderTicket(Vertical, can_focus=False):
                     ticket, price=self.market.format_price(reference), price_joined=True
                 )
         self._replace(ticket)
+
+    def action_cycle_type(self) -> None:
+        """``m``: limit → market → stop-market → stop-limit. A limit price still empty
+        joins the book (a limit) or takes the stop's trigger (a stop-limit); a stop
+        with no trigger yet puts the cursor in the trigger field."""
+        if self.ticket is None:
+            return
+        ticket = self.ticket.next_kind()
+        if not ticket.is_market and not ticket.price.strip():
+            if ticket.stop and ticket.trigger.strip():
+                ticket = replace(ticket, price=ticket.trigger, price_joined=False)
+            elif not ticket.stop:
+                reference = self.reference_price(ticket)
+                if reference is not None and self.market is not None:
+                    ticket = replace(
+                        ticket, price=self.market.format_price(reference), price_joined=True
+                    )
+        self._replace(ticket)
+        if ticket.stop and not ticket.trigger.strip():
+            self._focus(self.query_one("#ticket-trigger", Input))
 
     def action_flip_side(self) -> None:
         """``f``: buy <-> sell; a joined price re-joins the other side (``Ticket.flipped``)."""
@@ -424,7 +539,8 @@ class OrderTicket(Vertical, can_focus=False):
         """Enter: busy until the app sends or refuses, so a second Enter sends nothing."""
         if self.ticket is not None and not self.busy:
             self._routing = True
-            self.post_message(self.Send(self.ticket))
+            entry = self.previewer(self.ticket)[0].entry if self.previewer is not None else None
+            self.post_message(self.Send(self.ticket, entry))
 
     def action_discard(self) -> None:
         if self.ticket is not None:
@@ -459,13 +575,14 @@ class OrderTicket(Vertical, can_focus=False):
             [
                 "BUY" if buy else "SELL",
                 market.symbol,
-                ticket.order_type.upper(),
+                KIND_HEADS[ticket.kind],
                 *([] if ticket.is_market else [ticket.tif]),
                 *flags,
             ]
         )
         self.query_one("#ticket-head", Static).update(head)
         self.set_class(ticket.is_market, "-market")
+        self.set_class(ticket.stop, "-stop")
         unit = market.quote_symbol if ticket.in_quote else market.base_symbol
         self.query_one("#ticket-unit", Label).update(unit)
         self._render_preview(force=True)
