@@ -8,21 +8,29 @@ exactly where the live market starts, so there is no jump), a tape of trades ins
 last minutes' candles, and hourly funding rates around each perp's carry schedule
 (:mod:`.funding_carry`), which it leaves set to the current hour's.
 
-It uses its own generator (seeded from the market's seed), so the live market's random
-stream -- and every deterministic test of it -- is the same with or without a past.
-Everything is built once at start with plain floats and integer ticks; about 0.1 s for
-the default markets.
+It uses its own generators (seeded from the market's seed and the base asset, market
+or perp they make), so the live market's random stream -- and every deterministic test
+of it -- is the same with or without a past, and a market's past is the same whichever
+market is asked for first.
+
+Nothing is built at start: each market's candles and tape, and each perp's funding
+rates, are made when first read (:meth:`MarketData.defer_past`,
+:meth:`Funding.defer_backfill`), the walk of a base asset once for all its markets. The
+32 markets' pasts together cost ~0.35 s of plain floats and integer ticks; a start
+only records where each one must end (the opening price and minute).
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 from bpx_tui.sim.synthetic.funding_carry import FundingCarry
 from bpx_tui.sim.venue.engine import Engine
-from bpx_tui.sim.venue.marketdata import Candle, PastTrade
+from bpx_tui.sim.venue.marketdata import Candle, Past, PastTrade
 from bpx_tui.sim.venue.markets import FUNDING_INTERVAL_MS, MarketSpec
 
 MINUTES = 1440
@@ -38,28 +46,66 @@ Ticks = tuple[int, int, int, int]
 
 
 def backfill(engine: Engine, seed: int, carry: FundingCarry) -> None:
-    """Give every market of ``engine`` a past ending at its current prices."""
-    rng = random.Random(f"bpx-tui-backfill-{seed}")
+    """Give every market of ``engine`` a past ending at its current prices, made on demand."""
     now_us = engine.now_us()
     first_minute_s = now_us // 60_000_000 * 60 - MINUTES * 60
-    for states in engine.prices.by_base.values():
+    for base, states in engine.prices.by_base.items():
         lead = states[0]
-        path = _walk(rng, lead.index, lead.spec.vol_per_sqrt_s * math.sqrt(60.0))
-        shared: dict[int, list[Candle]] = {}  # price decimals -> mark/index candles
+        path = _deferred_walk(
+            f"bpx-tui-backfill-{seed}-{base}",
+            lead.index,
+            lead.spec.vol_per_sqrt_s * math.sqrt(60.0),
+        )
+        shared: dict[int, list[Candle]] = {}  # price decimals -> the base's mark/index candles
         for state in states:
             spec = state.spec
-            ticks = _ticks(spec, path)
-            priced = shared.get(spec.price_decimals)
-            if priced is None:
-                priced = shared[spec.price_decimals] = _price_candles(spec, ticks, first_minute_s)
-            last, trades = _last_candles(rng, spec, ticks, first_minute_s)
-            engine.data[spec.symbol].backfill(
-                {"Last": last, "Mark": priced, "Index": priced}, trades
+            engine.data[spec.symbol].defer_past(
+                _market_past(seed, spec, path, shared, first_minute_s),
+                TAPE_MINUTES * TRADES_PER_MINUTE,
+                spec.price_dec(_on_grid(spec, lead.index)),
             )
     for symbol, spec in engine.specs.items():
         if spec.is_perp:
-            engine.funding.backfill(symbol, _funding_rates(rng, spec, carry, now_us))
+            rng = random.Random(f"bpx-tui-funding-{seed}-{symbol}")
+            engine.funding.defer_backfill(symbol, partial(_funding_rates, rng, spec, carry, now_us))
             engine.prices.states[symbol].set_carry(carry.at(symbol, now_us))
+
+
+def _deferred_walk(name: str, close: float, vol: float) -> Callable[[], Path]:
+    """The base's walk, drawn from its own generator the first time a market needs it."""
+    made: list[Path] = []
+
+    def path() -> Path:
+        if not made:
+            made.append(_walk(random.Random(name), close, vol))
+        return made[0]
+
+    return path
+
+
+def _market_past(
+    seed: int,
+    spec: MarketSpec,
+    path: Callable[[], Path],
+    shared: dict[int, list[Candle]],
+    first_minute_s: int,
+) -> Callable[[], Past]:
+    """What one market's :meth:`MarketData.defer_past` runs when its past is first read.
+
+    Markets of one base on the same price grid share their mark/index candle objects
+    (``shared``): the venue never changes a candle it did not open itself.
+    """
+
+    def make() -> Past:
+        ticks = _ticks(spec, path())
+        rng = random.Random(f"bpx-tui-backfill-{seed}-{spec.symbol}")
+        last, trades = _last_candles(rng, spec, ticks, first_minute_s)
+        priced = shared.get(spec.price_decimals)
+        if priced is None:
+            priced = shared[spec.price_decimals] = _price_candles(spec, ticks, first_minute_s)
+        return {"Last": last, "Mark": priced, "Index": priced}, trades
+
+    return make
 
 
 def _walk(rng: random.Random, close: float, vol: float) -> Path:
@@ -76,6 +122,11 @@ def _walk(rng: random.Random, close: float, vol: float) -> Path:
     return minutes
 
 
+def _on_grid(spec: MarketSpec, price: float) -> int:
+    """``price`` in whole ticks of ``spec`` (at least one)."""
+    return max(1, round(price * 10.0**spec.price_decimals))
+
+
 def _ticks(spec: MarketSpec, path: Path) -> list[Ticks]:
     """The walk on one market's grid: (open, high, low, close) ticks, high/low covering both."""
     scale = 10**spec.price_decimals
@@ -89,8 +140,7 @@ def _ticks(spec: MarketSpec, path: Path) -> list[Ticks]:
 def _price_candles(spec: MarketSpec, ticks: list[Ticks], first_minute_s: int) -> list[Candle]:
     """Mark and index candles: the traded prices and no volume (nothing trades an index).
 
-    One list serves both kinds, and every market of the base on the same grid: the venue
-    never changes a candle it did not open itself (the past ends the minute before now).
+    One list serves both kinds (the past ends the minute before the venue opened).
     """
     decimal = _decimals(spec, ticks)
     return [

@@ -105,8 +105,12 @@ class Engine:
             raise RuntimeError("a market driver is already attached")
         self._market = market
 
-    def follow_watched(self, watched: Callable[[], frozenset[str]]) -> None:
-        """Hand the market driver what clients watch (the server's WebSocket hub knows)."""
+    def follow_watched(
+        self, watched: Callable[[], frozenset[str]], wanted: Callable[[str], bool]
+    ) -> None:
+        """Hand the market driver what clients watch, and the publisher which public
+        streams anybody reads (the server's WebSocket hub knows both)."""
+        self.publisher.wanted = wanted
         if self._market is not None:
             self._market.follow(watched)
 
@@ -239,7 +243,7 @@ class Engine:
         self.spec(symbol)
         limit = page_limit(limit, 100, 10000)
         start = max(0, optional_integer(offset, "offset") or 0)
-        return self.funding.rate_history[symbol].page(offset=start, limit=limit)
+        return self.funding.history(symbol).page(offset=start, limit=limit)
 
     def open_interest(self, symbol: str | None) -> list[Json]:
         now_ms = self.now_us() // 1000

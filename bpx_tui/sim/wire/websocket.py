@@ -274,6 +274,10 @@ class Hub:
         """
         return self._depth_watched
 
+    def subscribed(self, stream: str) -> bool:
+        """Whether any connection subscribed to the public ``stream``."""
+        return bool(self._public.get(stream))
+
     def _depth_interest_changed(self, name: str) -> None:
         if name.startswith("depth."):
             self._depth_watched = frozenset(
