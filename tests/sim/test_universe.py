@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -139,3 +140,81 @@ async def test_a_watched_market_is_stepped_far_more_than_unwatched_ones(
     watched = changes.pop(WATCHED)
     assert watched > 0 and all(count > 0 for count in changes.values())
     assert all(watched > 10 * count for count in changes.values()), (watched, changes)
+
+
+UNWATCHED = "TRUMP_USDC_PERP"
+
+
+async def test_an_unwatched_market_has_its_past_from_the_first_request_made_only_then(
+    universe: SimServer, http: aiohttp.ClientSession
+) -> None:
+    data = universe.engine.data
+    assert all(market.past_pending for market in data.values())  # a start builds no past
+    universe.clock.freeze()
+    universe.clock.advance(3.0)
+    universe.advance()  # the timed feeds of every market: nobody streams a ticker
+    assert all(market.past_pending for market in data.values())
+
+    now_s = universe.clock.now_ms() // 1000
+    candles = await _get(
+        http, universe, "/api/v1/klines", symbol=UNWATCHED, interval="1m", startTime=now_s - 86_400
+    )
+    assert len(candles) >= 1440
+    assert [s for s, market in data.items() if not market.past_pending] == [UNWATCHED]
+    trades = await _get(http, universe, "/api/v1/trades", symbol=UNWATCHED, limit=1000)
+    assert len(trades) >= 100
+    assert [t["id"] for t in trades] == list(range(1, len(trades) + 1))
+    by_start = {
+        datetime.fromisoformat(c["start"]).replace(tzinfo=UTC).timestamp(): c for c in candles
+    }
+    for trade in trades:  # each past trade lies inside the candle of its minute
+        candle = by_start[trade["timestamp"] // 60_000 * 60]
+        assert Decimal(candle["low"]) <= Decimal(trade["price"]) <= Decimal(candle["high"])
+    last_candle = by_start[trades[-1]["timestamp"] // 60_000 * 60]
+    assert trades[-1]["price"] == last_candle["close"]
+    ticker = await _get(http, universe, "/api/v1/ticker", symbol=UNWATCHED)
+    assert ticker["lastPrice"] == trades[-1]["price"]
+
+
+async def test_a_live_trade_before_the_first_read_comes_after_the_past() -> None:
+    sim = SimServer(SimConfig(seed=5), rate=0)
+    for _ in range(200):  # the core markets trade; nobody has read anything yet
+        sim.step(1)
+    data = sim.engine.data["BTC_USDC_PERP"]
+    assert data.past_pending
+    trades = list(data.trades)  # the read makes the past, in front of the live ones
+    ids = [t["id"] for t in trades]
+    assert ids == sorted(ids) == list(range(ids[0], ids[0] + len(ids)))
+    assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
+    assert len(trades) > 150  # the five-minute tape and the live trades
+
+
+def test_a_market_s_past_does_not_depend_on_which_market_is_read_first() -> None:
+    def past(order: list[str]) -> dict[str, Any]:
+        engine = SimServer(SimConfig(seed=5), rate=0).engine
+        start_s = engine.now_us() // 1_000_000 - 86_400
+        return {
+            s: (engine.klines(s, "1h", start_s, None, None), engine.trades(s, 1000)) for s in order
+        }
+
+    first = past(["BTC_USDC_PERP", "BTC_USDC", UNWATCHED])
+    again = past([UNWATCHED, "BTC_USDC", "BTC_USDC_PERP"])
+    assert first == again
+
+
+async def test_a_ticker_stream_is_built_only_for_its_subscribers(universe: SimServer) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(universe.ws_url) as ws:
+        await ws.send_str(
+            json.dumps({"method": "SUBSCRIBE", "params": [f"ticker.{WATCHED}"], "id": 1})
+        )
+        for _ in range(100):
+            if universe.hub.subscribed(f"ticker.{WATCHED}"):
+                break
+            await asyncio.sleep(0.01)
+        universe.clock.freeze()
+        universe.clock.advance(2.0)
+        universe.advance()
+        frame = json.loads((await ws.receive(timeout=5)).data)
+    assert frame["stream"] == f"ticker.{WATCHED}" and frame["data"]["s"] == WATCHED
+    built = [s for s, market in universe.engine.data.items() if not market.past_pending]
+    assert built == [WATCHED]
