@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -40,8 +41,7 @@ SETTLE_S = 1.0  # subscriptions in and the first second's feeds out before the w
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU of ``pid`` so far, or None where ``/proc`` is missing."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

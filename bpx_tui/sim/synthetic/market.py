@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.gcpause import collector_paused
 from bpx_tui.sim.synthetic.backfill import backfill
 from bpx_tui.sim.synthetic.funding_carry import FundingCarry
 from bpx_tui.sim.synthetic.price_walk import PriceWalk
@@ -147,18 +148,20 @@ class SyntheticMarket:
     def _seed_books(self) -> None:
         """Fill every book with ``levels`` quotes a side; the result is the books' starting
         snapshot, sent as no depth change (nobody listens yet)."""
-        engine = self.engine
-        if self.levels:
-            for spec in engine.specs.values():
-                bid, ask = self._touch(spec)
-                spacing = SPACING_TICKS.get(spec.symbol, 1)
-                for distance in range(self.levels):
-                    if distance and self.rng.random() < GAP_PROBABILITY:
-                        continue
-                    self._place(spec, True, bid - distance * spacing, self._size(spec, distance))
-                    self._place(spec, False, ask + distance * spacing, self._size(spec, distance))
-        for book in engine.books.values():
-            engine.publisher.rebase(book)
+        with collector_paused():  # ~12k quotes that all live on
+            self._seed_quotes()
+        for book in self.engine.books.values():
+            self.engine.publisher.rebase(book)
+
+    def _seed_quotes(self) -> None:
+        for spec in self.engine.specs.values() if self.levels else ():
+            bid, ask = self._touch(spec)
+            spacing = SPACING_TICKS.get(spec.symbol, 1)
+            for distance in range(self.levels):
+                if distance and self.rng.random() < GAP_PROBABILITY:
+                    continue
+                self._place(spec, True, bid - distance * spacing, self._size(spec, distance))
+                self._place(spec, False, ask + distance * spacing, self._size(spec, distance))
 
     def follow(self, watched: Watched) -> None:
         """Step the markets ``watched()`` names at the full rate (see :mod:`.schedule`)."""
