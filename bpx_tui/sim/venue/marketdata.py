@@ -21,7 +21,6 @@ from typing import Any
 
 from bpx_tui.exchange.numbers import wire
 from bpx_tui.sim.errors import bad_request
-from bpx_tui.sim.gcpause import collector_paused
 from bpx_tui.sim.venue.markets import MarketSpec
 
 Json = dict[str, Any]
@@ -181,8 +180,7 @@ class MarketData:
         make, self._past = self._past, None
         if make is None:
             return
-        with collector_paused():  # a day of candles and a tape, all kept
-            candles, trades = make()
+        candles, trades = make()
         for kind, rows in candles.items():
             kept = self._candles[kind]
             room = len(rows) if kept.maxlen is None else kept.maxlen - len(kept)
