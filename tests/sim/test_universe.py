@@ -157,7 +157,12 @@ async def test_an_unwatched_market_has_its_past_from_the_first_request_made_only
 
     now_s = universe.clock.now_ms() // 1000
     candles = await _get(
-        http, universe, "/api/v1/klines", symbol=UNWATCHED, interval="1m", startTime=now_s - 86_400
+        http,
+        universe,
+        "/api/v1/klines",
+        symbol=UNWATCHED,
+        interval="1m",
+        startTime=now_s - 86_400 - 120,
     )
     assert len(candles) >= 1440
     assert [s for s, market in data.items() if not market.past_pending] == [UNWATCHED]
