@@ -203,3 +203,118 @@ def market_spec(specs: dict[str, MarketSpec], symbol: object) -> MarketSpec:
 
 
 FUNDING_INTERVAL_MS = 3_600_000
+
+MARKETS: tuple[MarketSpec, ...] = (
+    MarketSpec(
+        symbol="BTC_USDC_PERP",
+        base="BTC",
+        quote="USDC",
+        market_type="PERP",
+        price_decimals=1,
+        quantity_decimals=5,
+        min_quantity_steps=1,
+        max_quantity=None,
+        min_price="0.1",
+        max_price="1000000",
+        start_price=Decimal("97000"),
+        imf=MarginFunction(Decimal("0.02"), Decimal("0.0000935")),
+        mmf=MarginFunction(Decimal("0.0125"), Decimal("0.0000561")),
+        funding_upper_bps=100,
+        funding_lower_bps=-100,
+        open_interest_limit="4000",
+        touch_size_steps=20_000,  # 0.2 BTC
+    ),
+    MarketSpec(
+        symbol="ETH_USDC_PERP",
+        base="ETH",
+        quote="USDC",
+        market_type="PERP",
+        price_decimals=2,
+        quantity_decimals=4,
+        min_quantity_steps=1,
+        max_quantity=None,
+        min_price="0.01",
+        max_price="100000",
+        start_price=Decimal("3600"),
+        imf=MarginFunction(Decimal("0.02"), Decimal("0.0001")),
+        mmf=MarginFunction(Decimal("0.0125"), Decimal("0.00006")),
+        funding_upper_bps=100,
+        funding_lower_bps=-100,
+        open_interest_limit="60000",
+        touch_size_steps=20_000,  # 2 ETH
+        vol_per_sqrt_s=1.3e-4,
+    ),
+    MarketSpec(
+        symbol="SOL_USDC_PERP",
+        base="SOL",
+        quote="USDC",
+        market_type="PERP",
+        price_decimals=2,
+        quantity_decimals=2,
+        min_quantity_steps=1,
+        max_quantity="50000",
+        min_price="0.01",
+        max_price="10000",
+        start_price=Decimal("140"),
+        imf=MarginFunction(Decimal("0.02"), Decimal("0.0001275")),
+        mmf=MarginFunction(Decimal("0.0125"), Decimal("0.0000765")),
+        funding_upper_bps=150,
+        funding_lower_bps=-100,
+        open_interest_limit="200000",
+        touch_size_steps=3_000,  # 30 SOL
+        vol_per_sqrt_s=1.6e-4,
+    ),
+    MarketSpec(
+        symbol="SOL_USDC",
+        base="SOL",
+        quote="USDC",
+        market_type="SPOT",
+        price_decimals=2,
+        quantity_decimals=2,
+        min_quantity_steps=1,
+        max_quantity=None,
+        min_price="0.01",
+        max_price=None,
+        start_price=Decimal("140"),
+        touch_size_steps=1_500,
+        vol_per_sqrt_s=1.6e-4,
+    ),
+)
+
+ASSETS: tuple[tuple[str, str, str], ...] = (
+    ("BTC", "Bitcoin", "bitcoin"),
+    ("ETH", "Ethereum", "ethereum"),
+    ("SOL", "Solana", "solana"),
+    ("USDC", "USD Coin", "usd-coin"),
+)
+
+# Collateral weights of non-USDC spot balances (rest_capital_collateral.json).
+COLLATERAL_WEIGHTS: dict[str, Decimal] = {
+    "USDC": Decimal(1),
+    "BTC": Decimal("0.95"),
+    "ETH": Decimal("0.9"),
+    "SOL": Decimal("0.9"),
+}
+
+
+def asset_json(symbol: str, name: str, coingecko: str) -> Json:
+    """One ``/api/v1/assets`` row."""
+    chain = "Solana" if symbol in ("SOL", "USDC") else ("Ethereum" if symbol == "ETH" else symbol)
+    return {
+        "symbol": symbol,
+        "displayName": name,
+        "coingeckoId": coingecko,
+        "tokens": [
+            {
+                "blockchain": chain if symbol != "BTC" else "Bitcoin",
+                "contractAddress": None,
+                "depositEnabled": True,
+                "displayName": name,
+                "minimumDeposit": "0",
+                "withdrawEnabled": True,
+                "minimumWithdrawal": "0.0001" if symbol == "BTC" else "0.01",
+                "maximumWithdrawal": None,
+                "withdrawalFee": "0.00002" if symbol == "BTC" else "0.01",
+            }
+        ],
+    }
