@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_app
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bpx_tui.exchange.signing import api_key_of, generate_secret
@@ -233,6 +233,7 @@ class SimServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        _forget_wrapped_handlers()
 
     async def __aenter__(self) -> SimServer:
         if self._runner is None:
@@ -365,3 +366,19 @@ async def start_in_process(host: str = "127.0.0.1", port: int = 0, **kwargs: Any
     server = SimServer(**kwargs)
     await server.start(host, port)
     return server
+
+
+def _forget_wrapped_handlers() -> None:
+    """Let a stopped exchange be freed.
+
+    aiohttp keeps every (handler, apps) pair it has wrapped in middlewares in a
+    module-level ``lru_cache`` (``web_app._cached_build_middleware``, aiohttp 3.14); our
+    handlers are bound to the server, so each stopped exchange, its books and its past
+    stayed in memory for the life of the process (a test run starts hundreds). The
+    cache is private, so it is looked up defensively; clearing it only costs live
+    servers one rebuild of their middleware chain.
+    """
+    cached = getattr(web_app, "_cached_build_middleware", None)
+    cache_clear = getattr(cached, "cache_clear", None)
+    if callable(cache_clear):
+        cache_clear()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import aiohttp
 import pytest
@@ -101,3 +103,19 @@ async def test_a_failing_engine_step_is_logged_not_fatal(caplog: pytest.LogCaptu
             http.get(server.rest_url + "/api/v1/ping") as resp,
         ):
             assert resp.status == 200
+
+
+async def test_a_stopped_exchange_is_freed_after_it_served_requests() -> None:
+    # aiohttp caches each middleware-wrapped handler module-wide; bound to the server,
+    # they kept every stopped exchange (books, past) alive for the whole test run.
+    server = SimServer(SimConfig(seed=1), rate=0)
+    await server.start()
+    async with aiohttp.ClientSession() as http:
+        for path in ("/api/v1/markets", "/api/v1/time", "/"):
+            async with http.get(server.rest_url + path) as answer:
+                await answer.read()
+    await server.stop()
+    gone = weakref.ref(server)
+    del server
+    gc.collect()
+    assert gone() is None
