@@ -26,7 +26,7 @@ from bpx_tui.choices import refusal
 Section = Callable[[Plan, Data], list[Row]]
 
 FAILED = "failed"
-SECTIONS = ("book", "pipeline", "ui", "orders", "startup", "memory", "ccxt")
+SECTIONS = ("book", "pipeline", "ui", "orders", "startup", "memory", "sim", "ccxt")
 
 
 def _section(name: str) -> Section:
@@ -51,6 +51,10 @@ def _section(name: str) -> Section:
         from bpx_tui.benchmarks import startup
 
         return startup.run
+    if name == "sim":
+        from bpx_tui.benchmarks import sim_cpu
+
+        return sim_cpu.run
     if name == "ccxt":
         from bpx_tui.benchmarks import ccxt_side
 

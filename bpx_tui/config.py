@@ -64,6 +64,9 @@ KILL_SWITCH_RESTING: tuple[KillSwitchResting, ...] = ("cancel", "keep")
 DEFAULT_BASE_URL = "https://api.backpack.exchange"
 DEFAULT_WS_URL = "wss://ws.backpack.exchange"
 DEFAULT_SYMBOL = "BTC_USDC_PERP"
+DEFAULT_WATCHLIST = ("BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP")
+"""A few markets that fit any terminal; ``watchlist = []`` asks for every perp by volume
+instead (an exchange may list dozens, and the local one lists 25)."""
 
 # Remappable actions: the ids of bpx_tui/ui/keys.py (KEYS), which owns the default keys
 # and scopes; this layer cannot import Textual, so the ids are listed here and a test
@@ -166,7 +169,7 @@ class Settings:
     # (docs/PERFORMANCE.md "WebSocket transport"); websockets is the proven fallback.
     ws_transport: TransportName = DEFAULT_TRANSPORT
     symbol: str = DEFAULT_SYMBOL
-    watchlist: tuple[str, ...] = ()  # empty: every perp market, by 24h volume
+    watchlist: tuple[str, ...] = DEFAULT_WATCHLIST  # empty: every perp by 24h volume (up to 12)
     refresh_hz: int = 20
     confirm_close_all: bool = False
     confirm_first_live_order: bool = True
@@ -730,7 +733,7 @@ ws_url = "wss://ws.backpack.exchange"
 ws_transport = "aiohttp"   # WebSocket library: aiohttp (faster) or websockets
 
 symbol = "BTC_USDC_PERP"   # the market shown at start
-# watchlist = ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP"]   # default: every perp by volume
+# watchlist = []          # default: BTC, ETH and SOL perps; [] = every perp by volume
 
 refresh_hz = 20            # repaints per second, 1..60
 confirm_close_all = false  # ask before close-all (X)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from bpx_tui.benchmarks.book_synth import SynthStream, synth_stream
 from bpx_tui.sim.synthetic.blast import BlastFeed, encode_feed
-from bpx_tui.sim.venue.markets import MARKETS
+from bpx_tui.sim.venue.universe import MARKETS
 
 SYMBOL = "BTC_USDC_PERP"
 _T = TypeVar("_T")
@@ -33,6 +33,7 @@ class Plan:
     reps: int = 5
     memory_messages: int = 1_000_000
     ui_window_s: float = 2.0
+    sim_window_s: float = 10.0  # the sim section's measured window of demo time
     orders: int = 20  # orders per repetition
     seed: int = 1
     refresh_hz: int | None = None  # the console's pump rate in the UI section (None: default)
@@ -46,6 +47,7 @@ class Plan:
                 reps=3,
                 memory_messages=200_000,
                 ui_window_s=1.0,
+                sim_window_s=4.0,
                 orders=8,
             )
         return cls()

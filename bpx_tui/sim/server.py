@@ -153,6 +153,9 @@ class SimServer:
             engine_factory = engine_with_market
         self.engine = engine_factory(self.config, self.hub.publish, self.clock.now_us)
         self.hub.engine = self.engine
+        # What clients stream the depth of is what the synthetic market steps at full rate;
+        # timed feeds nobody subscribed to are not built.
+        self.engine.follow_watched(self.hub.depth_watched, self.hub.subscribed)
         self.accounts: list[DemoAccount] = []
         self.demo = self.create_account(secret)
         self._stopping = asyncio.Event()

@@ -15,7 +15,7 @@ from bpx_tui.benchmarks.book_synth import check_book, synth_stream
 from bpx_tui.exchange.book import DeltaResult, OrderBook
 from bpx_tui.exchange.client import CANDLES_KEPT, BackpackClient
 from bpx_tui.exchange.models import Market
-from bpx_tui.sim.venue.markets import MARKETS
+from bpx_tui.sim.venue.universe import MARKETS
 from bpx_tui.ui.feed import ERRORS_KEPT, TRADES_KEPT, Feed
 from tests.conftest import load_fixture
 

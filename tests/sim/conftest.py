@@ -43,6 +43,11 @@ class FixtureEngine:
     def account_for_key(self, api_key: str) -> int | None:
         return self.keys.get(api_key)
 
+    def follow_watched(
+        self, watched: Callable[[], frozenset[str]], wanted: Callable[[str], bool]
+    ) -> None:
+        """The fixture replays recorded frames; what is watched changes nothing."""
+
     def position_snapshot(self, account_id: int, symbol: str | None) -> list[dict[str, Any]]:
         snapshot: dict[str, Any] = load_fixture("ws_account_positionUpdate_snapshot.json")["data"]
         return [snapshot]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bpx_tui.sim.venue.universe import CORE_SYMBOLS
 from tests.sim.engine_harness import BTC, SOL, SOL_SPOT, Harness
 
 
@@ -74,7 +75,8 @@ def test_depth_stream_is_consecutive_and_replays_onto_the_snapshot() -> None:
         _apply(asks, data["a"])
         counts[symbol] += 1
     for symbol in h.engine.symbols:
-        assert counts[symbol] > 50
+        # Nobody watches: the core markets take most steps, every other one some.
+        assert counts[symbol] > (50 if symbol in CORE_SYMBOLS else 0), symbol
         now = h.engine.depth(symbol, 1000)
         assert int(now["lastUpdateId"]) == last_u[symbol]
         assert books[symbol] == _book(now), symbol

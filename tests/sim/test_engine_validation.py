@@ -62,7 +62,7 @@ def test_rejections(changes: dict[str, Any], status: int, code: str, message: st
 
 def test_unknown_symbol() -> None:
     h = Harness()
-    error = _reject(h, h.account("alice"), symbol="DOGE_USDC_PERP")
+    error = _reject(h, h.account("alice"), symbol="NOPE_USDC_PERP")
     assert (error.status, error.code) == (400, "INVALID_MARKET")
     assert "Invalid market symbol" in error.message
     with pytest.raises(SimError):

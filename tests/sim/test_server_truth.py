@@ -194,7 +194,8 @@ async def test_funding_history_lists_the_session_payments(
     funded.engine.advance()
     payments = await api.ok("GET", "/wapi/v1/history/funding")
     assert payments and all(p["symbol"] == BTC for p in payments)
-    assert all(Decimal(p["quantity"]) < 0 for p in payments)  # the long paid
+    # The long pays a positive rate and is paid a negative one (rate * mark * size).
+    assert all((Decimal(p["quantity"]) < 0) == (Decimal(p["fundingRate"]) > 0) for p in payments)
     [position] = await api.ok("GET", "/api/v1/position", params={"symbol": BTC})
     paid = sum(Decimal(p["quantity"]) for p in payments)
     assert Decimal(position["cumulativeFundingPayment"]) == paid

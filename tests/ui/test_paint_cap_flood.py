@@ -15,7 +15,7 @@ from bpx_tui.benchmarks.book_synth import synth_stream
 from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.sim.synthetic.blast import BlastInfo, encode_feed, serve_in_subprocess
-from bpx_tui.sim.venue.markets import MARKETS
+from bpx_tui.sim.venue.universe import MARKETS
 
 SYMBOL = "BTC_USDC_PERP"
 RATE = 5_000

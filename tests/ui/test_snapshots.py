@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from bpx_tui.exchange import client as client_module
+from bpx_tui.exchange import rest as rest_module
 from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.screens.funding import FundingBoard
 from bpx_tui.ui.screens.help import HelpScreen
@@ -35,6 +36,11 @@ def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BpxApp:
         monotonic=client_module.time.monotonic,
     )
     monkeypatch.setattr(client_module, "time", fake_time)
+    # The request signer's clock too: synced once to the frozen exchange and then left to
+    # run on real time, it drifted ahead of it by however long start-up took, and on a
+    # loaded machine an order came past the exchange's 5 s future skew ("Request
+    # timestamp is too far in the future"): an activity log with a refusal, not a fill.
+    monkeypatch.setattr(rest_module, "time", fake_time)
     monkeypatch.setattr(Input, "cursor_blink", False)
     return app
 

@@ -59,7 +59,7 @@ def test_no_file_at_default_location_gives_defaults(tmp_path: Path) -> None:
     assert settings.confirm_close_all is False
     assert settings.confirm_first_live_order is True
     assert settings.stale_after_s == 5.0
-    assert settings.watchlist == ()
+    assert settings.watchlist == ("BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP")
     assert settings.kill_switch_resting == "cancel"  # a halt also stops resting risk
     assert not settings.has_credentials
     assert settings.risk == RiskLimits(
@@ -68,6 +68,12 @@ def test_no_file_at_default_location_gives_defaults(tmp_path: Path) -> None:
         price_band_pct=Decimal(5),
         max_slippage_pct=Decimal(1),
     )
+
+
+def test_an_empty_watchlist_asks_for_every_perp_by_volume(tmp_path: Path) -> None:
+    """The default is a few markets; ``[]`` is how a user asks for the volume-ranked list."""
+    settings = load_settings(write(tmp_path, "watchlist = []"), env={})
+    assert settings.watchlist == ()
 
 
 def test_default_file_is_read_from_the_home_override(tmp_path: Path) -> None:

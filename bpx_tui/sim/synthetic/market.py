@@ -1,6 +1,7 @@
 """The synthetic market: a market-maker account keeps a deep book, a taker prints trades.
 
-Per step (one call of :meth:`SyntheticMarket.step`) one market, in turn, gets:
+Per step (one call of :meth:`SyntheticMarket.step`) one market -- the next one its
+:class:`~.schedule.Schedule` names: watched markets often, the rest rarely -- gets:
 
 1. its index walked (engine time based, see :mod:`.price_walk`) and a *recentre*
    event: quotes now on the wrong side of the new touch are pulled, the touch is
@@ -23,11 +24,15 @@ from decimal import Decimal
 from typing import Any
 
 from bpx_tui.sim.config import SimConfig
+from bpx_tui.sim.gcpause import collector_paused
 from bpx_tui.sim.synthetic.backfill import backfill
+from bpx_tui.sim.synthetic.funding_carry import FundingCarry
 from bpx_tui.sim.synthetic.price_walk import PriceWalk
+from bpx_tui.sim.synthetic.schedule import Schedule, Watched
 from bpx_tui.sim.venue.engine import Engine
 from bpx_tui.sim.venue.markets import MarketSpec
 from bpx_tui.sim.venue.orders import CANCELLED, Order
+from bpx_tui.sim.venue.universe import CORE_SYMBOLS
 
 SYSTEM_USDC = Decimal(10) ** 12
 SYSTEM_BASE = Decimal(10) ** 9
@@ -49,9 +54,10 @@ def engine_with_market(
     after them whether or not the market maker quotes (``book_levels`` 0).
     """
     engine = Engine(config, emit, clock_us)
-    engine.attach_market(SyntheticMarket(engine))
+    market = SyntheticMarket(engine)
+    engine.attach_market(market)
     if config.backfill:
-        backfill(engine, config.seed)
+        backfill(engine, config.seed, market.carry)
     return engine
 
 
@@ -62,7 +68,9 @@ class SyntheticMarket:
         self.engine = engine
         config = engine.config
         self.rng = random.Random(config.seed)
-        self.walk = PriceWalk(engine.prices, self.rng)
+        self.carry = FundingCarry(config.seed, engine.specs.values())
+        self.walk = PriceWalk(engine.prices, self.rng, self.carry)
+        self.schedule = Schedule(engine.symbols, CORE_SYMBOLS)
         self.levels = max(0, config.book_levels)  # 0: no market maker (unit tests)
         self.requotes = max(0, config.requotes_per_step)
         self.taker_probability = config.taker_probability
@@ -77,7 +85,6 @@ class SyntheticMarket:
         self.quotes: dict[str, tuple[dict[int, Order], dict[int, Order]]] = {
             symbol: ({}, {}) for symbol in engine.symbols
         }
-        self.cursor = 0
         self._seed_books()
 
     # ------------------------------------------------------------------ helpers
@@ -141,26 +148,31 @@ class SyntheticMarket:
     def _seed_books(self) -> None:
         """Fill every book with ``levels`` quotes a side; the result is the books' starting
         snapshot, sent as no depth change (nobody listens yet)."""
-        engine = self.engine
-        if self.levels:
-            for spec in engine.specs.values():
-                bid, ask = self._touch(spec)
-                spacing = SPACING_TICKS.get(spec.symbol, 1)
-                for distance in range(self.levels):
-                    if distance and self.rng.random() < GAP_PROBABILITY:
-                        continue
-                    self._place(spec, True, bid - distance * spacing, self._size(spec, distance))
-                    self._place(spec, False, ask + distance * spacing, self._size(spec, distance))
-        for book in engine.books.values():
-            engine.publisher.rebase(book)
+        with collector_paused():  # ~12k quotes that all live on
+            self._seed_quotes()
+        for book in self.engine.books.values():
+            self.engine.publisher.rebase(book)
+
+    def _seed_quotes(self) -> None:
+        for spec in self.engine.specs.values() if self.levels else ():
+            bid, ask = self._touch(spec)
+            spacing = SPACING_TICKS.get(spec.symbol, 1)
+            for distance in range(self.levels):
+                if distance and self.rng.random() < GAP_PROBABILITY:
+                    continue
+                self._place(spec, True, bid - distance * spacing, self._size(spec, distance))
+                self._place(spec, False, ask + distance * spacing, self._size(spec, distance))
+
+    def follow(self, watched: Watched) -> None:
+        """Step the markets ``watched()`` names at the full rate (see :mod:`.schedule`)."""
+        self.schedule.watched = watched
 
     # ------------------------------------------------------------------ the step
 
     def step(self) -> None:
         engine = self.engine
         matching = engine.matching
-        symbol = engine.symbols[self.cursor % len(engine.symbols)]
-        self.cursor += 1
+        symbol = self.schedule.next()
         spec = engine.specs[symbol]
         moved = self.walk.step(symbol, engine.now_us())
         if self.levels:

@@ -21,8 +21,8 @@ from bpx_tui.sim.venue.accounts import Account
 from bpx_tui.sim.venue.history import ALL
 from bpx_tui.sim.venue.margin import Risk
 from bpx_tui.sim.venue.market_state import MarketState
-from bpx_tui.sim.venue.markets import COLLATERAL_WEIGHTS
 from bpx_tui.sim.venue.orders import Order
+from bpx_tui.sim.venue.universe import COLLATERAL_WEIGHTS
 from bpx_tui.sim.venue.views import money, order_history_row, position_rest
 
 Json = dict[str, Any]

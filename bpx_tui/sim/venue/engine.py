@@ -39,7 +39,7 @@ from bpx_tui.sim.venue.funding import Funding
 from bpx_tui.sim.venue.liquidation import Liquidator
 from bpx_tui.sim.venue.margin import Risk
 from bpx_tui.sim.venue.market_state import MarketState
-from bpx_tui.sim.venue.markets import ASSETS, MARKETS, MarketSpec, asset_json
+from bpx_tui.sim.venue.markets import MarketSpec
 from bpx_tui.sim.venue.matching import Matching
 from bpx_tui.sim.venue.orders import TRIGGER_PENDING, Order, OrderIds
 from bpx_tui.sim.venue.payload import parse_order
@@ -47,6 +47,7 @@ from bpx_tui.sim.venue.pretrade import PreTradeChecks
 from bpx_tui.sim.venue.publisher import Emit, Publisher
 from bpx_tui.sim.venue.settlement import Settlement
 from bpx_tui.sim.venue.triggers import Triggers
+from bpx_tui.sim.venue.universe import ASSETS, MARKETS, asset_json
 from bpx_tui.sim.venue.views import order_rest, position_event
 
 Json = dict[str, Any]
@@ -57,6 +58,9 @@ class MarketDriver(Protocol):
 
     def step(self) -> None:
         """One engine event of market activity."""
+
+    def follow(self, watched: Callable[[], frozenset[str]]) -> None:
+        """Learn which markets clients watch; the driver may step the others less."""
 
 
 class Engine:
@@ -100,6 +104,15 @@ class Engine:
         if self._market is not None:
             raise RuntimeError("a market driver is already attached")
         self._market = market
+
+    def follow_watched(
+        self, watched: Callable[[], frozenset[str]], wanted: Callable[[str], bool]
+    ) -> None:
+        """Hand the market driver what clients watch, and the publisher which public
+        streams anybody reads (the server's WebSocket hub knows both)."""
+        self.publisher.wanted = wanted
+        if self._market is not None:
+            self._market.follow(watched)
 
     def create_account(self, api_key: str, usdc: Decimal | None = None) -> int:
         """A funded account for ``api_key`` (the existing one if the key is known)."""
@@ -230,7 +243,7 @@ class Engine:
         self.spec(symbol)
         limit = page_limit(limit, 100, 10000)
         start = max(0, optional_integer(offset, "offset") or 0)
-        return self.funding.rate_history[symbol].page(offset=start, limit=limit)
+        return self.funding.history(symbol).page(offset=start, limit=limit)
 
     def open_interest(self, symbol: str | None) -> list[Json]:
         now_ms = self.now_us() // 1000

@@ -1,6 +1,7 @@
 """The market feeds the venue publishes on a timer rather than on a trade.
 
-Once per engine second per market: ``markPrice`` (perps), ``ticker``, a revaluation
+Once per engine second per market: ``markPrice`` (perps), ``ticker`` (when somebody
+streams it: ``Publisher.wanted``), a revaluation
 ``positionAdjusted`` for every open position (new mark, new PnL) and a mark/index
 candle sample; ``openInterest`` once a minute. Timed by the engine clock, so a test
 with a frozen clock gets none until it moves the clock.
@@ -56,6 +57,8 @@ class MarketFeeds:
                 )
             self._open_interest(symbol, now)
             self._revalue_positions(symbol)
+            if not publisher.wanted("ticker." + symbol):
+                continue  # nobody streams it: no day of candles aggregated for nothing
             ticker = data.ticker(now, state.mark)
             publisher.public_untimed(
                 "ticker." + symbol,

@@ -2,12 +2,14 @@
 
 Payments fall on interval boundaries of engine time; ``funding_speedup`` shortens the
 interval so a demo or a test sees a payment within seconds. Each payment is rounded
-to 1e-8 USDC per account and the house takes the other side of the rounding, so no
+to USDC's 1e-6 per account -- what the account views show, so the history sums to the
+cumulative figure -- and the house takes the other side of the rounding, so no
 value appears or vanishes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +21,7 @@ from bpx_tui.sim.venue.market_state import MarketState
 from bpx_tui.sim.venue.marketdata import naive_datetime
 from bpx_tui.sim.venue.markets import FUNDING_INTERVAL_MS
 from bpx_tui.sim.venue.publisher import Publisher
-from bpx_tui.sim.venue.views import money
+from bpx_tui.sim.venue.views import MONEY, money
 
 Json = dict[str, Any]
 MAX_CATCH_UP = 10
@@ -42,15 +44,28 @@ class Funding:
         self._publisher = publisher
         self.interval_us = max(1, int(FUNDING_INTERVAL_MS * 1000 / config.funding_speedup))
         self.next_us = (now_us // self.interval_us + 1) * self.interval_us
-        self.rate_history: dict[str, History[Json]] = {
+        self._rate_history: dict[str, History[Json]] = {
             symbol: History(config.history_cap) for symbol in markets.symbols
         }
 
-    def backfill(self, symbol: str, rates: list[tuple[int, Decimal]]) -> None:
-        """Rates of intervals that ended before the venue opened: (end µs, rate), oldest first."""
-        history = self.rate_history[symbol]
-        for end_us, rate in rates:
-            history.add(self._rate_row(symbol, end_us, rate), end_us // 1000)
+        self._past: dict[str, Callable[[], list[tuple[int, Decimal]]]] = {}
+
+    def defer_backfill(self, symbol: str, rates: Callable[[], list[tuple[int, Decimal]]]) -> None:
+        """Rates of intervals that ended before the venue opened, made when first needed.
+
+        ``rates()`` gives (end µs, rate), oldest first; it runs when the history is first
+        read or the first live rate is recorded, so the past always comes first.
+        """
+        self._past[symbol] = rates
+
+    def history(self, symbol: str) -> History[Json]:
+        """``symbol``'s rate history, its deferred past included."""
+        history = self._rate_history[symbol]
+        past = self._past.pop(symbol, None)
+        if past is not None:
+            for end_us, rate in past():
+                history.add(self._rate_row(symbol, end_us, rate), end_us // 1000)
+        return history
 
     @staticmethod
     def _rate_row(symbol: str, end_us: int, rate: Decimal) -> Json:
@@ -80,13 +95,13 @@ class Funding:
                 continue
             state = self._markets.prices.states[symbol]
             rate, mark = state.funding_rate, state.mark
-            self.rate_history[symbol].add(
+            self.history(symbol).add(
                 self._rate_row(symbol, interval_end_us, rate), interval_end_us // 1000
             )
             for account_id in sorted(accounts.holders[symbol]):
                 account = accounts.by_id[account_id]
                 position = account.positions[symbol]
-                flow = -(rate * mark * spec.qty_dec(position.net)).quantize(Decimal("1e-8"))
+                flow = -(rate * mark * spec.qty_dec(position.net)).quantize(MONEY)
                 account.credit("USDC", flow)
                 accounts.to_house("USDC", -flow)
                 position.funding += flow

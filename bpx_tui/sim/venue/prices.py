@@ -23,12 +23,13 @@ class PriceState:
     reads them.
     """
 
-    __slots__ = ("_exact", "index", "mark_ticks", "premium", "spec", "updated_us")
+    __slots__ = ("_exact", "carry", "index", "mark_ticks", "premium", "spec", "updated_us")
 
     def __init__(self, spec: MarketSpec, now_us: int) -> None:
         self.spec = spec
         self.index = float(spec.start_price)
         self.premium = 0.0
+        self.carry = BASE_FUNDING  # the rate with no premium; the market driver moves it
         self.updated_us = now_us
         self.mark_ticks = 0
         self._exact: tuple[Decimal, Decimal, Decimal] | None = None
@@ -49,7 +50,7 @@ class PriceState:
         rate = Decimal(0)
         if spec.is_perp:
             assert spec.funding_upper_bps is not None and spec.funding_lower_bps is not None
-            rate = Decimal(repr(self.premium / 8)).quantize(Decimal("1e-10")) + BASE_FUNDING
+            rate = Decimal(repr(self.premium / 8)).quantize(Decimal("1e-10")) + self.carry
             upper = Decimal(spec.funding_upper_bps) / 10_000
             lower = Decimal(spec.funding_lower_bps) / 10_000
             rate = min(max(rate, lower), upper)
@@ -66,8 +67,14 @@ class PriceState:
 
     @property
     def funding_rate(self) -> Decimal:
-        """Fraction per interval: premium / 8 plus the base carry, clamped to the bounds."""
+        """Fraction per interval: premium / 8 plus the carry, clamped to the bounds."""
         return (self._exact or self._compute())[2]
+
+    def set_carry(self, carry: Decimal) -> None:
+        """The market's carry (what funding is with no premium) moved."""
+        if carry != self.carry:
+            self.carry = carry
+            self._exact = None
 
     def set_index(self, index: Decimal, now_us: int) -> None:
         self.index = float(index)

@@ -30,6 +30,10 @@ Emit = Callable[[str, dict[str, Any], int | None], None]
 Top = tuple[int | None, int, int | None, int]
 
 
+def everything(stream: str) -> bool:
+    return True
+
+
 class Publisher:
     """Stamps and emits the venue's public and private stream events."""
 
@@ -47,6 +51,11 @@ class Publisher:
         self._specs = specs
         self._risk = risk
         self._top: dict[str, Top] = {symbol: (None, 0, None, 0) for symbol in specs}
+        self.wanted: Callable[[str], bool] = everything
+        """Whether a public stream has a listener: timed feeds that cost work to build
+        (a 24 h ticker aggregates a day of candles) skip the streams nobody reads. The
+        server asks its WebSocket hub; alone, an engine builds them all (tests read
+        every event it emits)."""
 
     def stamp(self, data: Json, now: int) -> Json:
         """Set ``E`` and ``T`` (event and engine time) on ``data``."""

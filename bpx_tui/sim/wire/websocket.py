@@ -264,6 +264,25 @@ class Hub:
         self._aggregator = DepthAggregator()
         self._aggregated = 0  # live subscriptions to depth.<N>ms streams
         self._engine_aggregates = False
+        self._depth_watched: frozenset[str] = frozenset()
+
+    def depth_watched(self) -> frozenset[str]:
+        """Markets whose book somebody streams (any depth stream): what clients watch.
+
+        The same object until a depth subscription comes or goes, so a caller polling it
+        every step can tell "unchanged" by identity.
+        """
+        return self._depth_watched
+
+    def subscribed(self, stream: str) -> bool:
+        """Whether any connection subscribed to the public ``stream``."""
+        return bool(self._public.get(stream))
+
+    def _depth_interest_changed(self, name: str) -> None:
+        if name.startswith("depth."):
+            self._depth_watched = frozenset(
+                stream.rsplit(".", 1)[1] for stream in self._public if stream.startswith("depth.")
+            )
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -539,6 +558,7 @@ class Hub:
                 if subs is None:
                     subs = self._public[name] = set()
                     self._aggregated += _is_aggregated(name)
+                    self._depth_interest_changed(name)
                 subs.add(conn)
         if account_id is None:
             return
@@ -584,6 +604,7 @@ class Hub:
                 del index[key]
                 if index is self._public:
                     self._aggregated -= _is_aggregated(key)
+                    self._depth_interest_changed(key)
 
     def _forget(self, conn: Connection) -> None:
         self.connections.discard(conn)
