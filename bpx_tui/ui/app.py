@@ -65,6 +65,7 @@ from bpx_tui.ui.desk import Outcome, Severity, TradingDesk
 from bpx_tui.ui.feed import Feed, refusal_message
 from bpx_tui.ui.funding_board import POLL_S, FundingRow, board_rows, prefer_streamed
 from bpx_tui.ui.pair_view import pair_preview
+from bpx_tui.ui.pairs import spot_symbols
 from bpx_tui.ui.screens.command_line import CommandLine
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.funding import FundingBoard
@@ -75,6 +76,7 @@ from bpx_tui.ui.session import SessionPnl
 from bpx_tui.ui.tape import tape_rows
 from bpx_tui.ui.ticket_model import Ticket, TicketError
 from bpx_tui.ui.views import (
+    account_pairs,
     account_view,
     chart_candles,
     holding_rows,
@@ -621,6 +623,8 @@ class BpxApp(App[int]):
         stale = any(not f.live for f in freshness.values())
         if feed.positions or feed.orders or feed.markets or stale:  # exits are orders
             self.query_one(PositionsPanel).show(position_rows(client, freshness))
+        if feed.positions or feed.account or feed.markets or stale:
+            self._show_pairs(client)
         if feed.orders or self.pump_ticks % (self.settings.refresh_hz) == 0:
             self.query_one(OrdersPanel).show(order_rows(client, now_ms))
         if feed.account or feed.markets:
@@ -649,6 +653,15 @@ class BpxApp(App[int]):
             self.screen.show(self.funding_rows(now_ms))
         feed.markets = feed.orders = feed.positions = feed.account = False
         feed.trades_dirty = feed.candles = feed.connection = False
+
+    def _show_pairs(self, client: BackpackClient) -> None:
+        """The pairs under the positions; a pair's spot market is streamed so that its
+        delta and basis are priced on the spot, not on the perp it hedges."""
+        pairs = account_pairs(client)
+        for symbol in spot_symbols(pairs) - client.watched:
+            if symbol in client.markets:
+                client.watch(symbol)
+        self.query_one(PositionsPanel).show_pairs(pairs)
 
     def funding_rows(self, now_ms: int) -> list[FundingRow]:
         """The board's rows: a watched market's figures from the stream, every other

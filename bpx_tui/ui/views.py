@@ -25,6 +25,7 @@ from bpx_tui.trading.exits import Exits, position_exits
 from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.ladder_model import Marker
+from bpx_tui.ui.pairs import PairRow, pair_rows
 
 if TYPE_CHECKING:
     from bpx_tui.exchange.client import BackpackClient
@@ -326,9 +327,8 @@ def account_view(
     )
 
 
-def asset_price(client: BackpackClient, asset: str) -> Decimal | None:
-    """An asset's USDC price: the spot book's mid, else its last trade, else the perp's
-    mark (the hedge a funding trader holds it against)."""
+def spot_price(client: BackpackClient, asset: str) -> Decimal | None:
+    """An asset's spot USDC price: the spot book's mid, else its last trade."""
     if asset == "USDC":
         return Decimal(1)
     spot = f"{asset}_USDC"
@@ -337,10 +337,28 @@ def asset_price(client: BackpackClient, asset: str) -> Decimal | None:
     if mid is not None:
         return mid
     ticker = client.tickers.get(spot)
-    if ticker is not None and ticker.last_price:
-        return ticker.last_price
+    return ticker.last_price if ticker is not None and ticker.last_price else None
+
+
+def asset_price(client: BackpackClient, asset: str) -> Decimal | None:
+    """An asset's USDC price: the spot price, else the perp's mark (the hedge a funding
+    trader holds it against)."""
+    price = spot_price(client, asset)
+    if price is not None:
+        return price
     mark = client.marks.get(f"{asset}_USDC_PERP")
     return mark.mark_price if mark is not None else None
+
+
+def account_pairs(client: BackpackClient) -> list[PairRow]:
+    """The account's spot-against-perp pairs, the spot leg priced on its own market."""
+    return pair_rows(
+        client.positions,
+        client.balances,
+        client.markets,
+        client.marks,
+        lambda asset: spot_price(client, asset),
+    )
 
 
 def holding_rows(client: BackpackClient) -> list[HoldingRow]:

@@ -2,7 +2,8 @@
 
 The rows (:class:`~bpx_tui.ui.views.PositionRow`) are marked to the live mark stream, so
 PnL moves with the market between the (sparser) position updates; this panel only
-decides how they look.
+decides how they look. Under the table, one line per spot-against-perp pair
+(:mod:`bpx_tui.ui.pairs`): the hedge, its delta and the funding it has earned.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import ClassVar
 
+from textual.app import ComposeResult
+from textual.widgets import Static
+
 from bpx_tui.ui import fmt
+from bpx_tui.ui.pairs import PairRow, pair_line
 from bpx_tui.ui.views import PositionRow
 from bpx_tui.ui.widgets.table import CellMemo, Cells, Column, DiffTable, TablePanel
 
@@ -124,10 +129,28 @@ class PositionsPanel(TablePanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._cells = CellMemo(position_cells)
+        self._pairs_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Static(id="positions-pairs")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#positions-pairs", Static).display = False
 
     @property
     def table(self) -> PositionsTable:
         return self.query_one(PositionsTable)
+
+    def show_pairs(self, pairs: Sequence[PairRow]) -> None:
+        """One line per pair; nothing (and no space taken) without one."""
+        text = "\n".join(pair_line(pair) for pair in pairs)
+        line = self.query_one("#positions-pairs", Static)
+        if text != self._pairs_text:
+            self._pairs_text = text
+            line.update(text)
+            line.display = bool(text)
 
     def show(self, rows: Sequence[PositionRow]) -> None:
         stale_ages = [row.fresh.age_s or 0 for row in rows if not row.fresh.live]
