@@ -26,7 +26,7 @@ from bpx_tui.choices import refusal
 Section = Callable[[Plan, Data], list[Row]]
 
 FAILED = "failed"
-SECTIONS = ("book", "pipeline", "ui", "orders", "startup", "memory", "sim", "ccxt")
+SECTIONS = ("book", "pipeline", "ui", "markets", "orders", "startup", "memory", "sim", "ccxt")
 
 
 def _section(name: str) -> Section:
@@ -43,6 +43,10 @@ def _section(name: str) -> Section:
         from bpx_tui.benchmarks import ui
 
         return ui.run
+    if name == "markets":
+        from bpx_tui.benchmarks import markets
+
+        return markets.run
     if name == "orders":
         from bpx_tui.benchmarks import orders
 

@@ -38,7 +38,7 @@ DEMO_RATE = 100.0  # SimServer's default, what ``bpx-tui --demo`` runs
 SETTLE_S = 1.0  # subscriptions in and the first second's feeds out before the window
 
 
-def _cpu_seconds(pid: int) -> float | None:
+def cpu_seconds(pid: int) -> float | None:
     """User + system CPU of ``pid`` so far, or None where ``/proc`` is missing."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -72,10 +72,10 @@ async def _watch(info: dict[str, Any], pid: int, window_s: float) -> dict[str, A
 
         reader = asyncio.create_task(drain())
         await asyncio.sleep(SETTLE_S)
-        before, cpu_before = await _update_ids(http, info["rest"]), _cpu_seconds(pid)
+        before, cpu_before = await _update_ids(http, info["rest"]), cpu_seconds(pid)
         started, frames_before = time.perf_counter(), frames
         await asyncio.sleep(window_s)
-        cpu_after, elapsed = _cpu_seconds(pid), time.perf_counter() - started
+        cpu_after, elapsed = cpu_seconds(pid), time.perf_counter() - started
         received = frames - frames_before
         after = await _update_ids(http, info["rest"])
         reader.cancel()

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from bpx_tui.benchmarks.common import Data, Plan, Row, median
 
@@ -32,8 +34,9 @@ _ESCAPES = re.compile(
 )
 
 
-def first_price_seconds(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawning ``command`` on a pty until a price is painted."""
+@contextlib.contextmanager
+def on_pty(command: list[str], env: dict[str, str]) -> Iterator[Console]:
+    """``command`` spawned on a 160x48 pseudo-terminal, stopped (SIGTERM) on exit."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
     start = time.perf_counter()
@@ -47,27 +50,66 @@ def first_price_seconds(command: list[str], env: dict[str, str]) -> float:
         close_fds=True,
     )
     os.close(slave)
-    seen = b""
     try:
+        yield Console(process, master, start)
+    finally:
+        _stop(process, master)
+
+
+@dataclass
+class Console:
+    """A console running on a pty: its process, the pty's master side, when it started."""
+
+    process: subprocess.Popen[bytes]
+    master: int
+    started: float
+
+    def wait_for_price(self) -> float:
+        """Seconds from the spawn until a price is painted."""
+        seen = b""
         while True:
-            left = TIMEOUT_S - (time.perf_counter() - start)
+            left = TIMEOUT_S - (time.perf_counter() - self.started)
             if left <= 0:
                 raise RuntimeError("no price on screen within the timeout")
-            ready, _, _ = select.select([master], [], [], min(left, 0.5))
-            if not ready:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the console exited early ({process.returncode})")
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                raise RuntimeError("the console closed its terminal") from None
+            chunk = self._read(min(left, 0.5))
             # Keep a tail so a price split across two reads is still found.
             seen = seen[-64:] + chunk
             if _PRICE.search(_ESCAPES.sub(b"", seen)):
-                return time.perf_counter() - start
-    finally:
-        _stop(process, master)
+                return time.perf_counter() - self.started
+
+    def drain(self, seconds: float) -> None:
+        """Read (and drop) what it paints for ``seconds``, as a terminal would."""
+        end = time.perf_counter() + seconds
+        while (left := end - time.perf_counter()) > 0:
+            self._read(min(left, 0.5))
+
+    def _read(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the console exited early ({self.process.returncode})")
+            return b""
+        try:
+            return os.read(self.master, 65536)
+        except OSError:
+            raise RuntimeError("the console closed its terminal") from None
+
+
+def first_price_seconds(command: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawning ``command`` on a pty until a price is painted."""
+    with on_pty(command, env) as console:
+        return console.wait_for_price()
+
+
+def demo_env(home: str) -> dict[str, str]:
+    """The environment of a first-time user's ``bpx-tui --demo`` in a throwaway home."""
+    env = dict(os.environ, BPX_TUI_HOME=home, TERM="xterm-256color", COLUMNS="160", LINES="48")
+    for name in ("BPX_API_KEY", "BPX_API_SECRET", "BPX_BASE_URL", "BPX_WS_URL"):
+        env.pop(name, None)
+    return env
+
+
+DEMO_COMMAND = [sys.executable, "-m", "bpx_tui", "--demo"]
 
 
 def _stop(process: subprocess.Popen[bytes], master: int) -> None:
@@ -87,13 +129,10 @@ def _stop(process: subprocess.Popen[bytes], master: int) -> None:
 
 
 def run(plan: Plan, data: Data) -> list[Row]:
-    command = [sys.executable, "-m", "bpx_tui", "--demo"]
     with tempfile.TemporaryDirectory(prefix="bpx-bench-home-") as home:
-        env = dict(os.environ, BPX_TUI_HOME=home, TERM="xterm-256color", COLUMNS="160", LINES="48")
-        for name in ("BPX_API_KEY", "BPX_API_SECRET", "BPX_BASE_URL", "BPX_WS_URL"):
-            env.pop(name, None)
-        first_price_seconds(command, env)  # warm-up: page cache, .pyc files
-        runs = [first_price_seconds(command, env) for _ in range(plan.reps)]
+        env = demo_env(home)
+        first_price_seconds(DEMO_COMMAND, env)  # warm-up: page cache, .pyc files
+        runs = [first_price_seconds(DEMO_COMMAND, env) for _ in range(plan.reps)]
     value = median(runs)
     return [
         Row.against(

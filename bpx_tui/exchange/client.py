@@ -150,6 +150,7 @@ class BackpackClient:
         self._depth_handlers = self.events.handlers(BookChanged)
         self._book_changed: dict[str, BookChanged] = {}
         self._watched: set[str] = set()
+        self._priced: set[str] = set()
         self._resync_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._account_dirty = asyncio.Event()
@@ -258,6 +259,25 @@ class BackpackClient:
     @property
     def watched(self) -> frozenset[str]:
         return frozenset(self._watched)
+
+    def watch_prices(self, symbols: Iterable[str]) -> None:
+        """Stream only the ticker and, for a perp, the mark (with its funding rate) of
+        markets nobody trades on screen: the funding board and the watchlist stay live
+        for every market without a book, trades and candles for each."""
+        streams = []
+        for symbol in symbols:
+            market = self.market(symbol)
+            streams.append(f"ticker.{symbol}")
+            if market.is_perp:
+                streams.append(f"markPrice.{symbol}")
+            self._priced.add(symbol)
+        self.stream.subscribe(streams)
+
+    @property
+    def priced(self) -> frozenset[str]:
+        """Markets whose ticker and mark stream: the watched ones and those of
+        :meth:`watch_prices`."""
+        return frozenset(self._priced | self._watched)
 
     def _market_streams(self, symbol: str) -> list[str]:
         # No bookTicker: the synced book already has the touch, and the stream would

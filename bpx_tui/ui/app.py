@@ -473,6 +473,10 @@ class BpxApp(App[int]):
         if self.screen is self._startup:
             self.pop_screen()
         self.set_active(active)
+        # Every perp's mark and ticker stream (without a book), so the funding board and
+        # the pairs are live for markets nobody has on screen.
+        client = self._client
+        client.watch_prices(symbol for symbol, market in client.markets.items() if market.is_perp)
         self._pump_timer = self.set_interval(1 / self.settings.refresh_hz, self._pump)
         self.set_interval(OPEN_INTEREST_EVERY_S, self._poll_open_interest)
         self.run_worker(self._poll_open_interest(), group="poll", exit_on_error=False)
@@ -658,16 +662,17 @@ class BpxApp(App[int]):
         """The pairs under the positions; a pair's spot market is streamed so that its
         delta and basis are priced on the spot, not on the perp it hedges."""
         pairs = account_pairs(client)
-        for symbol in spot_symbols(pairs) - client.watched:
-            if symbol in client.markets:
-                client.watch(symbol)
+        unpriced = [s for s in spot_symbols(pairs) - client.priced if s in client.markets]
+        if unpriced:
+            client.watch_prices(unpriced)
         self.query_one(PositionsPanel).show_pairs(pairs)
 
     def funding_rows(self, now_ms: int) -> list[FundingRow]:
-        """The board's rows: a watched market's figures from the stream, every other
-        market's from the board's REST poll (the start-up read until the first one)."""
+        """The board's rows: a market's figures from the stream when it streams them
+        (every perp, see :meth:`_go_live`), else from the board's REST poll (the start-up
+        read until the first one); open interest always from REST."""
         client = self._client
-        watched = client.watched
+        watched = client.priced
         return board_rows(
             client.markets.values(),
             prefer_streamed(self.board_marks, client.marks, watched),

@@ -82,3 +82,37 @@ async def test_server_answers_markets_snapshot_and_streams_after_the_snapshot(
         assert server.sent == 50 and server.snapshots == 1
     finally:
         await server.stop()
+
+
+async def test_side_markets_stream_every_other_market_beside_the_blast(feed: BlastFeed) -> None:
+    """With ``side``, the server lists the universe and the one client the console uses
+    gets every perp's mark and ticker while the blasted book stays in sequence; the
+    other markets' books are empty and still (a snapshot of nothing, no depth)."""
+    from bpx_tui.exchange.client import BackpackClient
+    from bpx_tui.sim.synthetic.side_markets import side_markets
+    from bpx_tui.sim.venue.universe import MARKETS
+    from tests.conftest import until
+
+    side = side_markets(SYMBOL)
+    assert SYMBOL not in {m["symbol"] for m in side.listing}
+    server = BlastServer(feed, total=200, rate=2_000, side=side)
+    await server.start()
+    client = BackpackClient(server.info.rest_url, server.info.ws_url)
+    try:
+        await client.start([SYMBOL, "ETH_USDC_PERP"])
+        assert set(client.markets) == {spec.symbol for spec in MARKETS}
+        perps = [symbol for symbol, market in client.markets.items() if market.is_perp]
+        client.watch_prices(perps)
+        assert client.priced == frozenset(perps)
+        others = set(perps) - {SYMBOL}  # the blasted market streams only its depth
+        await until(lambda: set(client.marks) >= others, "every other perp's mark")
+        await until(lambda: client.books[SYMBOL].messages >= 150, "the blast")
+        assert set(client.tickers) >= others
+        rates = {client.marks[s].funding_rate for s in others}
+        assert any(r is not None and r < 0 for r in rates) and len(rates) > 3
+        eth = client.books["ETH_USDC_PERP"]
+        assert eth.synced and eth.best_bid() is None  # listed, quiet
+        assert server.snapshots == 1  # only the blasted book's snapshot starts the blast
+    finally:
+        await client.close()
+        await server.stop()

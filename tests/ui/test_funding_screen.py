@@ -145,3 +145,27 @@ async def test_the_board_follows_the_clock_and_the_feed_on_the_slow_tick(tmp_pat
         )
         cell = str(board.query_one(FundingTable).get_row(board.shown[0].symbol)[4])
         assert cell.strip() == fmt.countdown((board.shown[0].next_funding_s or 0) * 1000)
+
+
+async def test_every_perp_streams_its_mark_without_a_book_so_the_board_is_live(
+    tmp_path: Path,
+) -> None:
+    """The board's figures for a market nobody has on screen come from the mark stream,
+    not only from its 5-second REST poll: every perp's mark and ticker are subscribed
+    (no book, trades or candles for them)."""
+    app, _sim = make_demo_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        client = app.client
+        assert client is not None
+        perps = {s for s, m in client.markets.items() if m.is_perp}
+        assert len(perps) >= 20 and client.priced >= perps
+        quiet = sorted(perps - client.watched)
+        assert quiet and not set(quiet) & set(client.books)  # no book for them
+        seen = {s: client.mark_times.get(s, 0.0) for s in quiet}
+        await wait_for(
+            pilot,
+            lambda: all(client.mark_times.get(s, 0.0) > seen[s] for s in quiet),
+            "a streamed mark of every unwatched perp",
+        )
+        assert app.board_polls == 0  # the board was never opened: nothing polled them

@@ -9,7 +9,10 @@ measured.
 
 It speaks just enough of Backpack's protocol for :class:`BackpackClient` to sync a book:
 ``/api/v1/markets`` (one market), ``/api/v1/depth`` (the stream's snapshot), empty lists
-for the list endpoints the console polls, and ``SUBSCRIBE`` on the WebSocket.
+for the list endpoints the console polls, and ``SUBSCRIBE`` on the WebSocket. With
+``side`` (:mod:`~bpx_tui.sim.synthetic.side_markets`) it also lists the rest of the
+universe and streams each subscribed mark and ticker once a second; their books are
+empty and still.
 
 Sync handshake: the first frame is sent (and repeated every 50 ms, stale repeats are
 ignored by the book) until the client fetches the snapshot; only then does the blast
@@ -35,6 +38,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from bpx_tui.benchmarks.book_synth import SynthStream
+from bpx_tui.sim.synthetic.side_markets import SideMarkets
 
 __all__ = [
     "BlastFeed",
@@ -51,6 +55,8 @@ _HIGH_WATER = 1 << 20
 _CHUNK = 128  # frames per transport.write when blasting flat out
 _PACE_TICK_S = 0.002
 _RESEND_FIRST_S = 0.05
+_SIDE_EVERY_S = 1.0
+_STILL_BOOK = b'{"asks":[],"bids":[],"lastUpdateId":"1","timestamp":0}'
 _EMPTY_LISTS = ("tickers", "markPrices", "openInterest", "klines", "trades", "fundingRates")
 
 
@@ -125,16 +131,25 @@ class BlastServer:
     in the bench; each gets the stream from its start (the snapshot lines up with it).
     """
 
-    def __init__(self, feed: BlastFeed, *, total: int, rate: float | None = None) -> None:
+    def __init__(
+        self,
+        feed: BlastFeed,
+        *,
+        total: int,
+        rate: float | None = None,
+        side: SideMarkets | None = None,
+    ) -> None:
         if total < 1:
             raise ValueError("total must be at least 1")
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive (or None for flat out)")
         self.feed = feed
+        self.side = side
         self.total = total
         self.rate = rate
         self.sent = 0
         self.snapshots = 0
+        self.side_sent = 0
         self._snapshot_served = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
@@ -175,9 +190,12 @@ class BlastServer:
             await runner.cleanup()
 
     async def _markets(self, request: web.Request) -> web.Response:
-        return web.Response(body=orjson.dumps([self.feed.market]), content_type="application/json")
+        listing = [self.feed.market, *(self.side.listing if self.side else ())]
+        return web.Response(body=orjson.dumps(listing), content_type="application/json")
 
     async def _depth(self, request: web.Request) -> web.Response:
+        if request.query.get("symbol", self.feed.symbol) != self.feed.symbol:
+            return web.Response(body=_STILL_BOOK, content_type="application/json")
         self.snapshots += 1
         body = orjson.dumps(self.feed.snapshot)
         self._snapshot_served.set()
@@ -194,23 +212,46 @@ class BlastServer:
         transport = request.transport
         wanted = f"depth.{self.feed.symbol}"
         blast: asyncio.Task[None] | None = None
+        side_streams: dict[str, None] = {}  # this connection's, in subscription order
+        tasks: list[asyncio.Task[None]] = []
+        assert transport is not None
+        if self.side is not None:
+            tasks.append(asyncio.create_task(self._side(transport, side_streams)))
         try:
             async for message in ws:
-                if message.type is not WSMsgType.TEXT or blast is not None:
+                if message.type is not WSMsgType.TEXT:
                     continue
-                with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+                with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
                     frame = orjson.loads(message.data)
-                    if frame.get("method") == "SUBSCRIBE" and wanted in frame.get("params", ()):
-                        assert transport is not None
+                    if frame.get("method") != "SUBSCRIBE":
+                        continue
+                    params = frame.get("params", ())
+                    if self.side is not None:
+                        side_streams.update((s, None) for s in params if s in self.side.streams)
+                    if blast is None and wanted in params:
                         self._snapshot_served.clear()
                         blast = asyncio.create_task(self._blast(transport))
                         self._blasts.add(blast)
                         blast.add_done_callback(self._blasts.discard)
+                        tasks.append(blast)
         finally:
-            if blast is not None:
-                blast.cancel()
-                await asyncio.gather(blast, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         return ws
+
+    async def _side(self, transport: asyncio.Transport, streams: dict[str, None]) -> None:
+        """Once a second, one frame of each subscribed side stream, written whole between
+        two of the blast's writes (both write finished frames, so they never interleave)."""
+        assert self.side is not None
+        tick = 0
+        while not transport.is_closing():
+            frames = self.side.frames(list(streams), tick)
+            if frames:
+                transport.write(b"".join(ws_frame(payload) for payload in frames))
+                self.side_sent += len(frames)
+            tick += 1
+            await asyncio.sleep(_SIDE_EVERY_S)
 
     async def _blast(self, transport: asyncio.Transport) -> None:
         feed = self.feed
@@ -256,9 +297,11 @@ class BlastServer:
             await asyncio.sleep(_PACE_TICK_S)
 
 
-def _child(feed: BlastFeed, total: int, rate: float | None, pipe: Connection) -> None:
+def _child(
+    feed: BlastFeed, total: int, rate: float | None, side: SideMarkets | None, pipe: Connection
+) -> None:
     async def serve() -> None:
-        server = BlastServer(feed, total=total, rate=rate)
+        server = BlastServer(feed, total=total, rate=rate, side=side)
         await server.start()
         pipe.send(server.info)
         loop = asyncio.get_running_loop()
@@ -274,7 +317,12 @@ def _child(feed: BlastFeed, total: int, rate: float | None, pipe: Connection) ->
 
 @contextlib.contextmanager
 def serve_in_subprocess(
-    feed: BlastFeed, *, total: int, rate: float | None = None, timeout: float = 30.0
+    feed: BlastFeed,
+    *,
+    total: int,
+    rate: float | None = None,
+    side: SideMarkets | None = None,
+    timeout: float = 30.0,
 ) -> Iterator[BlastInfo]:
     """Run a :class:`BlastServer` in a forked process (its own core and event loop).
 
@@ -283,7 +331,7 @@ def serve_in_subprocess(
     """
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_child, args=(feed, total, rate, theirs), daemon=True)
+    process = context.Process(target=_child, args=(feed, total, rate, side, theirs), daemon=True)
     process.start()
     try:
         if not ours.poll(timeout):
