@@ -261,21 +261,24 @@ class BackpackClient:
         return frozenset(self._watched)
 
     def watch_prices(self, symbols: Iterable[str]) -> None:
-        """Stream only the ticker and, for a perp, the mark (with its funding rate) of
-        markets nobody trades on screen: the funding board and the watchlist stay live
-        for every market without a book, trades and candles for each."""
+        """Stream one price of markets nobody trades on screen — a perp's mark (with its
+        index, funding rate and next funding time), a spot market's ticker — without a
+        book, trades and candles for each: the funding board stays live for every perp
+        at two small messages a second, not a book's tens to thousands.
+
+        A perp's 24 h ticker is left to REST (the board polls it while open): it changes
+        little between polls, and a venue computes it over a day of trades each time.
+        """
         streams = []
         for symbol in symbols:
             market = self.market(symbol)
-            streams.append(f"ticker.{symbol}")
-            if market.is_perp:
-                streams.append(f"markPrice.{symbol}")
+            streams.append(f"markPrice.{symbol}" if market.is_perp else f"ticker.{symbol}")
             self._priced.add(symbol)
         self.stream.subscribe(streams)
 
     @property
     def priced(self) -> frozenset[str]:
-        """Markets whose ticker and mark stream: the watched ones and those of
+        """Markets with a streamed price: the watched ones and those of
         :meth:`watch_prices`."""
         return frozenset(self._priced | self._watched)
 

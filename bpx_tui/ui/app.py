@@ -473,8 +473,8 @@ class BpxApp(App[int]):
         if self.screen is self._startup:
             self.pop_screen()
         self.set_active(active)
-        # Every perp's mark and ticker stream (without a book), so the funding board and
-        # the pairs are live for markets nobody has on screen.
+        # Every perp's mark streams (without a book), so the funding board is live for
+        # markets nobody has on screen.
         client = self._client
         client.watch_prices(symbol for symbol, market in client.markets.items() if market.is_perp)
         self._pump_timer = self.set_interval(1 / self.settings.refresh_hz, self._pump)

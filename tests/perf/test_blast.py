@@ -86,7 +86,7 @@ async def test_server_answers_markets_snapshot_and_streams_after_the_snapshot(
 
 async def test_side_markets_stream_every_other_market_beside_the_blast(feed: BlastFeed) -> None:
     """With ``side``, the server lists the universe and the one client the console uses
-    gets every perp's mark and ticker while the blasted book stays in sequence; the
+    gets every perp's mark (and a spot market's ticker) while the blasted book stays in sequence; the
     other markets' books are empty and still (a snapshot of nothing, no depth)."""
     from bpx_tui.exchange.client import BackpackClient
     from bpx_tui.sim.synthetic.side_markets import side_markets
@@ -102,16 +102,19 @@ async def test_side_markets_stream_every_other_market_beside_the_blast(feed: Bla
         await client.start([SYMBOL, "ETH_USDC_PERP"])
         assert set(client.markets) == {spec.symbol for spec in MARKETS}
         perps = [symbol for symbol, market in client.markets.items() if market.is_perp]
-        client.watch_prices(perps)
-        assert client.priced == frozenset(perps)
+        client.watch_prices([*perps, "SOL_USDC"])
+        assert client.priced == frozenset([*perps, "SOL_USDC"])
         others = set(perps) - {SYMBOL}  # the blasted market streams only its depth
         await until(lambda: set(client.marks) >= others, "every other perp's mark")
         await until(lambda: client.books[SYMBOL].messages >= 150, "the blast")
-        assert set(client.tickers) >= others
+        await until(lambda: "SOL_USDC" in client.tickers, "the spot market's ticker")
+        # A priced perp's ticker is REST's; only a watched one's (ETH here) streams.
+        assert others & set(client.tickers) == {"ETH_USDC_PERP"}
         rates = {client.marks[s].funding_rate for s in others}
         assert any(r is not None and r < 0 for r in rates) and len(rates) > 3
         eth = client.books["ETH_USDC_PERP"]
-        assert eth.synced and eth.best_bid() is None  # listed, quiet
+        await until(lambda: eth.synced, "the quiet market's book")
+        assert eth.best_bid() is None  # listed, still
         assert server.snapshots == 1  # only the blasted book's snapshot starts the blast
     finally:
         await client.close()

@@ -12,10 +12,15 @@ D = Decimal
 HOUR_MS = 3_600_000
 MARKETS = {
     symbol: Market.from_api(
-        {"symbol": symbol, "baseSymbol": base, "quoteSymbol": "USDC", "marketType": kind,
-         "fundingInterval": HOUR_MS if kind == "PERP" else None,
-         "filters": {"quantity": {"stepSize": "0.01"}, "price": {"tickSize": "0.01"}}}
-    )  # fmt: skip
+        {
+            "symbol": symbol,
+            "baseSymbol": base,
+            "quoteSymbol": "USDC",
+            "marketType": kind,
+            "fundingInterval": HOUR_MS if kind == "PERP" else None,
+            "filters": {"quantity": {"stepSize": "0.01"}, "price": {"tickSize": "0.01"}},
+        }
+    )
     for symbol, base, kind in (
         ("SOL_USDC_PERP", "SOL", "PERP"),
         ("ETH_USDC_PERP", "ETH", "PERP"),
@@ -25,17 +30,28 @@ MARKETS = {
 }
 MARKS = {
     "SOL_USDC_PERP": MarkPrice.from_api(
-        {"symbol": "SOL_USDC_PERP", "markPrice": "150", "indexPrice": "149.9",
-         "fundingRate": "0.0001", "nextFundingTimestamp": 0}
-    )  # fmt: skip
+        {
+            "symbol": "SOL_USDC_PERP",
+            "markPrice": "150",
+            "indexPrice": "149.9",
+            "fundingRate": "0.0001",
+            "nextFundingTimestamp": 0,
+        }
+    )
 }
 
 
 def _position(symbol: str, quantity: str, funding: str = "0") -> Position:
     return Position.from_api(
-        {"symbol": symbol, "netQuantity": quantity, "entryPrice": "150", "markPrice": "150",
-         "cumulativeFundingPayment": funding, "positionId": symbol}
-    )  # fmt: skip
+        {
+            "symbol": symbol,
+            "netQuantity": quantity,
+            "entryPrice": "150",
+            "markPrice": "150",
+            "cumulativeFundingPayment": funding,
+            "positionId": symbol,
+        }
+    )
 
 
 def _balance(asset: str, available: str, locked: str = "0") -> Balance:
