@@ -195,11 +195,12 @@ class BpxApp(App[int]):
         self.active = ""
         self.watchlist_symbols: list[str] = []
         self.open_interest: dict[str, Decimal] = {}
-        # Every market's marks and tickers by REST, read while the funding board is open
-        # (the stream carries only the watched markets): ``_poll_board``.
+        # Every market's marks, tickers and open interest by REST, read while the funding
+        # board is open (only the watched markets' tickers stream): ``_poll_board``.
         self.board_marks: dict[str, MarkPrice] = {}
         self.board_tickers: dict[str, Ticker] = {}
         self.board_polls = 0
+        self._tape_behind = False  # trades arrived while the tape was a hidden tab
         self._board_timer: Timer | None = None
         self._board_polling = False
         self.history: dict[str, list[Kline]] = {}
@@ -637,8 +638,11 @@ class BpxApp(App[int]):
         account = self.query_one(AccountStrip)
         if feed.account or feed.positions or feed_state != account.freshness:
             account.show(account_view(client, feed_state, self.session.realized))
-        if feed.trades_dirty:
-            self._show_tape()
+        tape = self.query_one(TapePanel)
+        if (feed.trades_dirty or self._tape_behind) and tape.display:
+            self._show_tape(tape)
+        elif feed.trades_dirty:
+            self._tape_behind = True  # a hidden tab is filled when it is shown, not per trade
         if feed.trades_dirty or feed.candles:
             market = client.markets.get(self.active)
             self.query_one(PriceChart).show(
@@ -682,10 +686,11 @@ class BpxApp(App[int]):
             self.active,
         )
 
-    def _show_tape(self) -> None:
+    def _show_tape(self, panel: TapePanel) -> None:
+        self._tape_behind = False
         market = self._client.markets.get(self.active)
         rows = tape_rows(self.feed.trades, self.settings.tape_big_notional, TAPE_LINES)
-        self.query_one(TapePanel).show(
+        panel.show(
             rows,
             market.price_decimals if market else 2,
             market.quantity_decimals if market else 4,

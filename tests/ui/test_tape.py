@@ -69,6 +69,11 @@ async def test_the_tape_starts_full_and_shows_our_fill_and_its_volume(tmp_path: 
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_ready(pilot)
         tape = app.query_one(TapePanel)
+        # A hidden tab is not rebuilt per trade (100 rows each time): it is filled when
+        # it is shown.
+        ticks = app.pump_ticks
+        await wait_for(pilot, lambda: app.pump_ticks > ticks + 2, "frames")
+        assert not tape.display and tape.table.row_count == 0 and app.feed.trades
         await pilot.press("t")
         await wait_for(pilot, lambda: tape.display and tape.table.row_count > 0, "the tape")
         async with aiohttp.ClientSession() as http:

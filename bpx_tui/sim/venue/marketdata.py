@@ -108,6 +108,8 @@ class MarketData:
             kind: deque(maxlen=KEEP_MINUTES) for kind in ("Last", "Mark", "Index")
         }
         self._past: Callable[[], Past] | None = None
+        self._day_key: tuple[int, int, int] | None = None
+        self._day_closed: Candle | None = None
 
     @property
     def trades(self) -> deque[Json]:
@@ -222,15 +224,35 @@ class MarketData:
             if candle.start_s < end_s:
                 yield candle
 
+    def _rolling_day(self, start_s: int, end_s: int) -> Candle | None:
+        """The candles from ``start_s`` to ``end_s`` merged into one, or None.
+
+        All but the newest are closed and never change, so their merge is kept until the
+        window's first minute or the newest candle moves (once a minute): a ticker every
+        second per market then costs one merge of two candles, not of a day's 1,440.
+        """
+        candles = self.candles["Last"]
+        if not candles:
+            return None
+        newest = candles[-1]
+        key = (-(-start_s // 60), newest.start_s, len(candles))
+        if key != self._day_key:
+            closed = [c for c in self._window("Last", start_s, end_s) if c is not newest]
+            closed.reverse()
+            self._day_key = key
+            self._day_closed = _merge(closed[0].start_s, closed) if closed else None
+        parts = [] if self._day_closed is None else [self._day_closed]
+        if start_s <= newest.start_s < end_s:
+            parts.append(newest)
+        return _merge(parts[0].start_s, parts) if parts else None
+
     def ticker(self, now_us: int, fallback: Decimal) -> Json:
         """The 24 h rolling ``/api/v1/ticker`` body."""
         now_s = now_us // 1_000_000
-        window = list(self._window("Last", now_s - DAY_S + 1, now_s + 60))
-        window.reverse()
+        merged = self._rolling_day(now_s - DAY_S + 1, now_s + 60)
         spec = self.spec
         last = self.last_price if self.last_price is not None else fallback
-        if window:
-            merged = _merge(window[0].start_s, window)
+        if merged is not None:
             first, high, low = merged.open, merged.high, merged.low
             volume, quote_volume, trades = merged.volume, merged.quote_volume, merged.trades
         else:
