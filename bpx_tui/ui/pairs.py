@@ -116,14 +116,13 @@ def spot_symbols(rows: Iterable[PairRow]) -> set[str]:
 
 
 def pair_line(row: PairRow) -> str:
-    """``⇄ SOL  spot 10.00 / perp −10.00 · Δ +0.00 ($0.00) · basis +3.1 bps · funding earned
-    +1.23 · now +0.0100%/1h → +2.40/day``: a pair on one line, the numbers a funding trader
-    checks at a glance."""
+    """A pair on one line, the numbers a funding trader checks at a glance: ``⇄ SOL  spot
+    10.00 / perp -10.00 · Δ +0.00 SOL (+0.00 USDC) · basis +3.1 bps · funding earned +1.23
+    · now +0.0100%/1h → +2.40/day``."""
     q = row.quantity_decimals
     parts = [
         f"⇄ {row.asset}  spot {fmt.num(row.spot, q)} / perp {fmt.num(row.perp, q, sign=True)}",
-        f"Δ {fmt.num(row.delta, q, sign=True)}"
-        + ("" if row.delta_notional is None else f" (${fmt.num(row.delta_notional, 2)})"),
+        f"Δ {fmt.num(row.delta, q, sign=True)} {row.asset}" + _usdc(row.delta_notional),
         f"basis {fmt.DASH if row.basis_bps is None else fmt.num(row.basis_bps, 1, sign=True)} bps",
         f"funding earned {fmt.num(row.funding_earned, 2, sign=True)}",
     ]
@@ -132,6 +131,10 @@ def pair_line(row: PairRow) -> str:
         per_day = row.per_day
         parts.append(now + ("" if per_day is None else f" → {fmt.num(per_day, 2, sign=True)}/day"))
     return " · ".join(parts)
+
+
+def _usdc(value: Decimal | None) -> str:
+    return "" if value is None else f" ({fmt.num(value, 2, sign=True)} USDC)"
 
 
 def interval_word(interval_ms: int | None) -> str:

@@ -197,7 +197,7 @@ async def test_pair_shows_both_legs_and_funding_then_places_both(tmp_path: Path)
         text = str(line.render())
         spot = _spot_sol(sim)
         assert f"spot {spot:,.2f} / perp -2.00" in text and "funding earned +0.00" in text
-        assert f"Δ {spot - 2:+,.2f}" in text and "/day" in text
+        assert f"Δ {spot - 2:+,.2f} SOL (" in text and "/day" in text
 
 
 async def test_a_pair_whose_perp_leg_the_exchange_refuses_leaves_the_account_as_it_was(
