@@ -116,20 +116,20 @@ def spot_symbols(rows: Iterable[PairRow]) -> set[str]:
 
 
 def pair_line(row: PairRow) -> str:
-    """A pair on one line, the numbers a funding trader checks at a glance: ``⇄ SOL  spot
-    10.00 / perp -10.00 · Δ +0.00 SOL (+0.00 USDC) · basis +3.1 bps · funding earned +1.23
-    · now +0.0100%/1h → +2.40/day``."""
+    """A pair on one line, what a funding trader checks first at the front (a narrow
+    panel cuts the tail): ``⇄ SOL pair · earned +1.23 · now +0.0100%/1h → +2.40/day ·
+    Δ +0.00 SOL (+0.00 USDC) · basis +3.1 bps · spot 10.00 / perp -10.00``."""
     q = row.quantity_decimals
-    parts = [
-        f"⇄ {row.asset}  spot {fmt.num(row.spot, q)} / perp {fmt.num(row.perp, q, sign=True)}",
-        f"Δ {fmt.num(row.delta, q, sign=True)} {row.asset}" + _usdc(row.delta_notional),
-        f"basis {fmt.DASH if row.basis_bps is None else fmt.num(row.basis_bps, 1, sign=True)} bps",
-        f"funding earned {fmt.num(row.funding_earned, 2, sign=True)}",
-    ]
+    parts = [f"⇄ {row.asset} pair", f"earned {fmt.num(row.funding_earned, 2, sign=True)}"]
     if row.rate is not None:
         now = f"now {fmt.pct(row.rate, 4)}/{interval_word(row.interval_ms)}"
         per_day = row.per_day
         parts.append(now + ("" if per_day is None else f" → {fmt.num(per_day, 2, sign=True)}/day"))
+    parts += [
+        f"Δ {fmt.num(row.delta, q, sign=True)} {row.asset}" + _usdc(row.delta_notional),
+        f"basis {fmt.DASH if row.basis_bps is None else fmt.num(row.basis_bps, 1, sign=True)} bps",
+        f"spot {fmt.num(row.spot, q)} / perp {fmt.num(row.perp, q, sign=True)}",
+    ]
     return " · ".join(parts)
 
 

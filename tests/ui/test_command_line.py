@@ -193,10 +193,10 @@ async def test_pair_shows_both_legs_and_funding_then_places_both(tmp_path: Path)
         assert "both legs filled" in entry.result
         # The positions panel shows the two legs as one pair, with the funding earned.
         line = app.query_one("#positions-pairs", Static)
-        await wait_for(pilot, lambda: "⇄ SOL" in str(line.render()), "the pair line")
+        await wait_for(pilot, lambda: "⇄ SOL pair" in str(line.render()), "the pair line")
         text = str(line.render())
         spot = _spot_sol(sim)
-        assert f"spot {spot:,.2f} / perp -2.00" in text and "funding earned +0.00" in text
+        assert f"spot {spot:,.2f} / perp -2.00" in text and "earned +0.00" in text
         assert f"Δ {spot - 2:+,.2f} SOL (" in text and "/day" in text
 
 

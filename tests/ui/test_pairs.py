@@ -78,8 +78,8 @@ def test_a_short_perp_against_spot_is_a_pair_with_its_delta_basis_and_funding() 
     assert row.per_day == D("3.6")
     assert spot_symbols([row]) == {"SOL_USDC"}
     assert pair_line(row) == (
-        "⇄ SOL  spot 10.00 / perp -10.00 · Δ +0.00 SOL (+0.00 USDC) · basis +33.4 bps · "
-        "funding earned +1.25 · now +0.0100%/1h → +3.60/day"
+        "⇄ SOL pair · earned +1.25 · now +0.0100%/1h → +3.60/day · "
+        "Δ +0.00 SOL (+0.00 USDC) · basis +33.4 bps · spot 10.00 / perp -10.00"
     )
 
 
