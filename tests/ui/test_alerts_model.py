@@ -71,9 +71,9 @@ def test_the_file_keeps_every_alert_armed_or_fired(tmp_path: Path) -> None:
     again, problem = load(path)
     assert problem is None
     assert list(again) == list(book)
+    assert again.watching(ETH, "funding") and not again.watching(BTC, "price")
     # A new alert after a restart does not take a kept one's id.
     assert again.add(BTC, "price", "<", Decimal(1), now_ms=13).id == 3
-    assert again.watching(ETH, "funding") and not again.watching(BTC, "price")
 
 
 def test_no_file_is_an_empty_book(tmp_path: Path) -> None:
