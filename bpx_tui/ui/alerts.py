@@ -273,10 +273,10 @@ def load(path: Path) -> tuple[AlertBook, str | None]:
         path.replace(aside)
     except OSError as exc:
         log.warning("alerts file %s not moved aside: %s", path, exc)
-        return AlertBook(), f"alerts: {path} is unreadable ({problem}); starting with none"
+        return AlertBook(), f"alerts: {path} is unreadable, starting with none ({problem})"
     return (
         AlertBook(),
-        f"alerts: {path} is unreadable ({problem}); moved to {aside.name}, starting with none",
+        f"alerts: {path} is unreadable; moved to {aside.name}, starting with none ({problem})",
     )
 
 

@@ -8,7 +8,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from bpx_tui.ui.alert_watch import fired_entry
+from bpx_tui.exchange.models import MarkPrice
+from bpx_tui.ui.alert_watch import AlertWatch, fired_entry
 from bpx_tui.ui.alerts import AlertBook, load, parse_file, save
 
 BTC, ETH = "BTC_USDC_PERP", "ETH_USDC_PERP"
@@ -123,3 +124,25 @@ def test_the_activity_line_says_what_fired_it() -> None:
     entry = fired_entry(alert)
     assert (entry.event, entry.market, entry.tone) == ("alert", BTC, "warn")
     assert entry.result == "last 100,012.5 ≥ 100,000: fired"
+
+
+def test_the_funding_boards_read_fires_a_funding_alert_and_the_file_follows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "alerts.json"
+    watch = AlertWatch(path, now_ms=lambda: 42)
+    alert = watch.add(ETH, "funding", ">", Decimal("0.0001"))  # no client yet: nothing seen
+    assert alert.armed and watch.take_fired() == []
+
+    def mark(symbol: str, rate: str) -> MarkPrice:
+        return MarkPrice(symbol, Decimal(3000), None, Decimal(rate), None)
+
+    watch.observe_marks([mark(BTC, "0.01"), mark(ETH, "0.00009")])  # another market; below
+    assert watch.take_fired() == []
+    watch.observe_marks([mark(ETH, "0.00012")])
+    (fired,) = watch.take_fired()
+    assert (fired.id, fired.fired_ms, fired.fired_value) == (alert.id, 42, Decimal("0.00012"))
+    watch.observe_marks([mark(ETH, "0.0002")])
+    assert watch.take_fired() == []
+    reloaded, problem = load(path)
+    assert problem is None and [a.fired_value for a in reloaded] == [Decimal("0.00012")]
