@@ -82,11 +82,13 @@ KEY_ACTIONS: tuple[str, ...] = (
     "price_up", "price_down", "size_up", "size_down", "post_only", "reduce_only",
     "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
     "discard", "select", "funding_board", "funding_sort", "funding_reverse", "funding_choose",
+    "alerts", "alerts_remove",
 )  # fmt: skip
 
 _SYMBOL = re.compile(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+$")
 _RISK_KEYS = ("max_order_notional", "max_position_notional", "price_band_pct", "max_slippage_pct")
 _MARKET_KEYS = ("size_presets", *_RISK_KEYS)
+_ALERT_KEYS = ("bell",)
 # Default size presets as USDC notional at the mark (keys 1-5) when none are configured.
 DEFAULT_PRESET_NOTIONALS = tuple(Decimal(n) for n in (100, 250, 500, 1000, 2500))
 _TOP_KEYS = (
@@ -109,6 +111,7 @@ _TOP_KEYS = (
     "keys",
     "risk",
     "markets",
+    "alerts",
 )
 
 
@@ -184,6 +187,9 @@ class Settings:
     # they filled: cancel them (a halt that leaves a bid to fill has not stopped the
     # risk), or keep them. Reduce-only and closing orders are always kept.
     kill_switch_resting: KillSwitchResting = "cancel"
+    # ``[alerts] bell``: ring the terminal bell when a ``:alert`` fires (the activity log
+    # and the status line say it either way).
+    alert_bell: bool = True
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # overrides
     risk: RiskLimits = field(default_factory=RiskLimits)
     markets: Mapping[str, MarketSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -384,6 +390,18 @@ def _parse_risk(value: object, key: str, problems: _Problems) -> dict[str, Decim
     return out
 
 
+def _parse_alerts(value: object, key: str, problems: _Problems) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    for name, item in (_table(value, key, problems) or {}).items():
+        if name not in _ALERT_KEYS:
+            problems.unknown(f"{key}.{name}", _ALERT_KEYS)
+            continue
+        parsed = _parse_bool(item, f"{key}.{name}", problems, True)
+        if parsed is not None:
+            out[name] = parsed
+    return out
+
+
 def _parse_presets(value: object, key: str, problems: _Problems) -> tuple[Decimal, ...] | None:
     table = key.rsplit(".", 1)[0]
     fix = f"set size_presets = [0.001, 0.01, 0.1] (1 to 9 positive sizes) in [{table}]"
@@ -508,6 +526,8 @@ def _parse_scalar(name: str, value: object, key: str, problems: _Problems) -> An
         return _parse_risk(value, key, problems)
     if name == "markets":
         return _parse_markets(value, key, problems)
+    if name == "alerts":
+        return _parse_alerts(value, key, problems)
     raise AssertionError(name)
 
 
@@ -695,6 +715,9 @@ def _build(
     risk = RiskLimits(**values.pop("risk", {}))
     markets = {symbol: MarketSettings(**body) for symbol, body in values.pop("markets", {}).items()}
     values.pop("api_secret_file", None)
+    alerts = values.pop("alerts", {})
+    if "bell" in alerts:
+        values["alert_bell"] = alerts["bell"]
     return Settings(
         **values,
         api_secret=secret,
@@ -752,6 +775,9 @@ max_order_notional = 50000       # USDC
 max_position_notional = 250000   # USDC, after the order fills
 price_band_pct = 5               # limit price within 5 % of mark
 max_slippage_pct = 1             # market order: estimated average fill within 1 % of mark
+
+[alerts]                   # :alert SYMBOL > PRICE, :alert SYMBOL funding < -0.01%
+bell = true                # ring the terminal bell when an alert fires
 
 # [markets.BTC_USDC_PERP]
 # size_presets = [0.001, 0.01, 0.05, 0.1, 0.5]   # keys 1-5

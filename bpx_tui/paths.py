@@ -19,6 +19,7 @@ HOME_ENV = "BPX_TUI_HOME"
 CONFIG_FILE = "config.toml"
 JOURNAL_FILE = "journal.sqlite3"
 LOG_FILE = "bpx-tui.log"
+ALERTS_FILE = "alerts.json"
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -57,6 +58,13 @@ def demo_journal_file(env: Mapping[str, str] | None = None) -> Path:
 def command_history_file(env: Mapping[str, str] | None = None) -> Path:
     """The ``:`` command line's history (one command per line, newest last)."""
     return data_dir(env) / "command_history.txt"
+
+
+def alerts_file(mode: str = "live", env: Mapping[str, str] | None = None) -> Path:
+    """The ``:alert`` list. Each mode keeps its own, as it keeps its own journal: a demo
+    exchange's prices are not Backpack's, so a level set on one means nothing on the other."""
+    base = data_dir(env)
+    return base / ALERTS_FILE if mode == "live" else base / mode / ALERTS_FILE
 
 
 def log_dir(env: Mapping[str, str] | None = None) -> Path:

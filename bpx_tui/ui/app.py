@@ -47,8 +47,11 @@ from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
 from bpx_tui.ui import keys, layout
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
+from bpx_tui.ui.alert_watch import AlertWatch, fired_entry
 from bpx_tui.ui.command_grammar import (
     ALL,
+    AlertCommand,
+    AlertsCommand,
     CancelCommand,
     CloseCommand,
     Command,
@@ -66,6 +69,7 @@ from bpx_tui.ui.feed import Feed, refusal_message
 from bpx_tui.ui.funding_board import POLL_S, FundingRow, board_rows, prefer_streamed
 from bpx_tui.ui.pair_view import pair_preview
 from bpx_tui.ui.pairs import spot_symbols
+from bpx_tui.ui.screens.alerts import AlertsScreen
 from bpx_tui.ui.screens.command_line import CommandLine
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.funding import FundingBoard
@@ -219,6 +223,8 @@ class BpxApp(App[int]):
         self._toast_pending: tuple[int, str, Severity] | None = None  # (count, latest, …)
         self._toast_timer: Timer | None = None
         self.command_history = CommandHistory(paths.command_history_file())
+        self.alerts = AlertWatch(paths.alerts_file(self.mode), self._wall_ms)
+        self._alerts_shown = -1  # the book's version the open alerts view shows
 
     @property
     def _client(self) -> BackpackClient:
@@ -371,6 +377,7 @@ class BpxApp(App[int]):
                 )
                 active = self.watchlist_symbols[0]
             self._removers = self.feed.attach(client)
+            self._removers += self.alerts.attach(client)
             self.session = SessionPnl(client.positions.values())
             self._removers.append(
                 client.subscribe(PositionUpdated, lambda e: self.session.observe(e.position))
@@ -471,6 +478,9 @@ class BpxApp(App[int]):
         self.ready = True
         where = "the demo exchange" if self.demo else urlsplit(self._client.rest.base_url).netloc
         self._record_activity(ActivityEntry("stream", f"connected to {where}"))
+        if self.alerts.problem is not None:
+            self.feed.report(self.alerts.problem)
+            self._record_activity(ActivityEntry("alert", self.alerts.problem, tone="bad"))
         if self.screen is self._startup:
             self.pop_screen()
         self.set_active(active)
@@ -552,6 +562,7 @@ class BpxApp(App[int]):
         finally:
             self._board_polling = False
         self.board_marks = {mark.symbol: mark for mark in marks}
+        self.alerts.observe_marks(marks)
         self.board_tickers = {ticker.symbol: ticker for ticker in tickers}
         self.open_interest = {row.symbol: row.open_interest for row in interest}
         self.board_polls += 1
@@ -652,6 +663,7 @@ class BpxApp(App[int]):
                 list(feed.trades),
                 market.price_decimals if market else 2,
             )
+        self._ring_alerts()
         self._record_activity()
         self.query_one(StatusBar).show(self._status())
         log_panel = self.query_one(LogPanel)
@@ -659,6 +671,8 @@ class BpxApp(App[int]):
             self._show_log(log_panel)
         if isinstance(self.screen, FundingBoard):
             self.screen.show(self.funding_rows(now_ms))
+        if isinstance(self.screen, AlertsScreen) and self._alerts_shown != self.alerts.book.version:
+            self._show_alerts(self.screen)
         feed.markets = feed.orders = feed.positions = feed.account = False
         feed.trades_dirty = feed.candles = feed.connection = False
 
@@ -685,6 +699,18 @@ class BpxApp(App[int]):
             now_ms,
             self.active,
         )
+
+    def _ring_alerts(self) -> None:
+        """Say each alert that fired since the last tick: the activity log, the status
+        line, and the bell when ``[alerts] bell`` is on."""
+        fired = self.alerts.take_fired()
+        for alert in fired:
+            self.feed.activity.append(fired_entry(alert))
+            if self.settings.alert_bell:
+                self.bell()
+        if fired:
+            more = f" (+{len(fired) - 1} more)" if len(fired) > 1 else ""
+            self.say(fired[-1].fired_text + more)
 
     def _show_tape(self, panel: TapePanel) -> None:
         self._tape_behind = False
@@ -1090,6 +1116,10 @@ class BpxApp(App[int]):
                 self.run_worker(self._ask_pair(command), group="pair", exit_on_error=False)
             case FundingCommand():
                 self.action_funding_board()
+            case AlertCommand():
+                self.say(self.alerts.set(command, self.active)[1])
+            case AlertsCommand():
+                self.action_alerts()
 
     async def _ask_pair(self, command: PairCommand) -> None:
         """A pair trade shows both legs and its funding, and is sent only on yes. The
@@ -1126,6 +1156,22 @@ class BpxApp(App[int]):
             self._board_timer = None
         if symbol:
             self._switch_to(symbol)
+
+    def action_alerts(self) -> None:
+        screen = AlertsScreen(self.settings.keys)
+        self._show_alerts(screen)
+        self.push_screen(screen)
+
+    def _show_alerts(self, screen: AlertsScreen) -> None:
+        self._alerts_shown = self.alerts.book.version
+        screen.show(list(self.alerts.book))
+
+    def on_alerts_screen_remove(self, event: AlertsScreen.Remove) -> None:
+        removed = self.alerts.remove(event.alert_id)
+        if removed is not None:
+            self.say(f"alert removed: {removed.condition}")
+        if isinstance(self.screen, AlertsScreen):
+            self._show_alerts(self.screen)
 
     def _open_command_ticket(self, command: OrderCommand) -> None:
         ticket = command.ticket(self.active, self.settings.exit_trigger_by)

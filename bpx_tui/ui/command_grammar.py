@@ -8,6 +8,9 @@ Pure, without Textual, so every form and every refusal is a unit test::
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
     lev N                   sym SYMBOL            funding   (the funding board)
     pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
+    alert [SYMBOL] >|< PRICE                (the last traded price reaches PRICE)
+    alert [SYMBOL] funding >|< RATE%        (funding per interval, a percent: 0.01%)
+    alerts                                  (the list of alerts)
 
 An order command never sends anything: it becomes a ticket, filled in, that the
 trader sends with Enter (:meth:`OrderCommand.ticket`). Without ``market``, ``@PRICE``
@@ -30,10 +33,25 @@ from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
-VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")
+VERBS = (
+    "buy",
+    "sell",
+    "close",
+    "cancel",
+    "tp",
+    "sl",
+    "lev",
+    "sym",
+    "funding",
+    "pair",
+    "alert",
+    "alerts",
+)
 PAIR_DIRECTIONS = ("short-perp", "long-perp")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
 ALL = "all"
+DIRECTIONS = (">", "<")
+FUNDING = "funding"
 MAX_LEVERAGE = 50  # Backpack's leverage limit is a whole number 1..50
 _TOKEN = re.compile(r"\S+")
 
@@ -149,6 +167,22 @@ class FundingCommand:
     """``funding``: open the funding board (every perp's funding, sorted and filterable)."""
 
 
+@dataclass(frozen=True, slots=True)
+class AlertCommand:
+    """``alert``: a level on the last price, or on the funding rate (a fraction per
+    interval: ``0.01%`` is ``0.0001``). ``>`` fires at or above it, ``<`` at or below."""
+
+    symbol: str | None  # None: the active market
+    kind: Literal["price", "funding"]
+    direction: Literal[">", "<"]
+    level: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsCommand:
+    """``alerts``: open the list of alerts."""
+
+
 Command = (
     OrderCommand
     | CloseCommand
@@ -158,6 +192,8 @@ Command = (
     | SymbolCommand
     | PairCommand
     | FundingCommand
+    | AlertCommand
+    | AlertsCommand
 )
 
 
@@ -191,10 +227,12 @@ def parse(text: str, symbols: Collection[str]) -> Command:
         return SymbolCommand(resolve_symbol(value, symbols))
     if name == "pair":
         return _pair(verb, rest, symbols)
-    if name == "funding":
+    if name in ("funding", "alerts"):
         if rest:
-            raise rest[0].error(f"unexpected {rest[0].text!r}: funding takes nothing")
-        return FundingCommand()
+            raise rest[0].error(f"unexpected {rest[0].text!r}: {name} takes nothing")
+        return FundingCommand() if name == "funding" else AlertsCommand()
+    if name == "alert":
+        return _alert(verb, rest, symbols)
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")
@@ -220,6 +258,72 @@ def _pair(verb: Token, rest: list[Token], symbols: Collection[str]) -> PairComma
     if way not in PAIR_DIRECTIONS:
         raise direction.error(f"{direction.text!r}: short-perp or long-perp")
     return PairCommand(base, quantity, "short-perp" if way == "short-perp" else "long-perp")
+
+
+ALERT_USAGE = "alert [SYMBOL] >|< PRICE, or alert [SYMBOL] funding >|< RATE%"
+RATE_LIMIT = Decimal(100)  # percent per interval: anything at or past it is a typo
+
+
+def _alert(verb: Token, rest: list[Token], symbols: Collection[str]) -> AlertCommand:
+    """``[SYMBOL] [funding] >|< LEVEL``: the comparison is a word of its own."""
+    for token in rest:
+        if token.text not in DIRECTIONS and any(c in token.text for c in "<>="):
+            raise token.error(
+                f"{token.text!r}: write the comparison as a word of its own, > or <"
+                " (> fires at or above the level, < at or below)"
+            )
+    words = list(rest)
+    symbol: str | None = None
+    symbol_token: Token | None = None
+    if words and words[0].text.lower() != FUNDING and words[0].text not in DIRECTIONS:
+        symbol_token = words.pop(0)
+        symbol = resolve_symbol(symbol_token, symbols)
+    kind: Literal["price", "funding"] = "price"
+    if words and words[0].text.lower() == FUNDING:
+        kind = "funding"
+        funding = words.pop(0)
+        if symbol is not None and symbol_token is not None and not symbol.endswith("_PERP"):
+            raise symbol_token.error(f"{symbol} is spot: a funding alert needs a perp")
+        after = funding
+    else:
+        after = symbol_token or verb
+    if not words:
+        raise CommandError(f"alert needs > or < then a level: {ALERT_USAGE}", after.end, after.end)
+    comparison = words.pop(0)
+    if comparison.text not in DIRECTIONS:
+        expected = "> or <" if kind == "funding" else "funding, > or <"
+        raise comparison.error(f"unexpected {comparison.text!r}: expected {expected}")
+    direction: Literal[">", "<"] = ">" if comparison.text == ">" else "<"
+    if not words:
+        what = "a rate per interval, e.g. 0.01%" if kind == "funding" else "a price"
+        raise CommandError(f"{comparison.text} needs {what}", comparison.end, comparison.end)
+    value = words.pop(0)
+    if words:
+        raise words[0].error(f"unexpected {words[0].text!r}: {ALERT_USAGE}")
+    level = _rate(value) if kind == "funding" else _price(value, "alert price")
+    return AlertCommand(symbol, kind, direction, level)
+
+
+def _rate(token: Token) -> Decimal:
+    """A funding rate per interval as the funding board shows it, a percent with ``%``
+    (``0.01%``, ``-0.005%``); a bare number is refused, since ``0.01`` could mean 0.01 %
+    or 1 %."""
+    text = token.text
+    if not text.endswith("%"):
+        raise token.error(
+            f"funding rate {text!r}: write it as a percent per interval with %, e.g. "
+            f"{text}% (the funding board's unit)"
+        )
+    body = text[:-1].replace(",", "")
+    try:
+        percent = Decimal(body)
+    except ArithmeticError:
+        raise token.error(f"funding rate {text!r} is not a number") from None
+    if not percent.is_finite():
+        raise token.error(f"funding rate {text!r} is not a number")
+    if abs(percent) >= RATE_LIMIT:
+        raise token.error(f"funding rate {text}: a rate per interval is under 100%")
+    return percent / 100
 
 
 def _hint(kind: ExitKind) -> str:
@@ -453,6 +557,8 @@ def _pool(before: list[Token], symbols: Collection[str]) -> list[str]:
         return [ALL, *ordered] if count == 1 else []
     if verb == "sym":
         return ordered if count == 1 else []
+    if verb == "alert":
+        return _alert_pool(before[1:], symbols)
     if verb == "pair":
         if count == 1:
             return sorted({s[: -len("_USDC_PERP")] for s in symbols if s.endswith("_USDC_PERP")})
@@ -475,3 +581,22 @@ def _pool(before: list[Token], symbols: Collection[str]) -> list[str]:
         used |= {"ioc", "fok"}
     words = [w for w in ORDER_WORDS if w not in used]
     return words + (ordered if count == 2 else [])
+
+
+def _alert_pool(after: list[Token], symbols: Collection[str]) -> list[str]:
+    """``alert``'s words: a market (or straight to the comparison), funding on a perp,
+    then > or <; the level is a number, so nothing is offered for it."""
+    words = [t.text.lower() for t in after]
+    head = [FUNDING]
+    named = bool(words) and words[0] not in (FUNDING, *DIRECTIONS)
+    if named:
+        try:
+            perp = resolve_symbol(after[0], symbols).endswith("_PERP")
+        except CommandError:
+            return []
+        head, words = ([FUNDING] if perp else []), words[1:]
+    if not words:
+        return [*head, *DIRECTIONS] + ([] if named else sorted(symbols))
+    if words == [FUNDING]:
+        return list(DIRECTIONS)
+    return []

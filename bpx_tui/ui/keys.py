@@ -21,7 +21,7 @@ class KeySpec:
     key: str
     action: str
     description: str
-    scope: str  # "app" | "ladder" | "ticket" | "watchlist" | "funding"
+    scope: str  # "app" | "ladder" | "ticket" | "watchlist" | "funding" | "alerts"
     show: bool = True
 
 
@@ -64,7 +64,7 @@ KEYS: tuple[KeySpec, ...] = (
         "command_line",
         "colon",
         "command_line",
-        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym, funding",
+        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym, funding, alert",
         "app",
     ),
     KeySpec(
@@ -72,6 +72,13 @@ KEYS: tuple[KeySpec, ...] = (
         "F",
         "funding_board",
         "Funding board: every perp's funding rate, annualised, sortable",
+        "app",
+    ),
+    KeySpec(
+        "alerts",
+        "A",
+        "alerts",
+        "Alerts: the price and funding alerts set with :alert, armed and fired",
         "app",
     ),
     KeySpec("group", "g", "cycle_grouping", "Ladder tick grouping x1/x10/x100", "app"),
@@ -180,6 +187,7 @@ KEYS: tuple[KeySpec, ...] = (
         "Funding board: make the row the active market",
         "funding",
     ),
+    KeySpec("alerts_remove", "d,delete", "remove", "Alerts: remove the selected alert", "alerts"),
 )
 
 
@@ -253,6 +261,7 @@ SCOPES = (
     ("ticket", "Order ticket (open)"),
     ("watchlist", "Watchlist (focused)"),
     ("funding", "Funding board (F)"),
+    ("alerts", "Alerts (A)"),
 )
 # Textual's own keys that the console keeps: listed with ours, remappable by Textual only.
 BUILT_IN: tuple[tuple[str, str, str], ...] = (

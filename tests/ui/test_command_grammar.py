@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 
 from bpx_tui.ui.command_grammar import (
+    AlertCommand,
+    AlertsCommand,
     CancelCommand,
     CloseCommand,
     Command,
@@ -18,6 +20,7 @@ from bpx_tui.ui.command_grammar import (
     OrderCommand,
     PairCommand,
     SymbolCommand,
+    apply_completion,
     complete,
     parse,
 )
@@ -83,7 +86,7 @@ def test_every_form(text: str, command: Command) -> None:
 @pytest.mark.parametrize(
     ("text", "bad", "message"),
     [
-        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding"),
+        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding, pair, alert, alerts"),
         ("bye 1", "bye", "unknown command 'bye' (did you mean 'buy'?)"),
         ("launch", "launch", "unknown command 'launch': one of buy, sell"),
         ("buy", "", "buy needs a size, e.g. buy 0.01"),
@@ -159,7 +162,7 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair", "alert", "alerts")),
         ("f", ("funding",)),
         ("funding ", ()),
         ("c", ("close", "cancel")),
@@ -231,3 +234,83 @@ def test_pair_errors_point_at_their_token(text: str, bad: str, message: str) -> 
 def test_pair_completes_assets_with_a_perp_then_the_direction() -> None:
     assert complete("pair ", 5, PAIRED).candidates == ("BTC", "SOL")
     assert complete("pair SOL 1 s", 12, PAIRED).candidates == ("short-perp",)
+
+
+# ------------------------------------------------------------------ alerts
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("alert btc > 100000", AlertCommand(BTC, "price", ">", Decimal(100_000))),
+        ("ALERT BTC_USDC < 90,000.5", AlertCommand("BTC_USDC", "price", "<", Decimal("90000.5"))),
+        ("alert kpepe < 0.004", AlertCommand("kPEPE_USDC_PERP", "price", "<", Decimal("0.004"))),
+        ("alert > 100", AlertCommand(None, "price", ">", Decimal(100))),  # the active market
+        # A funding rate is written as the funding board shows it: percent per interval.
+        ("alert eth funding > 0.01%", AlertCommand("ETH_USDC_PERP", "funding", ">", Decimal("0.0001"))),
+        ("alert eth FUNDING < -0.005%", AlertCommand("ETH_USDC_PERP", "funding", "<", Decimal("-0.00005"))),
+        ("alert funding < 0%", AlertCommand(None, "funding", "<", Decimal(0))),
+        ("alerts", AlertsCommand()),
+    ],
+)  # fmt: skip
+def test_every_alert_form(text: str, command: Command) -> None:
+    assert parse(text, SYMBOLS) == command
+
+
+@pytest.mark.parametrize(
+    ("text", "bad", "message"),
+    [
+        ("alert", "", "alert needs > or < then a level: alert [SYMBOL] >|< PRICE, or alert [SYMBOL] funding >|< RATE%"),
+        ("alert btc", "", "alert needs > or < then a level"),
+        ("alert doge > 1", "doge", "unknown market 'doge'"),
+        ("alert btc 100", "100", "unexpected '100': expected funding, > or <"),
+        ("alert btc >", "", "> needs a price"),
+        ("alert btc > abc", "abc", "alert price 'abc' is not a number"),
+        ("alert btc > 0", "0", "alert price must be positive, got 0"),
+        ("alert btc > 1 2", "2", "unexpected '2'"),
+        ("alert btc >100000", ">100000", "'>100000': write the comparison as a word of its own, > or <"),
+        ("alert btc >= 1", ">=", "'>=': write the comparison as a word of its own"),
+        ("alert btc = 1", "=", "'=': write the comparison as a word of its own"),
+        # A bare rate is ambiguous (0.01 % or 1 %?): refused, with the form to write.
+        ("alert btc funding > 0.01", "0.01", "funding rate '0.01': write it as a percent per interval with %, e.g. 0.01%"),
+        ("alert btc funding > x%", "x%", "funding rate 'x%' is not a number"),
+        ("alert btc funding > 100%", "100%", "funding rate 100%: a rate per interval is under 100%"),
+        ("alert btc funding", "", "alert needs > or < then a level"),
+        ("alert btc funding >", "", "> needs a rate per interval, e.g. 0.01%"),
+        ("alert btc funding 1%", "1%", "unexpected '1%': expected > or <"),
+        ("alert sol_usdc funding > 0.01%", "sol_usdc", "SOL_USDC is spot: a funding alert needs a perp"),
+        ("alerts btc", "btc", "unexpected 'btc': alerts takes nothing"),
+        ("alret btc > 1", "alret", "unknown command 'alret' (did you mean 'alert'?)"),
+    ],
+)  # fmt: skip
+def test_every_alert_error_points_at_its_token(text: str, bad: str, message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(text, SYMBOLS)
+    error = caught.value
+    assert error.message.startswith(message)
+    assert text[error.start : error.end] == bad
+
+
+@pytest.mark.parametrize(
+    ("text", "candidates"),
+    [
+        ("al", ("alert", "alerts")),
+        ("alert ", ("funding", ">", "<", *sorted(SYMBOLS))),
+        ("alert e", ("ETH_USDC_PERP",)),
+        ("alert btc ", ("funding", ">", "<")),
+        ("alert sol_usdc ", (">", "<")),  # spot: no funding
+        ("alert eth f", ("funding",)),
+        ("alert eth funding ", (">", "<")),
+        ("alert funding ", (">", "<")),
+        ("alert btc > ", ()),  # a number: nothing to offer
+        ("alert doge ", ()),
+    ],
+)  # fmt: skip
+def test_alert_completion(text: str, candidates: tuple[str, ...]) -> None:
+    assert complete(text, len(text), SYMBOLS).candidates == candidates
+
+
+def test_tab_completes_an_alert_word_by_word() -> None:
+    text = "alert eth f"
+    line, cursor = apply_completion(text, len(text), complete(text, len(text), SYMBOLS))
+    assert (line, cursor) == ("alert eth funding ", len("alert eth funding "))

@@ -61,6 +61,7 @@ def test_no_file_at_default_location_gives_defaults(tmp_path: Path) -> None:
     assert settings.stale_after_s == 5.0
     assert settings.watchlist == ("BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP")
     assert settings.kill_switch_resting == "cancel"  # a halt also stops resting risk
+    assert settings.alert_bell is True
     assert not settings.has_credentials
     assert settings.risk == RiskLimits(
         max_order_notional=Decimal(50_000),
@@ -238,6 +239,12 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
             'markets.bad symbol: expected a market symbol like BTC_USDC_PERP, got "bad symbol"',
         ),
         ("markets = 'x'", 'markets: expected a table, got "x"'),
+        ("alerts = true", "alerts: expected a table, got true — write it as [alerts]"),
+        (
+            '[alerts]\nbell = "yes"',
+            'alerts.bell: expected true or false, got "yes" — set alerts.bell = true (no quotes)',
+        ),
+        ("[alerts]\nbel = false", 'alerts.bel: unknown key — did you mean "bell"?'),
         ("refesh_hz = 3", 'refesh_hz: unknown key — did you mean "refresh_hz"?'),
         ("colour = 'red'", "colour: unknown key — remove it"),
         ('api_secret = "abc"', "api_secret: secrets do not go in the config file"),
@@ -290,6 +297,8 @@ stale_after_s = 2.5
 log_level = "debug"
 exit_trigger_by = "lastprice"
 kill_switch_resting = "Keep"
+[alerts]
+bell = false
 [keys]
 close_all = "ctrl+x"
 [risk]
@@ -315,6 +324,7 @@ max_order_notional = "250.5"
     assert settings.log_level == "DEBUG"
     assert settings.exit_trigger_by == "LastPrice"
     assert settings.kill_switch_resting == "keep"
+    assert settings.alert_bell is False
     assert dict(settings.keys) == {"close_all": "ctrl+x"}
     assert settings.size_presets("BTC_USDC_PERP") == (
         Decimal("0.001"),
@@ -521,6 +531,9 @@ def test_home_env_relocates_every_directory(tmp_path: Path) -> None:
         assert tmp_path in directory.parents
     assert paths.config_file(env).name == "config.toml"
     assert paths.journal_file(env).parent == paths.data_dir(env)
+    # Alerts, like the journal, are kept per mode: a demo price means nothing live.
+    assert paths.alerts_file("live", env) == paths.data_dir(env) / "alerts.json"
+    assert paths.alerts_file("demo", env) == paths.data_dir(env) / "demo" / "alerts.json"
 
 
 def test_platform_directories_without_override() -> None:

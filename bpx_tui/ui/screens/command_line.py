@@ -32,6 +32,7 @@ from bpx_tui.ui.command_history import CommandHistory
 USAGE = (
     "buy|sell SIZE [SYMBOL] [market|@PRICE|stop TRIGGER [@LIMIT]] [tp P|+N%] [sl P|-N%]"
     " [post] [reduce] [ioc|fok] · close|cancel [SYMBOL|all] · tp|sl P|±N% · lev N · sym S"
+    " · alert [S] [funding] >|< PRICE|RATE% · alerts"
 )
 KEYS_HINT = "enter runs · tab completes · ↑↓ history · esc closes"
 
