@@ -7,6 +7,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
     close [SYMBOL|all]      cancel [SYMBOL|all]
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
     lev N                   sym SYMBOL            funding   (the funding board)
+    history                 (fills, orders, funding and realised PnL from the exchange)
     pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
 
 An order command never sends anything: it becomes a ticket, filled in, that the
@@ -30,7 +31,9 @@ from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
-VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")
+VERBS = (
+    "buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "history", "pair",
+)  # fmt: skip
 PAIR_DIRECTIONS = ("short-perp", "long-perp")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
 ALL = "all"
@@ -149,6 +152,11 @@ class FundingCommand:
     """``funding``: open the funding board (every perp's funding, sorted and filterable)."""
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryCommand:
+    """``history``: open the history screen (the exchange's fills, orders, funding)."""
+
+
 Command = (
     OrderCommand
     | CloseCommand
@@ -158,6 +166,7 @@ Command = (
     | SymbolCommand
     | PairCommand
     | FundingCommand
+    | HistoryCommand
 )
 
 
@@ -191,10 +200,10 @@ def parse(text: str, symbols: Collection[str]) -> Command:
         return SymbolCommand(resolve_symbol(value, symbols))
     if name == "pair":
         return _pair(verb, rest, symbols)
-    if name == "funding":
+    if name in ("funding", "history"):
         if rest:
-            raise rest[0].error(f"unexpected {rest[0].text!r}: funding takes nothing")
-        return FundingCommand()
+            raise rest[0].error(f"unexpected {rest[0].text!r}: {name} takes nothing")
+        return FundingCommand() if name == "funding" else HistoryCommand()
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")

@@ -331,8 +331,10 @@ def totals_line(view: HistoryView, tab: Tab) -> str:
     if tab == "orders":
         o = view.orders
         states = " · ".join(f"{status} {n}" for status, n in o.by_status.items())
-        return f"{o.count} orders" + (f" · {states}" if states else "") + (
-            f" · executed {money(o.executed_quote)}"
+        return (
+            f"{o.count} orders"
+            + (f" · {states}" if states else "")
+            + (f" · executed {money(o.executed_quote)}")
         )
     if tab == "funding":
         fu = view.funding

@@ -162,7 +162,7 @@ def test_order_totals_count_every_final_state() -> None:
     totals = order_totals(orders)
     assert totals.count == 4
     assert dict(totals.by_status) == {"Filled": 2, "Cancelled": 1, "Expired": 1}
-    assert list(totals.by_status)[0] == "Filled"
+    assert next(iter(totals.by_status)) == "Filled"
     assert totals.executed_quote == D("150.5")
 
 
