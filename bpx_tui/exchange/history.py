@@ -112,15 +112,19 @@ class AccountHistory:
     cap: int
 
 
-async def _read(fetch: Fetch[T], key: Callable[[T], Hashable], cap: int) -> Read[T]:
+async def _read(
+    fetch: Fetch[T], key: Callable[[T], Hashable], cap: int, page: int = PAGE_MAX
+) -> Read[T]:
     try:
-        paged = await read_all(fetch, key, cap=cap)
+        paged = await read_all(fetch, key, cap=cap, page=page)
     except BackpackError as exc:
         return Read(error=str(exc) or type(exc).__name__)
     return Read(paged.rows, paged.capped)
 
 
-async def read_account_history(rest: RestClient, *, cap: int = DEFAULT_CAP) -> AccountHistory:
+async def read_account_history(
+    rest: RestClient, *, cap: int = DEFAULT_CAP, page: int = PAGE_MAX
+) -> AccountHistory:
     """All three histories, newest first, each up to ``cap`` rows; one kind failing
     leaves the others readable. Every fill kind is read (liquidations too: they move
     realised PnL), not only ``fillType=User``."""
@@ -136,8 +140,8 @@ async def read_account_history(rest: RestClient, *, cap: int = DEFAULT_CAP) -> A
         return await rest.funding_history(limit=limit, offset=offset, sort_direction=order)
 
     return AccountHistory(
-        fills=await _read(fills, fill_key, cap),
-        orders=await _read(orders, order_key, cap),
-        funding=await _read(funding, funding_key, cap),
+        fills=await _read(fills, fill_key, cap, page),
+        orders=await _read(orders, order_key, cap, page),
+        funding=await _read(funding, funding_key, cap, page),
         cap=cap,
     )

@@ -325,21 +325,21 @@ def totals_line(view: HistoryView, tab: Tab) -> str:
     if tab == "fills":
         f = view.fills
         return (
-            f"{f.count} fills · volume {money(f.volume)} · fees {money(f.fees)}"
-            f" · maker {f.maker} / taker {f.count - f.maker}"
+            f"{f.count:,} fills · volume {money(f.volume)} · fees {money(f.fees)}"
+            f" · maker {f.maker:,} / taker {f.count - f.maker:,}"
         )
     if tab == "orders":
         o = view.orders
-        states = " · ".join(f"{status} {n}" for status, n in o.by_status.items())
+        states = " · ".join(f"{status} {n:,}" for status, n in o.by_status.items())
         return (
-            f"{o.count} orders"
+            f"{o.count:,} orders"
             + (f" · {states}" if states else "")
             + (f" · executed {money(o.executed_quote)}")
         )
     if tab == "funding":
         fu = view.funding
         return (
-            f"{fu.count} payments · paid {money(fu.paid)} · received {money(fu.received)}"
+            f"{fu.count:,} payments · paid {money(fu.paid)} · received {money(fu.received)}"
             f" · net {money(fu.net, sign=True)}"
         )
     t = view.totals
