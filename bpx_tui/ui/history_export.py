@@ -30,7 +30,7 @@ def _text(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format(value.normalize(), "f")  # 1.5000 -> 1.5; 100 stays 100
     return str(value)
 
 

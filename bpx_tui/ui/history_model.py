@@ -33,6 +33,8 @@ TAB_TITLES: Mapping[Tab, str] = {
     "funding": "Funding",
     "pnl": "PnL by day",
 }
+COST_QUANTUM = Decimal("1e-10")
+"""Where a partly closed position's basis is rounded (as the exchange rounds it)."""
 PAGE_ROWS = 100
 """Rows built per page: the table never holds more, however long the history."""
 
@@ -178,7 +180,9 @@ class _Book:
             self.cost += qty * price
             return ZERO
         closing = min(abs(qty), abs(net))
-        removed = self.cost if closing == abs(net) else self.cost * closing / abs(net)
+        removed = self.cost
+        if closing != abs(net):  # a share of the basis: a division, kept to COST_QUANTUM
+            removed = (self.cost * closing / abs(net)).quantize(COST_QUANTUM)
         closing_value = closing * price
         realised = (closing_value if net > 0 else -closing_value) - removed
         self.cost -= removed
@@ -316,8 +320,8 @@ def page_of(items: Sequence[T], page: int, size: int = PAGE_ROWS) -> Sequence[T]
     return items[start:end]
 
 
-def money(value: Decimal, *, sign: bool = False) -> str:
-    return fmt.num(value, 2, sign=sign)
+def money(value: Decimal, decimals: int = 2, *, sign: bool = False) -> str:
+    return fmt.num(value, decimals, sign=sign)
 
 
 def totals_line(view: HistoryView, tab: Tab) -> str:
@@ -336,15 +340,15 @@ def totals_line(view: HistoryView, tab: Tab) -> str:
             + (f" · {states}" if states else "")
             + (f" · executed {money(o.executed_quote)}")
         )
-    if tab == "funding":
+    if tab == "funding":  # payments are often fractions of a cent
         fu = view.funding
         return (
-            f"{fu.count:,} payments · paid {money(fu.paid)} · received {money(fu.received)}"
-            f" · net {money(fu.net, sign=True)}"
+            f"{fu.count:,} payments · paid {money(fu.paid, 4)}"
+            f" · received {money(fu.received, 4)} · net {money(fu.net, 4, sign=True)}"
         )
     t = view.totals
     return (
         f"realised {money(t.realised, sign=True)} · fees {money(t.fees)}"
-        f" · funding {money(t.funding, sign=True)} · net {money(t.net, sign=True)}"
+        f" · funding {money(t.funding, 4, sign=True)} · net {money(t.net, sign=True)}"
         f" · volume {money(t.volume)}"
     )

@@ -179,7 +179,9 @@ def test_the_view_totals_and_lines() -> None:
     assert view.error("orders") == "Request has expired"
     assert view.error("pnl") is None and view.error("fills") is None
     assert view.totals.funding == D("-2") and view.totals.volume == D("200")
-    assert totals_line(view, "funding") == "1 payments · paid 2.00 · received 0.00 · net -2.00"
+    assert (
+        totals_line(view, "funding") == "1 payments · paid 2.0000 · received 0.0000 · net -2.0000"
+    )
     assert totals_line(view, "fills").startswith("2 fills · volume 200.00 · fees 0.00")
 
 
@@ -192,3 +194,18 @@ def test_pages_cover_every_row_once() -> None:
     assert page_bounds(250, 2) == (200, 250)
     assert page_bounds(250, 99) == (200, 250)  # clamped to the last page
     assert page_bounds(250, -1) == (0, 100)
+
+
+def test_a_partial_close_rounds_the_basis_as_the_exchange_does() -> None:
+    # Basis 301 over 3: selling 1 @ 110 removes 100.3333333333 (to 1e-10), realising
+    # 9.6666666667; closing the other 2 @ 110 removes the rest (200.6666666667) exactly.
+    fills = [
+        fill("Bid", "1", "100", DAY1 + 1),
+        fill("Bid", "1", "100", DAY1 + 2),
+        fill("Bid", "1", "101", DAY1 + 3),
+        fill("Ask", "1", "110", DAY1 + 4),
+    ]
+    assert realised_pnl(fills, [])[0].realised == D("9.6666666667")
+    closed = realised_pnl([*fills, fill("Ask", "2", "110", DAY1 + 5)], [])
+    assert closed[0].realised == D("9.6666666667") + D("19.3333333333")
+    assert closed[0].realised == 3 * 110 - 301

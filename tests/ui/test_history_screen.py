@@ -353,7 +353,9 @@ async def test_ten_thousand_rows_build_one_page_at_a_time() -> None:
         await pilot.press("tab", "tab")  # funding: 10,000 payments, one page built
         assert screen.tab == "funding" and screen.page == 0
         assert screen.cells_built == 5 * PAGE_ROWS
-        assert "10,000 payments · paid 100.00" in str(screen.query_one("#history-totals").render())
+        assert "10,000 payments · paid 100.0000" in str(
+            screen.query_one("#history-totals").render()
+        )
         await pilot.press("tab")  # PnL: a row per day with funding, 418 days, one page
         assert len(view.pnl) == 418 and screen.query_one(PnlTable).row_count == PAGE_ROWS
         assert screen.cells_built == 6 * PAGE_ROWS
