@@ -341,7 +341,7 @@ async def test_ten_thousand_rows_build_one_page_at_a_time() -> None:
         assert table.row_count == PAGE_ROWS
         assert screen.cells_built == PAGE_ROWS  # not 10,000
         note = str(screen.query_one("#history-note").render())
-        assert "rows 1–100 of 10,000 · page 1/100" in note
+        assert "1–100 of 10,000 · page 1/100" in note
         assert "CAPPED" in str(screen.query_one("#history-totals").render())
         await pilot.press("n", "n")
         assert screen.page == 2 and table.row_count == PAGE_ROWS

@@ -41,11 +41,12 @@ from bpx_tui.ui.widgets.table import Cells, Column, DiffTable
 HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("history_next_tab", "history_previous_tab"), "tabs"),
     (("history_next_page", "history_previous_page"), "pages"),
-    (("history_export",), "export CSV"),
+    (("history_export",), "CSV"),
     (("history_reload",), "reload"),
 )
 """The note line's words for the screen's keys (``keys.py`` scope ``history``)."""
 READING = "reading the history from the exchange…"
+FEE_SHOWN = Decimal("0.0001")
 
 
 def stamp(ms: int | None) -> str:
@@ -63,6 +64,11 @@ def _side(side: str) -> tuple[str, str]:
     return fmt.side_word(side), "up" if side == "Bid" else "down"
 
 
+def _fee(value: Decimal) -> str:
+    """Four decimals (the CSV has every digit); a fee too small for them shows exactly."""
+    return fmt.num(value, 4) if value == 0 or abs(value) >= FEE_SHOWN else fmt.exact(value)
+
+
 def fill_cells(fill: Fill) -> Cells:
     fee = fee_in_quote(fill)
     return (
@@ -72,7 +78,7 @@ def fill_cells(fill: Fill) -> Cells:
         (fmt.exact(fill.price), ""),
         (fmt.exact(fill.quantity), ""),
         (fmt.num(fill.price * fill.quantity), ""),
-        (fmt.exact(fill.fee) + " " + fill.fee_symbol, "muted" if fee is None else ""),
+        (_fee(fill.fee) + " " + fill.fee_symbol, "muted" if fee is None else ""),
         ("maker" if fill.is_maker else "taker", "muted"),
     )
 
@@ -98,7 +104,7 @@ def funding_cells(payment: FundingPayment) -> Cells:
         (stamp(payment.interval_end_ms), "muted"),
         (payment.symbol, ""),
         (fmt.pct(payment.funding_rate, 4), ""),
-        (fmt.exact(payment.quantity), _signed(payment.quantity)),
+        (fmt.num(payment.quantity, 6, sign=True), _signed(payment.quantity)),
     )
 
 
@@ -123,7 +129,7 @@ class FillsTable(DiffTable):
         Column("price", "Price", 9),
         Column("qty", "Qty", 7),
         Column("notional", "Notional", 9, drop_rank=1),
-        Column("fee", "Fee", 12, drop_rank=2),
+        Column("fee", "Fee", 11, drop_rank=2),
         Column("liquidity", "Liq", 5, right=False, drop_rank=3),
     )
 
@@ -340,7 +346,7 @@ class HistoryScreen(ModalScreen[None]):
             start, end = page_bounds(total, self.page)
             if total:
                 page = f"page {self.page + 1}/{page_count(total)}"
-                parts.append(f"rows {start + 1:,}–{end:,} of {total:,} · {page}")
+                parts.append(f"{start + 1:,}–{end:,} of {total:,} · {page}")
         parts.append(self._hint)
         if self._message:
             parts.append(self._message)
