@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import pytest
 
 from bpx_tui.exchange.errors import RateLimitError
-from bpx_tui.exchange.history import _read, read_all
+from bpx_tui.exchange.history import _read, read_account_history, read_all
+from bpx_tui.exchange.rest import RestClient
+from bpx_tui.exchange.signing import Signer
+from tests.conftest import load_fixture
+from tests.fakes.rest_server import TEST_SECRET, FakeRestServer
 
 
 class Pages:
@@ -72,3 +77,26 @@ async def test_a_failed_read_is_an_error_not_an_empty_list() -> None:
 async def test_nonsense_bounds_are_refused() -> None:
     with pytest.raises(ValueError):
         await read_all(Pages(1), lambda r: r, cap=0)
+
+
+async def test_an_unreadable_answer_and_a_server_error_are_said_per_kind() -> None:
+    """Over a socket: fills answer an object, funding a 503 each time; orders still read."""
+    async with FakeRestServer() as server:
+        server.respond("GET", "/wapi/v1/history/fills", {"oops": 1})
+        server.fail("GET", "/wapi/v1/history/funding", status=503, times=None)
+
+        async def no_wait(seconds: float) -> None:
+            await asyncio.sleep(0)
+
+        async with RestClient(
+            server.url, Signer(TEST_SECRET), sleep=no_wait, timeout=2.0, max_retries=2
+        ) as rest:
+            history = await read_account_history(rest)
+        assert history.fills.rows == () and history.fills.error is not None
+        assert "unexpected fill history answer" in history.fills.error
+        assert history.funding.rows == () and history.funding.error is not None
+        assert history.orders.error is None and history.orders.rows
+        fixture = load_fixture("rest_history_orders.json")
+        assert {o.id for o in history.orders.rows} == {str(row["id"]) for row in fixture}
+        sent = server.calls("GET", "/wapi/v1/history/orders")[0].query
+        assert (sent["limit"], sent["offset"], sent["sortDirection"]) == ("1000", "0", "Desc")
