@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from bpx_tui.exchange.history import AccountHistory
+from bpx_tui.exchange.history import AccountHistory, Read
 from bpx_tui.exchange.models import Fill, FundingPayment, Order
 from bpx_tui.ui import fmt
 
@@ -273,23 +273,28 @@ class HistoryView:
     funding: FundingTotals
     totals: PnlTotals
 
+    def _reads(self, tab: Tab) -> dict[str, Read[Any]]:
+        """The exchange lists a tab is made of (PnL: fills and funding)."""
+        h = self.history
+        lists: dict[str, Read[Any]] = {"fills": h.fills, "orders": h.orders, "funding": h.funding}
+        if tab == "pnl":
+            return {"fills": h.fills, "funding": h.funding}
+        return {tab: lists[tab]}
+
     def count(self, tab: Tab) -> int:
         """Rows on the tab."""
-        if tab == "pnl":
-            return len(self.pnl)
-        return len(getattr(self.history, tab).rows)
+        return len(self.pnl) if tab == "pnl" else len(self._reads(tab)[tab].rows)
 
     def error(self, tab: Tab) -> str | None:
         """Why the tab has no rows: its read failed (PnL needs fills and funding)."""
-        if tab == "pnl":
-            failed = [k for k in ("fills", "funding") if getattr(self.history, k).error]
-            return "; ".join(f"{k}: {getattr(self.history, k).error}" for k in failed) or None
-        return getattr(self.history, tab).error  # type: ignore[no-any-return]
+        reads = self._reads(tab)
+        failed = {name: read.error for name, read in reads.items() if read.error}
+        if tab != "pnl":
+            return failed.get(tab)
+        return "; ".join(f"{name}: {error}" for name, error in failed.items()) or None
 
     def capped(self, tab: Tab) -> bool:
-        if tab == "pnl":
-            return self.history.fills.capped or self.history.funding.capped
-        return bool(getattr(self.history, tab).capped)
+        return any(read.capped for read in self._reads(tab).values())
 
 
 def build_view(history: AccountHistory) -> HistoryView:

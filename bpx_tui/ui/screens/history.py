@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -38,6 +38,7 @@ from bpx_tui.ui.history_model import (
 )
 from bpx_tui.ui.widgets.table import Cells, Column, DiffTable
 
+T = TypeVar("T")
 HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("history_next_tab", "history_previous_tab"), "tabs"),
     (("history_next_page", "history_previous_page"), "pages"),
@@ -119,6 +120,12 @@ def pnl_cells(row: PnlRow) -> Cells:
         (fmt.num(row.funding, 4, sign=True), _signed(row.funding)),
         (fmt.num(row.net, sign=True), _signed(row.net)),
     )
+
+
+def _cells(
+    items: Sequence[T], render: Callable[[T], Cells], start: int, end: int
+) -> dict[str, Cells]:
+    return {str(i): render(items[i]) for i in range(start, end)}
 
 
 class FillsTable(DiffTable):
@@ -288,16 +295,15 @@ class HistoryScreen(ModalScreen[None]):
         if view is None:
             return {}
         start, end = page_bounds(view.count(self.tab), self.page)
-        render: Callable[[object], Cells]
-        items: Sequence[object]
-        if self.tab == "pnl":
-            items, render = view.pnl, pnl_cells  # type: ignore[assignment]
+        history = view.history
+        if self.tab == "fills":
+            rows = _cells(history.fills.rows, fill_cells, start, end)
+        elif self.tab == "orders":
+            rows = _cells(history.orders.rows, order_cells, start, end)
+        elif self.tab == "funding":
+            rows = _cells(history.funding.rows, funding_cells, start, end)
         else:
-            items = getattr(view.history, self.tab).rows
-            render = {"fills": fill_cells, "orders": order_cells, "funding": funding_cells}[
-                self.tab
-            ]  # type: ignore[assignment]
-        rows = {str(i): render(items[i]) for i in range(start, end)}
+            rows = _cells(view.pnl, pnl_cells, start, end)
         self.cells_built += len(rows)
         return rows
 
