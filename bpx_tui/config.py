@@ -83,6 +83,8 @@ KEY_ACTIONS: tuple[str, ...] = (
     "order_type", "flip_side", "tif", "size_unit", "next_field", "previous_field", "send",
     "discard", "select", "funding_board", "funding_sort", "funding_reverse", "funding_choose",
     "alerts", "alerts_remove",
+    "history", "history_next_tab", "history_previous_tab", "history_next_page",
+    "history_previous_page", "history_export", "history_reload",
 )  # fmt: skip
 
 _SYMBOL = re.compile(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+$")

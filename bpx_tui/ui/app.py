@@ -45,7 +45,7 @@ from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
-from bpx_tui.ui import keys, layout
+from bpx_tui.ui import history_flow, keys, layout
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
 from bpx_tui.ui.alert_watch import AlertWatch, fired_entry
 from bpx_tui.ui.command_grammar import (
@@ -57,6 +57,7 @@ from bpx_tui.ui.command_grammar import (
     Command,
     ExitCommand,
     FundingCommand,
+    HistoryCommand,
     LeverageCommand,
     OrderCommand,
     PairCommand,
@@ -74,6 +75,7 @@ from bpx_tui.ui.screens.command_line import CommandLine
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.screens.funding import FundingBoard
 from bpx_tui.ui.screens.help import HelpScreen
+from bpx_tui.ui.screens.history import HistoryScreen
 from bpx_tui.ui.screens.startup import StartupScreen
 from bpx_tui.ui.screens.switcher import MarketSwitcher
 from bpx_tui.ui.session import SessionPnl
@@ -1120,6 +1122,8 @@ class BpxApp(App[int]):
                 self.say(self.alerts.set(command, self.active)[1])
             case AlertsCommand():
                 self.action_alerts()
+            case HistoryCommand():
+                self.action_history()
 
     async def _ask_pair(self, command: PairCommand) -> None:
         """A pair trade shows both legs and its funding, and is sent only on yes. The
@@ -1149,6 +1153,28 @@ class BpxApp(App[int]):
         board = FundingBoard(self.settings.keys)
         board.show(self.funding_rows(self._wall_ms()))
         self.push_screen(board, self._funding_chosen)
+
+    def action_history(self) -> None:
+        """Open the history screen and read the exchange's history lists into it."""
+        if not self.ready:
+            self.say("the history opens once the console is connected")
+            return
+        screen = HistoryScreen(self.settings.keys)
+        self.push_screen(screen)
+        self._read_history(screen)
+
+    def _read_history(self, screen: HistoryScreen) -> None:
+        reading = history_flow.load(self._client.rest, screen)
+        self.run_worker(reading, group="history", exclusive=True, exit_on_error=False)
+
+    @on(HistoryScreen.Reload)
+    def _history_reload(self, event: HistoryScreen.Reload) -> None:
+        self._read_history(event.origin)
+
+    @on(HistoryScreen.Export)
+    def _history_export(self, event: HistoryScreen.Export) -> None:
+        now = self._wall_ms()
+        self.say(history_flow.export(event.origin, event.view, paths.data_dir(), now))
 
     def _funding_chosen(self, symbol: str | None) -> None:
         if self._board_timer is not None:

@@ -7,6 +7,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
     close [SYMBOL|all]      cancel [SYMBOL|all]
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
     lev N                   sym SYMBOL            funding   (the funding board)
+    history                 (fills, orders, funding and realised PnL from the exchange)
     pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
     alert [SYMBOL] >|< PRICE                (the last traded price reaches PRICE)
     alert [SYMBOL] funding >|< RATE%        (funding per interval, a percent: 0.01%)
@@ -43,6 +44,7 @@ VERBS = (
     "lev",
     "sym",
     "funding",
+    "history",
     "pair",
     "alert",
     "alerts",
@@ -183,6 +185,11 @@ class AlertsCommand:
     """``alerts``: open the list of alerts."""
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryCommand:
+    """``history``: open the history screen (the exchange's fills, orders, funding)."""
+
+
 Command = (
     OrderCommand
     | CloseCommand
@@ -194,6 +201,7 @@ Command = (
     | FundingCommand
     | AlertCommand
     | AlertsCommand
+    | HistoryCommand
 )
 
 
@@ -227,10 +235,12 @@ def parse(text: str, symbols: Collection[str]) -> Command:
         return SymbolCommand(resolve_symbol(value, symbols))
     if name == "pair":
         return _pair(verb, rest, symbols)
-    if name in ("funding", "alerts"):
+    if name in ("funding", "alerts", "history"):
         if rest:
             raise rest[0].error(f"unexpected {rest[0].text!r}: {name} takes nothing")
-        return FundingCommand() if name == "funding" else AlertsCommand()
+        if name == "funding":
+            return FundingCommand()
+        return AlertsCommand() if name == "alerts" else HistoryCommand()
     if name == "alert":
         return _alert(verb, rest, symbols)
     close = difflib.get_close_matches(name, VERBS, n=1)

@@ -21,7 +21,7 @@ class KeySpec:
     key: str
     action: str
     description: str
-    scope: str  # "app" | "ladder" | "ticket" | "watchlist" | "funding" | "alerts"
+    scope: str  # "app" | "ladder" | "ticket" | "watchlist" | "funding" | "alerts" | "history"
     show: bool = True
 
 
@@ -64,7 +64,7 @@ KEYS: tuple[KeySpec, ...] = (
         "command_line",
         "colon",
         "command_line",
-        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym, funding, alert",
+        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym, funding, alert, history",
         "app",
     ),
     KeySpec(
@@ -79,6 +79,13 @@ KEYS: tuple[KeySpec, ...] = (
         "A",
         "alerts",
         "Alerts: the price and funding alerts set with :alert, armed and fired",
+        "app",
+    ),
+    KeySpec(
+        "history",
+        "H",
+        "history",
+        "History: fills, orders, funding, realised PnL by day (from the exchange), CSV",
         "app",
     ),
     KeySpec("group", "g", "cycle_grouping", "Ladder tick grouping x1/x10/x100", "app"),
@@ -188,6 +195,19 @@ KEYS: tuple[KeySpec, ...] = (
         "funding",
     ),
     KeySpec("alerts_remove", "d,delete", "remove", "Alerts: remove the selected alert", "alerts"),
+    # The history screen has no text field, so its keys can be letters.
+    KeySpec("history_next_tab", "tab", "tab(1)", "History: next tab", "history"),
+    KeySpec("history_previous_tab", "shift+tab", "tab(-1)", "History: previous tab", "history"),
+    KeySpec("history_next_page", "n", "page(1)", "History: next page of rows", "history"),
+    KeySpec("history_previous_page", "p", "page(-1)", "History: previous page of rows", "history"),
+    KeySpec(
+        "history_export",
+        "e",
+        "export",
+        "History: export every tab as CSV (the path shows on its status line)",
+        "history",
+    ),
+    KeySpec("history_reload", "r", "reload", "History: read it again", "history"),
 )
 
 
@@ -262,6 +282,7 @@ SCOPES = (
     ("watchlist", "Watchlist (focused)"),
     ("funding", "Funding board (F)"),
     ("alerts", "Alerts (A)"),
+    ("history", "History (H)"),
 )
 # Textual's own keys that the console keeps: listed with ours, remappable by Textual only.
 BUILT_IN: tuple[tuple[str, str, str], ...] = (

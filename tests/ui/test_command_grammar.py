@@ -16,6 +16,7 @@ from bpx_tui.ui.command_grammar import (
     CommandError,
     ExitCommand,
     FundingCommand,
+    HistoryCommand,
     LeverageCommand,
     OrderCommand,
     PairCommand,
@@ -77,6 +78,8 @@ def order(**fields: object) -> OrderCommand:
         ("  sym   btc  ", SymbolCommand(BTC)),
         ("funding", FundingCommand()),
         ("  FUNDING ", FundingCommand()),
+        ("history", HistoryCommand()),
+        ("HISTORY", HistoryCommand()),
     ],
 )  # fmt: skip
 def test_every_form(text: str, command: Command) -> None:
@@ -86,7 +89,7 @@ def test_every_form(text: str, command: Command) -> None:
 @pytest.mark.parametrize(
     ("text", "bad", "message"),
     [
-        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding, pair, alert, alerts"),
+        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding, history, pair, alert, alerts"),
         ("bye 1", "bye", "unknown command 'bye' (did you mean 'buy'?)"),
         ("launch", "launch", "unknown command 'launch': one of buy, sell"),
         ("buy", "", "buy needs a size, e.g. buy 0.01"),
@@ -124,6 +127,8 @@ def test_every_form(text: str, command: Command) -> None:
         ("sym usdc", "usdc", "unknown market 'usdc'"),
         ("funding btc", "btc", "unexpected 'btc': funding takes nothing"),
         ("fundign", "fundign", "unknown command 'fundign' (did you mean 'funding'?)"),
+        ("history 7d", "7d", "unexpected '7d': history takes nothing"),
+        ("histroy", "histroy", "unknown command 'histroy' (did you mean 'history'?)"),
     ],
 )  # fmt: skip
 def test_every_error_points_at_its_token(text: str, bad: str, message: str) -> None:
@@ -162,7 +167,8 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair", "alert", "alerts")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "history", "pair", "alert", "alerts")),
+        ("h", ("history",)),
         ("f", ("funding",)),
         ("funding ", ()),
         ("c", ("close", "cancel")),

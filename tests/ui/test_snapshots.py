@@ -22,6 +22,7 @@ from bpx_tui.exchange import rest as rest_module
 from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.screens.funding import FundingBoard
 from bpx_tui.ui.screens.help import HelpScreen
+from bpx_tui.ui.screens.history import HistoryScreen
 from tests.ui.helpers import make_demo_app, wait_for, wait_ready
 
 
@@ -145,5 +146,23 @@ def test_funding_board(frozen_app: BpxApp, snap_compare: Any, size: tuple[int, i
         await wait_for(pilot, lambda: isinstance(app.screen, FundingBoard), "the board")
         await wait_for(pilot, lambda: app.board_polls >= 1, "the board's REST read")
         await _frames(pilot)
+
+    assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_history_screen(frozen_app: BpxApp, snap_compare: Any, size: tuple[int, int]) -> None:
+    """The history (``H``) after a market buy: its fill, read back from the exchange."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _with_activity(pilot)
+        app = pilot.app
+        assert isinstance(app, BpxApp)
+        await pilot.press("H")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), "the history")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.view is not None, "the history read")
+        await pilot.pause()
 
     assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
