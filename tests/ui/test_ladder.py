@@ -168,6 +168,10 @@ async def test_a_click_on_either_side_opens_a_ticket_there_and_never_sends(
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         ladder = app.query_one(DepthLadder)
+        # Let the first frames settle the window (its first centring follows the layout),
+        # so the row read here is the row the click lands on.
+        ticks = app.pump_ticks
+        await wait_for(pilot, lambda: app.pump_ticks > ticks + 3, "frames")
         row = 5
         price = Decimal(ladder.view.rows[row - 1].price)
         await pilot.click(DepthLadder, offset=(2, row + 1))  # +1: the panel's top border
