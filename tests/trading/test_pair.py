@@ -122,8 +122,10 @@ def test_a_size_off_either_step_or_a_missing_market_is_refused_before_anything_i
     markets = rich.client.markets
     with pytest.raises(InvalidOrder):
         plan_pair("SOL", D("0.001"), "short-perp", markets)
-    with pytest.raises(BackpackError, match="no DOGE_USDC_PERP"):
-        plan_pair("DOGE", D(1), "short-perp", markets)
+    with pytest.raises(BackpackError, match="no PEPE_USDC_PERP"):
+        plan_pair("PEPE", D(1), "short-perp", markets)  # listed nowhere
+    with pytest.raises(BackpackError, match="no AVAX_USDC spot market"):
+        plan_pair("AVAX", D(1), "short-perp", markets)  # a perp without a spot pair
 
 
 def test_funding_per_day_has_the_sign_of_who_pays() -> None:
