@@ -7,6 +7,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
     close [SYMBOL|all]      cancel [SYMBOL|all]
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
     lev N                   sym SYMBOL            funding   (the funding board)
+    tf 1m|5m|15m|1h|4h|1d   (the chart's timeframe)
     pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
 
 An order command never sends anything: it becomes a ticket, filled in, that the
@@ -27,10 +28,11 @@ from decimal import Decimal
 from typing import Literal
 
 from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
+from bpx_tui.ui.candles import TIMEFRAMES, TimeframeError, parse_timeframe
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
-VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")
+VERBS = ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair", "tf")
 PAIR_DIRECTIONS = ("short-perp", "long-perp")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
 ALL = "all"
@@ -149,6 +151,13 @@ class FundingCommand:
     """``funding``: open the funding board (every perp's funding, sorted and filterable)."""
 
 
+@dataclass(frozen=True, slots=True)
+class TimeframeCommand:
+    """``tf``: the candle chart's timeframe, one of :data:`~bpx_tui.ui.candles.TIMEFRAMES`."""
+
+    timeframe: str
+
+
 Command = (
     OrderCommand
     | CloseCommand
@@ -158,6 +167,7 @@ Command = (
     | SymbolCommand
     | PairCommand
     | FundingCommand
+    | TimeframeCommand
 )
 
 
@@ -195,6 +205,12 @@ def parse(text: str, symbols: Collection[str]) -> Command:
         if rest:
             raise rest[0].error(f"unexpected {rest[0].text!r}: funding takes nothing")
         return FundingCommand()
+    if name == "tf":
+        value = _one_required(verb, rest, f"tf needs a timeframe: {', '.join(TIMEFRAMES)}")
+        try:
+            return TimeframeCommand(parse_timeframe(value.text))
+        except TimeframeError as exc:
+            raise value.error(str(exc)) from None
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")
@@ -453,6 +469,8 @@ def _pool(before: list[Token], symbols: Collection[str]) -> list[str]:
         return [ALL, *ordered] if count == 1 else []
     if verb == "sym":
         return ordered if count == 1 else []
+    if verb == "tf":
+        return list(TIMEFRAMES) if count == 1 else []
     if verb == "pair":
         if count == 1:
             return sorted({s[: -len("_USDC_PERP")] for s in symbols if s.endswith("_USDC_PERP")})
