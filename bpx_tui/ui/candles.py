@@ -247,7 +247,7 @@ class ChartGrid:
     rows: tuple[tuple[tuple[str, Tone], ...], ...]
 
 
-MIN_PLOT_ROWS = 2
+MIN_PLOT_ROWS = 3  # fewer rows than this draw a sparkline of the closes instead
 VOLUME_SHARE = 5  # one row in five is volume, when there are at least VOLUME_MIN_HEIGHT
 VOLUME_MIN_HEIGHT = 8
 STRIDE_MIN_CANDLES = 16  # below this many 2-column candles, candles touch (1 column each)
@@ -260,15 +260,18 @@ def layout(view: ChartView, width: int, height: int) -> ChartGrid:
     """The whole panel: a caption line, then candles with a price axis on the right and
     volume bars under them; labelled lines at the position's entry and liquidation.
     Degrades with size: no volume below :data:`VOLUME_MIN_HEIGHT` rows, no axis when it
-    would leave fewer than :data:`MIN_PLOT_COLUMNS`, only the caption below
-    :data:`MIN_PLOT_ROWS` + 1 rows."""
+    would leave fewer than :data:`MIN_PLOT_COLUMNS`, a one-row :func:`sparkline` of the
+    closes below :data:`MIN_PLOT_ROWS` + 1 rows, the caption alone in one row."""
     if width <= 0 or height <= 0:
         return ChartGrid(())
     out: list[tuple[tuple[str, Tone], ...]] = [((caption(view)[:width].ljust(width), "caption"),)]
     body = height - 1
-    if body < MIN_PLOT_ROWS or not view.candles:
-        if not view.candles and body > 0:
+    if not view.candles:
+        if body > 0:
             out.append(((view.note[:width].ljust(width), "axis"),))
+        return ChartGrid(tuple(out))
+    if body < MIN_PLOT_ROWS:
+        out.extend(sparkline(view.candles, width, body))
         return ChartGrid(tuple(out))
     volume_rows = body // VOLUME_SHARE if height >= VOLUME_MIN_HEIGHT else 0
     price_rows = body - volume_rows
@@ -299,6 +302,29 @@ def layout(view: ChartView, width: int, height: int) -> ChartGrid:
             cells.append((" " + text[: axis_width - 1].ljust(axis_width - 1), tone))
         out.append(_runs(cells))
     return ChartGrid(tuple(out))
+
+
+def sparkline(shown: Sequence[Candle], width: int, rows: int) -> list[tuple[tuple[str, Tone], ...]]:
+    """For a chart with no room for candles: each candle's close as a bar in eighths of
+    a row within the closes' range, coloured by the candle's direction."""
+    shown = shown[-width:]
+    low = min(c.close for c in shown)
+    span = max(c.close for c in shown) - low
+    full = rows * 8
+    heights = [
+        full // 2 if span <= 0 else 1 + round(float((c.close - low) / span) * (full - 1))
+        for c in shown
+    ]
+    out = []
+    for row in range(rows):
+        floor = (rows - 1 - row) * 8
+        cells: list[Cell] = [
+            (VOLUME_BLOCKS[max(0, min(8, h - floor))], _tone(c))
+            for h, c in zip(heights, shown, strict=True)
+        ]
+        cells.append((" " * (width - len(shown)), ""))
+        out.append(_runs(cells))
+    return out
 
 
 def _tone(candle: Candle) -> Tone:
@@ -364,14 +390,14 @@ def _compact(value: Decimal) -> str:
 
 
 def caption(view: ChartView) -> str:
-    """The last candle's open, high, low, close and volume, and its change."""
+    """The last candle's close and change first (what a narrow chart keeps), then its
+    open, high, low and volume."""
     if not view.candles:
         return f"{view.timeframe} candles"
     last = view.candles[-1]
     d = view.decimals
     change = (last.close - last.open) / last.open * 100 if last.open else ZERO
     return (
-        f"O {price_text(last.open, d)} H {price_text(last.high, d)} "
-        f"L {price_text(last.low, d)} C {price_text(last.close, d)} "
-        f"{change:+.2f}% V {_compact(last.volume)}"
+        f"C {price_text(last.close, d)} {change:+.2f}%  O {price_text(last.open, d)} "
+        f"H {price_text(last.high, d)} L {price_text(last.low, d)} V {_compact(last.volume)}"
     )
