@@ -284,7 +284,7 @@ def layout(view: ChartView, width: int, height: int) -> ChartGrid:
     scale = scale_of(shown, price_rows)
     blank: Cell = (" ", "")
     grid = [[blank] * plot for _ in range(price_rows + volume_rows)]
-    _draw_lines(grid, view.lines, scale, plot)
+    _draw_lines(grid, view.lines, scale, plot, names=False)
     most = max(c.volume for c in shown)
     for index, candle in enumerate(shown):
         x, tone = index * stride, _tone(candle)
@@ -293,6 +293,7 @@ def layout(view: ChartView, width: int, height: int) -> ChartGrid:
                 grid[row][x] = (glyph, tone)
         for row, block in enumerate(volume_column(candle.volume, most, volume_rows)):
             grid[price_rows + row][x] = (block, tone)
+    _draw_lines(grid, view.lines, scale, plot, names=True)
     labels = _axis(view, shown, scale, price_rows)
     if volume_rows:
         labels[price_rows] = (f"vol {_compact(most)}", "axis")
@@ -332,16 +333,18 @@ def _tone(candle: Candle) -> Tone:
 
 
 def _draw_lines(
-    grid: list[list[Cell]], lines: Sequence[PriceLine], scale: Scale, plot: int
+    grid: list[list[Cell]], lines: Sequence[PriceLine], scale: Scale, plot: int, *, names: bool
 ) -> None:
-    """Each line in range as ``─`` across the plot, its name at the left end (the oldest
-    candles, which the candles drawn after it cover where they have a glyph)."""
+    """Each line in range as ``─`` across the plot (``names`` False: under the candles),
+    then (``names`` True: over them) its name at the left end, over the oldest candles."""
     for line in lines:
         if not scale.inside(line.price):
             continue
         row = grid[scale.row(line.price)]
-        text = (line.label + " ").ljust(plot, "─")[:plot]
-        row[:] = [(char, line.kind) for char in text]
+        if names:
+            row[: len(line.label) + 1] = [(char, line.kind) for char in line.label + " "][:plot]
+        else:
+            row[:] = [("─", line.kind)] * plot
 
 
 def _runs(cells: Iterable[Cell]) -> tuple[tuple[str, Tone], ...]:

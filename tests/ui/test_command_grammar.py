@@ -18,6 +18,7 @@ from bpx_tui.ui.command_grammar import (
     OrderCommand,
     PairCommand,
     SymbolCommand,
+    TimeframeCommand,
     complete,
     parse,
 )
@@ -74,6 +75,8 @@ def order(**fields: object) -> OrderCommand:
         ("  sym   btc  ", SymbolCommand(BTC)),
         ("funding", FundingCommand()),
         ("  FUNDING ", FundingCommand()),
+        ("tf 5m", TimeframeCommand("5m")),
+        ("TF 1H", TimeframeCommand("1h")),
     ],
 )  # fmt: skip
 def test_every_form(text: str, command: Command) -> None:
@@ -121,6 +124,9 @@ def test_every_form(text: str, command: Command) -> None:
         ("sym usdc", "usdc", "unknown market 'usdc'"),
         ("funding btc", "btc", "unexpected 'btc': funding takes nothing"),
         ("fundign", "fundign", "unknown command 'fundign' (did you mean 'funding'?)"),
+        ("tf", "", "tf needs a timeframe: 1m, 5m, 15m, 1h, 4h, 1d"),
+        ("tf 7m", "7m", "'7m' is not a timeframe: one of 1m, 5m, 15m, 1h, 4h, 1d"),
+        ("tf 5m 1h", "1h", "unexpected '1h': tf needs a timeframe"),
     ],
 )  # fmt: skip
 def test_every_error_points_at_its_token(text: str, bad: str, message: str) -> None:
@@ -159,7 +165,11 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "pair", "tf")),
+        ("t", ("tp", "tf")),
+        ("tf ", ("1m", "5m", "15m", "1h", "4h", "1d")),
+        ("tf 1", ("1m", "15m", "1h", "1d")),
+        ("tf 5m ", ()),
         ("f", ("funding",)),
         ("funding ", ()),
         ("c", ("close", "cancel")),
