@@ -361,22 +361,33 @@ def _runs(cells: Iterable[Cell]) -> tuple[tuple[str, Tone], ...]:
 def _axis(
     view: ChartView, shown: Sequence[Candle], scale: Scale, rows: int
 ) -> dict[int, tuple[str, Tone]]:
-    """Row → the axis label there: the range's top and bottom, the last close, and the
-    position's lines (a line off the range is pinned to the edge it is beyond, ``↑`` / ``↓``)."""
+    """Row → the axis label there. The position's lines in range at their rows first,
+    then the last close, then a line off the range pinned to the edge it is beyond
+    (``↑`` / ``↓``); each moves inward past a row already labelled, so none hides another.
+    The range's top and bottom go on the rows still free."""
     d = view.decimals
-    labels: dict[int, tuple[str, Tone]] = {
-        0: (price_text(Decimal(repr(scale.high)), d), "axis"),
-        rows - 1: (price_text(Decimal(repr(scale.low)), d), "axis"),
-    }
-    labels[scale.row(shown[-1].close)] = (price_text(shown[-1].close, d), "last")
+    labels: dict[int, tuple[str, Tone]] = {}
+
+    def put(row: int, inward: int, label: tuple[str, Tone]) -> None:
+        while row in labels and 0 <= row + inward < rows:
+            row += inward
+        labels.setdefault(row, label)
+
+    pinned = []
     for line in view.lines:
         glyph = LINE_GLYPHS[line.kind]
         if scale.inside(line.price):
-            labels[scale.row(line.price)] = (glyph + price_text(line.price, d), line.kind)
+            put(scale.row(line.price), 1, (glyph + price_text(line.price, d), line.kind))
         else:
-            edge = 0 if float(line.price) > scale.high else rows - 1
-            arrow = "↑" if edge == 0 else "↓"
-            labels[edge] = (arrow + glyph + price_text(line.price, d), line.kind)
+            pinned.append((line, glyph))
+    close = scale.row(shown[-1].close)
+    put(close, -1 if close > rows // 2 else 1, (price_text(shown[-1].close, d), "last"))
+    for line, glyph in pinned:
+        top = float(line.price) > scale.high
+        text = ("↑" if top else "↓") + glyph + price_text(line.price, d)
+        put(0 if top else rows - 1, 1 if top else -1, (text, line.kind))
+    labels.setdefault(0, (price_text(Decimal(repr(scale.high)), d), "axis"))
+    labels.setdefault(rows - 1, (price_text(Decimal(repr(scale.low)), d), "axis"))
     return labels
 
 

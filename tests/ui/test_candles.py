@@ -168,3 +168,13 @@ def test_no_candles_says_why() -> None:
 def test_the_caption_is_the_last_candle_close_first() -> None:
     view = ChartView("X", "1m", (candle(0, "100", "110", "90", "105", "2500"),), 1)
     assert candles.caption(view) == "C 105.0 +5.00%  O 100.0 H 110.0 L 90.0 V 2.5k"
+
+
+def test_a_pinned_line_moves_inward_rather_than_hide_a_line_on_the_edge_row() -> None:
+    walk = _walk(40)
+    low = min(c.low for c in walk)
+    entry = PriceLine(low + D("0.2"), "entry", "entry")  # on the bottom price row
+    liq = PriceLine(low - 50, "liq", "liq")  # below the range: pinned to the same row
+    text = "\n".join(_text(ChartView("X", "1m", walk, 1, (entry, liq)), 60, 14))
+    assert f"◆{entry.price:,.1f}" in text and f"↓✖{liq.price:,.1f}" in text
+    assert f"{walk[-1].close:,.1f}" in text  # the last close keeps its label too
