@@ -36,7 +36,7 @@ from bpx_tui.config import Settings
 from bpx_tui.exchange.client import BackpackClient
 from bpx_tui.exchange.errors import BackpackError
 from bpx_tui.exchange.events import PositionUpdated
-from bpx_tui.exchange.models import Kline, MarkPrice, Ticker
+from bpx_tui.exchange.models import MarkPrice, Ticker
 from bpx_tui.exchange.stream import ConnectionState
 from bpx_tui.exchange.urls import is_loopback
 from bpx_tui.logsetup import RingBufferHandler
@@ -45,9 +45,10 @@ from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
-from bpx_tui.ui import history_flow, keys, layout
+from bpx_tui.ui import candles, history_flow, keys, layout
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
 from bpx_tui.ui.alert_watch import AlertWatch, fired_entry
+from bpx_tui.ui.chart_source import ChartSource
 from bpx_tui.ui.command_grammar import (
     ALL,
     AlertCommand,
@@ -62,6 +63,7 @@ from bpx_tui.ui.command_grammar import (
     OrderCommand,
     PairCommand,
     SymbolCommand,
+    TimeframeCommand,
 )
 from bpx_tui.ui.command_history import CommandHistory
 from bpx_tui.ui.commands import ConsoleCommands
@@ -84,7 +86,7 @@ from bpx_tui.ui.ticket_model import Ticket, TicketError
 from bpx_tui.ui.views import (
     account_pairs,
     account_view,
-    chart_candles,
+    chart_lines,
     holding_rows,
     ladder_markers,
     last_price,
@@ -94,7 +96,7 @@ from bpx_tui.ui.views import (
 )
 from bpx_tui.ui.widgets.account import AccountStrip
 from bpx_tui.ui.widgets.activity import ActivityPanel
-from bpx_tui.ui.widgets.chart import PriceChart
+from bpx_tui.ui.widgets.chart import CandleChart
 from bpx_tui.ui.widgets.holdings import HoldingsPanel
 from bpx_tui.ui.widgets.ladder import DepthLadder
 from bpx_tui.ui.widgets.log_panel import LogPanel, format_line
@@ -209,7 +211,7 @@ class BpxApp(App[int]):
         self._tape_behind = False  # trades arrived while the tape was a hidden tab
         self._board_timer: Timer | None = None
         self._board_polling = False
-        self.history: dict[str, list[Kline]] = {}
+        self.charts = ChartSource(self._wall_ms)
         self.pump_ticks = 0
         self._pump_timer: Timer | None = None
         self._removers: list[Callable[[], None]] = []
@@ -253,7 +255,7 @@ class BpxApp(App[int]):
             with Vertical(id="right"):
                 yield OrderTicket(id="ticket")
                 yield AccountStrip(id="account")
-                yield PriceChart(id="chart")
+                yield CandleChart(id="chart")
         with Vertical(id="bottom"):
             yield PositionsPanel(id="positions")
             with Horizontal(id="lower"):
@@ -509,23 +511,36 @@ class BpxApp(App[int]):
         client.watch(symbol)
         self.feed.switch(symbol)
         self.query_one(DepthLadder).set_market(symbol, market.tick_size, market.quantity_decimals)
-        self.query_one(PriceChart).reset(symbol)
         ticket = self.query_one(OrderTicket)
         if ticket.ticket is not None and ticket.ticket.symbol != symbol:
             ticket.close()
         self.feed.markets = self.feed.orders = self.feed.positions = True
-        if symbol not in self.history:
-            self.run_worker(self._load_history(symbol), group="history", exit_on_error=False)
+        self._show_chart()
+        self._read_chart()
         self.run_worker(self._load_trades(symbol), group="history", exit_on_error=False)
 
-    async def _load_history(self, symbol: str) -> None:
-        start = self._wall_ms() // 1000 - 3 * 3600
-        try:
-            self.history[symbol] = await self._client.rest.klines(symbol, "1m", start)
-        except BackpackError as exc:
-            log.warning("klines for %s failed: %s", symbol, exc)
-            return
-        self.feed.candles = True
+    def _read_chart(self) -> None:
+        """Start the chart's klines read when one is due (``ChartSource.due``: bounded,
+        never two at once); its answer is drawn on the next slow frame."""
+        if self.charts.due(self.active):
+            self.run_worker(self._chart_read(self.active), group="chart", exit_on_error=False)
+
+    async def _chart_read(self, symbol: str) -> None:
+        client = self._client
+        streamed = partial(tuple, client.candles.get(symbol, ()))
+        if await self.charts.read(client.rest, symbol, streamed):
+            self.feed.candles = True
+
+    def _show_chart(self) -> None:
+        client = self._client
+        market = client.markets.get(self.active)
+        view = self.charts.view(
+            self.active,
+            client.candles.get(self.active, ()),
+            market.price_decimals if market else 2,
+            chart_lines(client, self.active),
+        )
+        self.query_one(CandleChart).show(view)
 
     async def _load_trades(self, symbol: str) -> None:
         """The tape starts full: the exchange's recent trades under the streamed ones."""
@@ -656,15 +671,9 @@ class BpxApp(App[int]):
             self._show_tape(tape)
         elif feed.trades_dirty:
             self._tape_behind = True  # a hidden tab is filled when it is shown, not per trade
-        if feed.trades_dirty or feed.candles:
-            market = client.markets.get(self.active)
-            self.query_one(PriceChart).show(
-                chart_candles(
-                    self.history.get(self.active, ()), client.candles.get(self.active, ())
-                ),
-                list(feed.trades),
-                market.price_decimals if market else 2,
-            )
+        if feed.candles or feed.positions:
+            self._show_chart()
+        self._read_chart()
         self._ring_alerts()
         self._record_activity()
         self.query_one(StatusBar).show(self._status())
@@ -1124,6 +1133,8 @@ class BpxApp(App[int]):
                 self.action_alerts()
             case HistoryCommand():
                 self.action_history()
+            case TimeframeCommand(timeframe=timeframe):
+                self.set_timeframe(timeframe)
 
     async def _ask_pair(self, command: PairCommand) -> None:
         """A pair trade shows both legs and its funding, and is sent only on yes. The
@@ -1210,6 +1221,20 @@ class BpxApp(App[int]):
             self.watchlist_symbols.append(symbol)
         if symbol != self.active:
             self.set_active(symbol)
+
+    def action_timeframe(self, by: int) -> None:
+        """``[`` / ``]``: the chart's next shorter / longer timeframe."""
+        timeframe = candles.step(self.charts.timeframe, by)
+        if timeframe == self.charts.timeframe:
+            self.say(f"chart: {timeframe} is the {'shortest' if by < 0 else 'longest'} timeframe")
+            return
+        self.set_timeframe(timeframe)
+
+    def set_timeframe(self, timeframe: str) -> None:
+        if self.charts.set_timeframe(timeframe) and self.ready:
+            self._show_chart()
+            self._read_chart()
+        self.say(f"chart: {timeframe} candles")
 
     def action_cycle_grouping(self) -> None:
         factor = self.query_one(DepthLadder).cycle_group()

@@ -8,6 +8,7 @@ Pure, without Textual, so every form and every refusal is a unit test::
     tp PRICE|+N%            sl PRICE|-N%          (the active market's position)
     lev N                   sym SYMBOL            funding   (the funding board)
     history                 (fills, orders, funding and realised PnL from the exchange)
+    tf 1m|5m|15m|1h|4h|1d   (the chart's timeframe)
     pair ASSET SIZE short-perp|long-perp    (buy spot + sell perp, or the reverse)
     alert [SYMBOL] >|< PRICE                (the last traded price reaches PRICE)
     alert [SYMBOL] funding >|< RATE%        (funding per interval, a percent: 0.01%)
@@ -31,6 +32,7 @@ from decimal import Decimal
 from typing import Literal
 
 from bpx_tui.exchange.vocab import Side, TimeInForce, TriggerBy
+from bpx_tui.ui.candles import TIMEFRAMES, TimeframeError, parse_timeframe
 from bpx_tui.ui.ticket_model import Kind, Ticket, TicketError, parse_size
 from bpx_tui.ui.typed import ExitKind, Level, TypedError, parse_level, parse_positive
 
@@ -48,6 +50,7 @@ VERBS = (
     "pair",
     "alert",
     "alerts",
+    "tf",
 )
 PAIR_DIRECTIONS = ("short-perp", "long-perp")
 ORDER_WORDS = ("market", "stop", "tp", "sl", "post", "reduce", "ioc", "fok")
@@ -190,6 +193,13 @@ class HistoryCommand:
     """``history``: open the history screen (the exchange's fills, orders, funding)."""
 
 
+@dataclass(frozen=True, slots=True)
+class TimeframeCommand:
+    """``tf``: the candle chart's timeframe, one of :data:`~bpx_tui.ui.candles.TIMEFRAMES`."""
+
+    timeframe: str
+
+
 Command = (
     OrderCommand
     | CloseCommand
@@ -202,6 +212,7 @@ Command = (
     | AlertCommand
     | AlertsCommand
     | HistoryCommand
+    | TimeframeCommand
 )
 
 
@@ -243,6 +254,12 @@ def parse(text: str, symbols: Collection[str]) -> Command:
         return AlertsCommand() if name == "alerts" else HistoryCommand()
     if name == "alert":
         return _alert(verb, rest, symbols)
+    if name == "tf":
+        value = _one_required(verb, rest, f"tf needs a timeframe: {', '.join(TIMEFRAMES)}")
+        try:
+            return TimeframeCommand(parse_timeframe(value.text))
+        except TimeframeError as exc:
+            raise value.error(str(exc)) from None
     close = difflib.get_close_matches(name, VERBS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f": one of {', '.join(VERBS)}"
     raise verb.error(f"unknown command {verb.text!r}{hint}")
@@ -569,6 +586,8 @@ def _pool(before: list[Token], symbols: Collection[str]) -> list[str]:
         return ordered if count == 1 else []
     if verb == "alert":
         return _alert_pool(before[1:], symbols)
+    if verb == "tf":
+        return list(TIMEFRAMES) if count == 1 else []
     if verb == "pair":
         if count == 1:
             return sorted({s[: -len("_USDC_PERP")] for s in symbols if s.endswith("_USDC_PERP")})

@@ -64,7 +64,8 @@ KEYS: tuple[KeySpec, ...] = (
         "command_line",
         "colon",
         "command_line",
-        "Command line: buy/sell … tp sl, close, cancel, tp/sl, lev, sym, funding, alert, history",
+        "Command line: buy/sell, close, cancel, tp/sl, lev, sym, pair, funding, alert(s), "
+        "history, tf",
         "app",
     ),
     KeySpec(
@@ -89,6 +90,20 @@ KEYS: tuple[KeySpec, ...] = (
         "app",
     ),
     KeySpec("group", "g", "cycle_grouping", "Ladder tick grouping x1/x10/x100", "app"),
+    KeySpec(
+        "timeframe_shorter",
+        "left_square_bracket",
+        "timeframe(-1)",
+        "Chart: shorter timeframe (1m 5m 15m 1h 4h 1d)",
+        "app",
+    ),
+    KeySpec(
+        "timeframe_longer",
+        "right_square_bracket",
+        "timeframe(1)",
+        "Chart: longer timeframe (also :tf 5m)",
+        "app",
+    ),
     KeySpec("kill", "K", "kill_switch", "Kill switch: block new risk", "app"),
     KeySpec(
         "show_positions",
@@ -267,7 +282,14 @@ def keymap(overrides: Mapping[str, str] | None) -> tuple[dict[str, str], list[st
 def display_key(key: str, overrides: Mapping[str, str] | None = None, spec_id: str = "") -> str:
     """The key as the help screen prints it (after remapping)."""
     key = (overrides or {}).get(spec_id, key)
-    names = {"question_mark": "?", "slash": "/", "colon": ":", "space": "space"}
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "colon": ":",
+        "space": "space",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+    }
     return " / ".join(names.get(part, part) for part in key.split(","))
 
 

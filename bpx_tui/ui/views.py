@@ -19,10 +19,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from bpx_tui.exchange.book import Side
-from bpx_tui.exchange.models import Kline, Market, Order, Position
+from bpx_tui.exchange.models import Market, Order, Position
 from bpx_tui.exchange.numbers import parse_decimal
 from bpx_tui.trading.exits import Exits, position_exits
 from bpx_tui.ui import fmt
+from bpx_tui.ui.candles import PriceLine
 from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.ladder_model import Marker
 from bpx_tui.ui.pairs import PairRow, pair_rows
@@ -418,8 +419,13 @@ def ladder_markers(client: BackpackClient, symbol: str) -> tuple[Marker, ...]:
     return tuple(markers)
 
 
-def chart_candles(history: Iterable[Kline], live: Iterable[Kline]) -> list[Kline]:
-    """REST history with the stream's candles laid over it (the stream wins a minute)."""
-    merged = {k.start_ms: k for k in history}
-    merged.update((k.start_ms, k) for k in live)
-    return [merged[key] for key in sorted(merged, key=lambda v: v or 0)]
+def chart_lines(client: BackpackClient, symbol: str) -> tuple[PriceLine, ...]:
+    """The chart's horizontal lines: the open position's entry and, once REST has
+    brought it (the stream sends ``"0"``), its estimated liquidation price."""
+    position = _live_position(client, symbol)
+    if position is None:
+        return ()
+    lines = [PriceLine(position.entry_price, "entry", "entry")]
+    if position.est_liquidation_price:
+        lines.append(PriceLine(position.est_liquidation_price, "liq", "liq"))
+    return tuple(lines)

@@ -21,6 +21,7 @@ from bpx_tui.ui.command_grammar import (
     OrderCommand,
     PairCommand,
     SymbolCommand,
+    TimeframeCommand,
     apply_completion,
     complete,
     parse,
@@ -80,6 +81,8 @@ def order(**fields: object) -> OrderCommand:
         ("  FUNDING ", FundingCommand()),
         ("history", HistoryCommand()),
         ("HISTORY", HistoryCommand()),
+        ("tf 5m", TimeframeCommand("5m")),
+        ("TF 1H", TimeframeCommand("1h")),
     ],
 )  # fmt: skip
 def test_every_form(text: str, command: Command) -> None:
@@ -89,7 +92,7 @@ def test_every_form(text: str, command: Command) -> None:
 @pytest.mark.parametrize(
     ("text", "bad", "message"),
     [
-        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding, history, pair, alert, alerts"),
+        ("", "", "type a command: buy, sell, close, cancel, tp, sl, lev, sym, funding, history, pair, alert, alerts, tf"),
         ("bye 1", "bye", "unknown command 'bye' (did you mean 'buy'?)"),
         ("launch", "launch", "unknown command 'launch': one of buy, sell"),
         ("buy", "", "buy needs a size, e.g. buy 0.01"),
@@ -129,6 +132,9 @@ def test_every_form(text: str, command: Command) -> None:
         ("fundign", "fundign", "unknown command 'fundign' (did you mean 'funding'?)"),
         ("history 7d", "7d", "unexpected '7d': history takes nothing"),
         ("histroy", "histroy", "unknown command 'histroy' (did you mean 'history'?)"),
+        ("tf", "", "tf needs a timeframe: 1m, 5m, 15m, 1h, 4h, 1d"),
+        ("tf 7m", "7m", "'7m' is not a timeframe: one of 1m, 5m, 15m, 1h, 4h, 1d"),
+        ("tf 5m 1h", "1h", "unexpected '1h': tf needs a timeframe"),
     ],
 )  # fmt: skip
 def test_every_error_points_at_its_token(text: str, bad: str, message: str) -> None:
@@ -167,8 +173,12 @@ def test_an_order_command_becomes_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "history", "pair", "alert", "alerts")),
+        ("", ("buy", "sell", "close", "cancel", "tp", "sl", "lev", "sym", "funding", "history", "pair", "alert", "alerts", "tf")),
         ("h", ("history",)),
+        ("t", ("tp", "tf")),
+        ("tf ", ("1m", "5m", "15m", "1h", "4h", "1d")),
+        ("tf 1", ("1m", "15m", "1h", "1d")),
+        ("tf 5m ", ()),
         ("f", ("funding",)),
         ("funding ", ()),
         ("c", ("close", "cancel")),

@@ -386,20 +386,3 @@ def test_an_order_past_the_leverage_limit_is_warned_and_a_reducing_one_is_not(
     over = Exposure(Decimal("0.6"), equity=Decimal(10), leverage_limit=Decimal(3))
     reducing = Ticket("BTC_USDC_PERP", "Ask", "Limit", price="100.0", size="0.1")
     assert reducing.preview(btc, make_book(), Decimal("100.5"), Fees(), over).warning is None
-
-
-def test_chart_candles_lay_the_stream_over_the_history_in_time_order() -> None:
-    from bpx_tui.exchange.models import Kline
-    from bpx_tui.ui.views import chart_candles
-
-    def candle(start: int, close: str) -> Kline:
-        return Kline(start, start + 59_999, None, None, None, Decimal(close), Decimal(0), 0)
-
-    history = [candle(0, "1"), candle(60_000, "2")]
-    live = [candle(120_000, "4"), candle(60_000, "3")]  # the stream's minute wins
-    merged = chart_candles(history, live)
-    assert [(k.start_ms, k.close) for k in merged] == [
-        (0, Decimal(1)),
-        (60_000, Decimal(3)),
-        (120_000, Decimal(4)),
-    ]

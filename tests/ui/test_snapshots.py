@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from bpx_tui.exchange import client as client_module
 from bpx_tui.exchange import rest as rest_module
-from bpx_tui.ui.app import BpxApp
+from bpx_tui.ui.app import STYLESHEETS, THEME_VARIABLES, BpxApp
+from bpx_tui.ui.candles import Candle, ChartView, PriceLine
 from bpx_tui.ui.screens.funding import FundingBoard
 from bpx_tui.ui.screens.help import HelpScreen
 from bpx_tui.ui.screens.history import HistoryScreen
+from bpx_tui.ui.widgets.chart import CandleChart
 from tests.ui.helpers import make_demo_app, wait_for, wait_ready
 
 
@@ -166,3 +170,52 @@ def test_history_screen(frozen_app: BpxApp, snap_compare: Any, size: tuple[int, 
         await pilot.pause()
 
     assert snap_compare(frozen_app, terminal_size=size, run_before=run_before)
+
+
+def _walk(count: int) -> tuple[Candle, ...]:
+    """A fixed 5-minute series: a swing down and back up, with wicks and varied volume."""
+    out, price = [], Decimal("97000.0")
+    for i in range(count):
+        move = Decimal((i * 37 % 23) - 11) * 9 + (Decimal(-60) if i < count // 2 else 60)
+        close = price + move
+        high = max(price, close) + Decimal(i * 13 % 40)
+        low = min(price, close) - Decimal(i * 17 % 35)
+        volume = Decimal(1 + i * 29 % 17) / 4
+        out.append(Candle(i * 300_000, price, high, low, close, volume))
+        price = close
+    return tuple(out)
+
+
+class ChartPanel(App[None]):
+    """The chart panel alone, in the console's stylesheets and theme colours."""
+
+    CSS_PATH = STYLESHEETS
+
+    def __init__(self, view: ChartView) -> None:
+        super().__init__()
+        self.view = view
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **THEME_VARIABLES}
+
+    def compose(self) -> ComposeResult:
+        yield CandleChart(id="chart")
+
+    def on_mount(self) -> None:
+        self.query_one(CandleChart).show(self.view)
+
+
+CHART_SIZES = [(60, 24), (40, 5)]
+
+
+@pytest.mark.parametrize("size", CHART_SIZES, ids=[f"{w}x{h}" for w, h in CHART_SIZES])
+def test_chart_panel(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Candles with volume, the axis, a long's entry line and its liquidation price off
+    the range (pinned to the bottom); at five rows, the sparkline."""
+    walk = _walk(40)
+    lines = (
+        PriceLine(walk[12].close, "entry", "entry"),
+        PriceLine(Decimal("88000.0"), "liq", "liq"),
+    )
+    view = ChartView("BTC_USDC_PERP", "5m", walk, 1, lines)
+    assert snap_compare(ChartPanel(view), terminal_size=size)

@@ -1,102 +1,88 @@
-"""A price chart of the active market: 1m closes when there are candles, else recent trades.
+"""The active market's candle chart: OHLC candles, volume, the position's entry and liquidation.
 
-Drawn with the Line API as a multi-row block sparkline. Textual's ``Sparkline`` widget
-renders through Rich on every paint (tens of milliseconds for a panel this size); here
-the strips are built once per new series and reused until the data changes.
+Drawn with the Line API from the grid ``ui/candles.py`` lays out. The strips are built
+once per new view (a changed candle, timeframe, size or theme) and every paint in
+between returns the cached ones, so a repaint of the screen (the ladder's 20 a second)
+costs the chart a list lookup. ``show`` with an equal view does nothing at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from bpx_tui.exchange.models import Kline, Trade
+from bpx_tui.ui.candles import ChartView, Tone, layout
 
-_BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def column_heights(values: Sequence[float], columns: int, rows: int) -> list[int]:
-    """Each column's bar height in eighths of a row (the last ``columns`` values)."""
-    data = list(values[-columns:]) if columns > 0 else []
-    if not data:
-        return []
-    low, high = min(data), max(data)
-    span = high - low
-    full = rows * 8
-    if span <= 0:
-        return [full // 2] * len(data)
-    return [1 + round((v - low) / span * (full - 1)) for v in data]
+_CLASSES: dict[Tone, str] = {
+    "up": "candle-chart--up",
+    "down": "candle-chart--down",
+    "axis": "candle-chart--axis",
+    "last": "candle-chart--last",
+    "entry": "candle-chart--entry",
+    "liq": "candle-chart--liq",
+    "caption": "candle-chart--caption",
+}
 
 
-class PriceChart(Widget):
-    """Caption line (last, range, change) over block bars."""
+class CandleChart(Widget):
+    """Caption line over candles, a price axis on the right, volume bars under them."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "price-chart--caption",
-        "price-chart--up",
-        "price-chart--down",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(_CLASSES.values())
 
     DEFAULT_CSS = """
-    PriceChart { height: 6; }
+    CandleChart { height: 6; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.series: tuple[float, ...] = ()
-        self.caption = "waiting for prices"
+        self.view: ChartView | None = None
+        self.builds = 0  # strip builds: what a test counts to prove paints reuse them
         self._strips: list[Strip] = []
         self._lines_key: object = None
 
-    def reset(self, symbol: str) -> None:
-        self.border_title = f"{symbol} · 1m"
-        self.series = ()
-        self.caption = "waiting for prices"
-        self._lines_key = None
-        self.refresh()
-
-    def show(self, candles: Iterable[Kline], trades: Iterable[Trade], decimals: int) -> None:
-        closes = [float(k.close) for k in candles if k.close is not None]
-        source = "1m closes" if len(closes) >= 2 else "trades"
-        series = tuple(closes if len(closes) >= 2 else (float(t.price) for t in trades))
-        if series == self.series or not series:
+    def show(self, view: ChartView) -> None:
+        """Draw ``view`` (nothing happens when it equals the one shown)."""
+        if view == self.view:
             return
-        self.series = series
-        data = series[-max(1, self.size.width) :]
-        low, high, first, last = min(data), max(data), data[0], data[-1]
-        change = (last - first) / first * 100 if first else 0.0
-        self.caption = (
-            f"last {last:,.{decimals}f}  lo {low:,.{decimals}f}  hi {high:,.{decimals}f}  "
-            f"{change:+.2f}%  ({len(data)} {source})"
+        title_changed = self.view is None or (view.symbol, view.timeframe) != (
+            self.view.symbol,
+            self.view.timeframe,
         )
+        self.view = view
+        if title_changed:
+            self.border_title = f"{view.symbol} · {view.timeframe}"
+            self.border_subtitle = "[ ] timeframe"
         self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines_key = None
 
-    def _build(self, width: int, height: int) -> list[Strip]:
+    def _styles(self) -> dict[Tone, Style]:
         base = self.rich_style
-        caption = base + self.get_component_rich_style("price-chart--caption")
-        data = self.series
-        rising = len(data) < 2 or data[-1] >= data[0]
-        bar = base + self.get_component_rich_style(f"price-chart--{'up' if rising else 'down'}")
-        lines = [Strip([Segment(self.caption[:width], caption)]).crop_extend(0, width, base)]
-        rows = max(0, height - 1)
-        heights = column_heights(data, width, rows)
-        for row in range(rows):
-            floor = (rows - 1 - row) * 8  # eighths below this row
-            text = "".join(_BLOCKS[max(0, min(8, h - floor))] for h in heights)
-            lines.append(Strip([Segment(text, bar)]).crop_extend(0, width, base))
-        return lines
+        styles: dict[Tone, Style] = {"": base}
+        for tone, name in _CLASSES.items():
+            styles[tone] = base + self.get_component_rich_style(name)
+        return styles
+
+    def _build(self, width: int, height: int) -> list[Strip]:
+        self.builds += 1
+        if self.view is None:
+            return []
+        styles = self._styles()
+        base = styles[""]
+        return [
+            Strip([Segment(text, styles[tone]) for text, tone in row]).crop_extend(0, width, base)
+            for row in layout(self.view, width, height).rows
+        ]
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size.width, self.size.height
-        key = (self.series, self.caption, width, height)
+        key = (self.view, width, height)
         if key != self._lines_key:
             self._strips = self._build(width, height)
             self._lines_key = key
