@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import decimal
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from bpx_tui.sim.server import SimServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -57,3 +61,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: f
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(server: SimServer) -> AsyncIterator[SimServer]:
+    """``server`` started, and stopped (its memory freed) however the test ends."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

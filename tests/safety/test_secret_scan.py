@@ -30,6 +30,7 @@ from bpx_tui.ui.run import make_app
 from bpx_tui.ui.screens.confirm import ConfirmScreen
 from bpx_tui.ui.widgets.orders import OrdersPanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
+from tests.conftest import running
 from tests.safety.helpers import BTC, SIZE, screen_text
 from tests.ui.helpers import wait_for, wait_ready
 
@@ -99,12 +100,8 @@ def test_the_scanner_finds_a_planted_secret(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    server = SimServer(SimConfig(seed=7), rate=0)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=7), rate=0)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.mark.timeout(60)

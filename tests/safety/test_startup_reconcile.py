@@ -21,6 +21,7 @@ from bpx_tui.trading.recovery import summarize
 from bpx_tui.ui.app import BpxApp
 from bpx_tui.ui.run import make_app
 from bpx_tui.ui.widgets.ticket import OrderTicket
+from tests.conftest import running
 from tests.safety.helpers import (
     BTC,
     SIZE,
@@ -33,12 +34,8 @@ from tests.ui.helpers import wait_for, wait_ready
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    server = SimServer(SimConfig(seed=7), rate=0)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=7), rate=0)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bpx_tui.exchange.signing import Signer
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.errors import SimError, not_found, order_not_found
 from bpx_tui.sim.server import SimServer
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, running
 
 Emit = Callable[[str, dict[str, Any], "int | None"], None]
 
@@ -129,23 +129,15 @@ def fake_server(**kwargs: Any) -> SimServer:
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
     """A real-engine server with the market paused (tests step it explicitly)."""
-    server = _new_server()
-    await server.start()
-    try:
+    async with running(_new_server()) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
 async def fake_sim() -> AsyncIterator[SimServer]:
     """A server over :class:`FixtureEngine`, for fault tests that need exact emissions."""
-    server = fake_server()
-    await server.start()
-    try:
+    async with running(fake_server()) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

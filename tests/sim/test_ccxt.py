@@ -17,6 +17,7 @@ import pytest
 
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
+from tests.conftest import running
 
 ccxt_async = pytest.importorskip("ccxt.async_support")
 ccxt_pro = pytest.importorskip("ccxt.pro")
@@ -38,12 +39,8 @@ def _point_at(exchange: Any, server: SimServer) -> Any:
 @pytest.fixture
 async def market_sim() -> AsyncIterator[SimServer]:
     """A live market (steps running) so streams flow and ccxt's book sync can complete."""
-    server = SimServer(SimConfig(seed=11), rate=200)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=11), rate=200)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.errors import SimError
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.synthetic.market import engine_with_market
+from tests.conftest import running
 from tests.sim.conftest import Api
 
 BTC = "BTC_USDC_PERP"
@@ -175,12 +176,8 @@ async def test_account_history_holds_only_what_happened_in_the_session(api: Api)
 
 @pytest.fixture
 async def funded() -> AsyncIterator[SimServer]:
-    server = SimServer(SimConfig(seed=7, funding_speedup=3600.0), rate=0)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=7, funding_speedup=3600.0), rate=0)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def test_funding_history_lists_the_session_payments(

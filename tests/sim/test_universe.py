@@ -20,6 +20,7 @@ import pytest
 from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimServer
 from bpx_tui.sim.synthetic.schedule import COLD_EVERY
+from tests.conftest import running
 
 WATCHED = "DOGE_USDC_PERP"
 
@@ -33,12 +34,8 @@ async def _get(http: aiohttp.ClientSession, sim: SimServer, path: str, **params:
 @pytest.fixture
 async def universe() -> AsyncIterator[SimServer]:
     """A server with its backfilled past, the market paused."""
-    server = SimServer(SimConfig(seed=5), rate=0)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=5), rate=0)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def _markets(http: aiohttp.ClientSession, sim: SimServer) -> list[dict[str, Any]]:

@@ -14,17 +14,14 @@ from bpx_tui.sim.server import SimServer
 from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.risk import RiskGate, RiskLimits
+from tests.conftest import running
 from tests.trading.helpers import BTC, SOL, eventually
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    server = SimServer(SimConfig(seed=3), rate=0)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=3), rate=0)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

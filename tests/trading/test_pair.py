@@ -18,6 +18,7 @@ from bpx_tui.trading.journal import Journal
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.pair import PairTrader, funding_per_day, plan_pair
 from bpx_tui.trading.risk import RiskGate, RiskLimits
+from tests.conftest import running
 from tests.trading.helpers import SOL, eventually
 
 SPOT = "SOL_USDC"
@@ -27,12 +28,8 @@ D = Decimal
 @pytest.fixture
 async def small_sim() -> AsyncIterator[SimServer]:
     """300 USDC: enough for a 2 SOL pair's perp margin, not also for its spot."""
-    server = SimServer(SimConfig(seed=3, starting_usdc=D(300)), rate=0)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=3, starting_usdc=D(300)), rate=0)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def _service(sim: SimServer, tmp_path: Path) -> AsyncIterator[OrderService]:

@@ -13,6 +13,7 @@ from bpx_tui.sim.config import SimConfig
 from bpx_tui.sim.server import SimClock, SimServer
 from bpx_tui.ui import candles
 from bpx_tui.ui.chart_source import REPOLL_S, RETRY_S, ChartSource
+from tests.conftest import running
 from tests.ui.helpers import FROZEN_US
 
 BTC = "BTC_USDC_PERP"
@@ -22,12 +23,8 @@ BTC = "BTC_USDC_PERP"
 async def sim() -> AsyncIterator[SimServer]:
     clock = SimClock()
     clock.freeze(FROZEN_US)
-    server = SimServer(SimConfig(seed=7), rate=0.0, clock=clock)
-    await server.start()
-    try:
+    async with running(SimServer(SimConfig(seed=7), rate=0.0, clock=clock)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
