@@ -1,0 +1,227 @@
+"""Section ``pipeline-vs-ccxt``: the whole pipeline beside ccxt.pro and beside a bare floor.
+
+Three consumers of the same blast server (its own forked process, the same pre-encoded
+frames for every connection), interleaved round by round so a load spike on the shared
+VM hits all three alike:
+
+* **ours**: :class:`BackpackClient` on the default transport, the console's
+  :class:`Feed` attached, and a top-20 read of both sides in every depth callback;
+* **ccxt**: ccxt.pro's ``backpack.watch_order_book`` in the loop its documentation
+  shows, every URL pointed at the server, reading the top 20 of both sides every time
+  it returns (it wakes once per batch of frames, not per frame: that is its design);
+* **floor**: no client at all: an aiohttp WebSocket reader, ``orjson.loads`` and our
+  :class:`OrderBook` with the same top-20 read: what the client's own layers
+  (transport wrapper, stream, dispatch, events) are measured against.
+
+Each run is msg/s from the first message applied after the book synced to the last;
+the ratios are medians of the per-round ratios (the two figures of one round shared
+its load). Every book is checked at the end: a fast wrong book fails the section.
+docs/PERFORMANCE.md "Pipeline against ccxt.pro and the floor" has the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+
+from bpx_tui.benchmarks.book_synth import SynthStream, check_book
+from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, calibration_us, median
+from bpx_tui.benchmarks.pipeline import drive
+from bpx_tui.exchange.book import DeltaResult, OrderBook
+from bpx_tui.exchange.transport import MAX_MESSAGE
+from bpx_tui.sim.synthetic.blast import BlastFeed, BlastInfo, serve_in_subprocess
+
+SECTION = "pipeline-vs-ccxt"
+TARGET_VS_CCXT = 3.0
+TARGET_OF_FLOOR = 85.0  # percent
+TOP = 20
+CONSUMERS = ("ours", "ccxt", "floor")
+
+
+def _timeout(info: BlastInfo) -> float:
+    return 60.0 + info.total / 2_000  # ccxt is the slow one; even it does 2k msgs/s
+
+
+async def _ours(info: BlastInfo, data: Data) -> float:
+    result = await drive(info, read_top=TOP)
+    check_book(result.client.books[SYMBOL], data.stream)
+    return result.rate
+
+
+async def _floor(info: BlastInfo, data: Data) -> float:
+    """The least a Python consumer of this stream can do: read, decode, apply, read top."""
+    applied = DeltaResult.APPLIED
+    book = OrderBook(SYMBOL)
+    on_delta, bids, asks = book.on_delta, book.bids, book.asks
+    loads = orjson.loads
+    last = info.last_update_id
+    subscribe = orjson.dumps({"method": "SUBSCRIBE", "params": [f"depth.{SYMBOL}"]}).decode()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            info.ws_url, compress=0, max_msg_size=MAX_MESSAGE, decode_text=False
+        ) as ws,
+    ):
+        await ws.send_str(subscribe)
+        receive = ws.receive
+        # Sync as the client does: buffer the first delta, then line the snapshot up.
+        on_delta(loads((await receive()).data)["data"])
+        depth = f"{info.rest_url}/api/v1/depth"
+        async with session.get(depth, params={"symbol": SYMBOL}) as response:
+            if not book.on_snapshot(loads(await response.read())):
+                raise AssertionError("the floor's snapshot did not sync")
+        start = 0.0
+        first = 0
+        while book.last_update_id < last:
+            message = await receive()
+            if on_delta(loads(message.data)["data"]) is applied:
+                bids(TOP)
+                asks(TOP)
+                if not start:
+                    start = time.perf_counter()
+                    first = book.messages
+        end = time.perf_counter()
+    check_book(book, data.stream)
+    return (book.messages - first) / (end - start)
+
+
+async def _ccxt(info: BlastInfo, data: Data) -> float:
+    import ccxt.pro
+
+    exchange = ccxt.pro.backpack({"enableRateLimit": False})
+    api = exchange.urls["api"]
+    for key, value in api.items():
+        if isinstance(value, dict):
+            for name in value:
+                value[name] = info.ws_url
+        else:
+            api[key] = info.rest_url
+    # Markets as the server would list them, without ccxt's extra start-up requests.
+    exchange.set_markets(exchange.parse_markets([data.market]))
+    # No wait for 10 deltas before the snapshot: the server holds the blast until it.
+    exchange.options.setdefault("watchOrderBook", {})["snapshotDelay"] = 0
+    symbol = exchange.safe_symbol(SYMBOL)
+    position = _positions(data.feed)
+    last = info.last_update_id
+    start = 0.0
+    first = 0
+    try:
+        while True:
+            book = await exchange.watch_order_book(symbol)
+            book["bids"][:TOP]  # the read is the point
+            book["asks"][:TOP]
+            nonce = book["nonce"]
+            if not start:
+                start = time.perf_counter()
+                first = nonce
+            elif nonce >= last:
+                end = time.perf_counter()
+                break
+    finally:
+        await exchange.close()
+    _check_ccxt(exchange.orderbooks[symbol], data.stream)
+    return (position[last] - position[first]) / (end - start)
+
+
+def _positions(feed: BlastFeed) -> dict[int, int]:
+    """Message number by its ``u``: ccxt keeps no count, only the last id applied."""
+    return {last: number for number, (_, last) in enumerate(feed.ids)}
+
+
+def _check_ccxt(book: Any, stream: SynthStream) -> None:
+    for side, key in (("Bid", "bids"), ("Ask", "asks")):
+        want = [[float(price), float(size)] for price, size in stream.top(side, TOP)]
+        if [list(level) for level in book[key][:TOP]] != want:
+            raise AssertionError("ccxt's book differs from the synthetic reference")
+
+
+_RUNS: dict[str, Callable[[BlastInfo, Data], Awaitable[float]]] = {
+    "ours": _ours,
+    "ccxt": _ccxt,
+    "floor": _floor,
+}
+
+
+def _one(name: str, info: BlastInfo, data: Data) -> float:
+    gc.collect()
+
+    async def bounded() -> float:
+        return await asyncio.wait_for(_RUNS[name](info, data), _timeout(info))
+
+    return asyncio.run(bounded())
+
+
+def run(plan: Plan, data: Data) -> list[Row]:
+    try:
+        import ccxt.pro  # noqa: F401
+    except ImportError:
+        return [Row(SECTION, "ours vs ccxt.pro msg/s", None, "x", note="ccxt not installed")]
+    total = len(data.stream.messages)
+    rates: dict[str, list[float]] = {name: [] for name in CONSUMERS}
+    calibrations: list[float] = []
+    with serve_in_subprocess(data.feed, total=total) as info:
+        for number in range(plan.reps + 1):  # the first round is the warm-up
+            # Rotated, so no consumer always runs first after the collector or last.
+            order = CONSUMERS[number % 3 :] + CONSUMERS[: number % 3]
+            measured = {name: _one(name, info, data) for name in order}
+            if number:
+                calibrations.append(calibration_us())
+                for name in CONSUMERS:
+                    rates[name].append(measured[name])
+    return _rows(rates, calibrations, total)
+
+
+def _rows(rates: dict[str, list[float]], calibrations: list[float], total: int) -> list[Row]:
+    ours, ccxt, floor = (rates[name] for name in CONSUMERS)
+    vs_ccxt = [a / b for a, b in zip(ours, ccxt, strict=True)]
+    of_floor = [100.0 * a / b for a, b in zip(ours, floor, strict=True)]
+    common = {"messages": total, "sum_1000_us_per_round": calibrations}
+    rows = [
+        Row(
+            SECTION,
+            f"{name}: loopback WS -> book -> top-{TOP} read",
+            round(median(rates[name])),
+            "msg/s",
+            detail={"runs": [round(r) for r in rates[name]], **common},
+            note=_NOTES[name],
+        )
+        for name in CONSUMERS
+    ]
+    rows.append(
+        Row.against(
+            SECTION,
+            "ours ÷ ccxt.pro watch_order_book (same frames, per round)",
+            median(vs_ccxt),
+            "x",
+            TARGET_VS_CCXT,
+            floor=True,
+            digits=2,
+            detail={"runs": [round(r, 2) for r in vs_ccxt], **common},
+        )
+    )
+    rows.append(
+        Row.against(
+            SECTION,
+            "ours ÷ the in-process floor (aiohttp + orjson + OrderBook)",
+            median(of_floor),
+            "%",
+            TARGET_OF_FLOOR,
+            floor=True,
+            digits=1,
+            detail={"runs": [round(r, 1) for r in of_floor], **common},
+        )
+    )
+    return rows
+
+
+_NOTES = {
+    "ours": "BackpackClient, default transport, Feed attached",
+    "ccxt": "ccxt.pro backpack watch_order_book loop",
+    "floor": "aiohttp reader + orjson + OrderBook, no client",
+}
