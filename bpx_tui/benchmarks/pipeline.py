@@ -46,17 +46,9 @@ class Drive:
 
 
 async def drive(
-    info: BlastInfo,
-    *,
-    sample_rss_every: int = 0,
-    transport: TransportName = DEFAULT_TRANSPORT,
-    read_top: int = 0,
+    info: BlastInfo, *, sample_rss_every: int = 0, transport: TransportName = DEFAULT_TRANSPORT
 ) -> Drive:
-    """Connect a fresh client, let the server blast ``info.total`` messages, measure.
-
-    ``read_top`` > 0 reads that many levels of both sides in every depth callback, as a
-    consumer comparing books with another library's would (section ``pipeline-vs-ccxt``).
-    """
+    """Connect a fresh client, let the server blast ``info.total`` messages, measure."""
     timeout = 60.0 + info.total / 5_000  # even a slow, loaded VM does 5k msgs/s
     client = BackpackClient(info.rest_url, info.ws_url, ws_transport=transport)
     feed = Feed(active=SYMBOL)
@@ -75,9 +67,6 @@ async def drive(
             first_count = book.messages
             rss_start = rss_peak = rss_bytes()
         count += 1
-        if read_top:
-            book.bids(read_top)
-            book.asks(read_top)
         if sample_rss_every and count % sample_rss_every == 0:
             rss_peak = max(rss_peak, rss_bytes())
         if book.last_update_id >= info.last_update_id and not done.done():

@@ -32,10 +32,12 @@ import orjson
 
 from bpx_tui.benchmarks.book_synth import SynthStream, check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan, Row, calibration_us, median
-from bpx_tui.benchmarks.pipeline import drive
 from bpx_tui.exchange.book import DeltaResult, OrderBook
+from bpx_tui.exchange.client import BackpackClient
+from bpx_tui.exchange.events import BookChanged
 from bpx_tui.exchange.transport import MAX_MESSAGE
 from bpx_tui.sim.synthetic.blast import BlastFeed, BlastInfo, serve_in_subprocess
+from bpx_tui.ui.feed import Feed
 
 SECTION = "pipeline-vs-ccxt"
 TARGET_VS_CCXT = 3.0
@@ -49,9 +51,34 @@ def _timeout(info: BlastInfo) -> float:
 
 
 async def _ours(info: BlastInfo, data: Data) -> float:
-    result = await drive(info, read_top=TOP)
-    check_book(result.client.books[SYMBOL], data.stream)
-    return result.rate
+    """The product's client; the consumer does what the floor's loop does, no more."""
+    client = BackpackClient(info.rest_url, info.ws_url)
+    Feed(active=SYMBOL).attach(client)
+    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    last = info.last_update_id
+    start: list[tuple[float, int]] = []
+    try:
+        await client.start([SYMBOL])
+        # Safe to subscribe now: the book syncs in a task that has not run yet, and
+        # the server holds the blast until the snapshot is served.
+        book = client.books[SYMBOL]
+        bids, asks = book.bids, book.asks
+
+        def on_depth(_event: BookChanged) -> None:
+            bids(TOP)
+            asks(TOP)
+            if not start:
+                start.append((time.perf_counter(), book.messages))
+            elif book.last_update_id >= last and not done.done():
+                done.set_result(time.perf_counter())
+
+        client.subscribe(BookChanged, on_depth)
+        end = await done
+    finally:
+        await client.close()
+    check_book(book, data.stream)
+    began, first = start[0]
+    return (book.messages - first) / (end - began)
 
 
 async def _floor(info: BlastInfo, data: Data) -> float:

@@ -249,7 +249,9 @@ class BackpackClient:
             return
         self.market(symbol)
         self._watched.add(symbol)
-        self.books[symbol] = OrderBook(symbol)
+        book = self.books[symbol] = OrderBook(symbol)
+        # Not subject to ROUTES_KEPT: one route per watched market, never junk.
+        self._routes[f"depth.{symbol}"] = self._depth_route(symbol, book)
         self.candles.setdefault(symbol, deque(maxlen=CANDLES_KEPT))
         self.stream.subscribe(self._market_streams(symbol))
         if self._started:
@@ -324,17 +326,43 @@ class BackpackClient:
         if event_us:
             self.feed_latency_ms = max(0.0, time.time() * 1000.0 - event_us / 1000.0)
 
+    def _depth_route(self, symbol: str, book: OrderBook) -> Callable[[str, dict[str, Any]], None]:
+        """The handler of a watched market's ``depth.<symbol>`` stream, bound to its book.
+
+        This runs for most frames the client gets, so everything a message would look
+        up (the book, its one cached event, the live handler list) is looked up once,
+        here; the stream's name already says which book it is.
+        """
+        on_delta = book.on_delta
+        deliver = self.events.deliver
+        handlers = self._depth_handlers
+        event = self._book_changed_event(symbol)
+
+        def on_depth(stream: str, data: dict[str, Any]) -> None:
+            result = on_delta(data)
+            if result is _APPLIED:
+                if handlers:
+                    deliver(handlers, event)
+            else:
+                self._depth_not_applied(symbol, book, result)
+
+        return on_depth
+
     def _on_depth(self, stream: str, data: dict[str, Any]) -> None:
+        """Any other depth stream (``depth.200ms.<symbol>``): the book the payload names."""
         symbol = data.get("s") or stream.rpartition(".")[2]
         book = self.books.get(symbol)
         if book is None:
             return
         result = book.on_delta(data)
         if result is _APPLIED:
-            # This runs for every depth message: one cached event, the live handler list.
             if self._depth_handlers:
                 self.events.deliver(self._depth_handlers, self._book_changed_event(symbol))
-        elif result is DeltaResult.GAP:
+        else:
+            self._depth_not_applied(symbol, book, result)
+
+    def _depth_not_applied(self, symbol: str, book: OrderBook, result: DeltaResult) -> None:
+        if result is DeltaResult.GAP:
             self._book_state(symbol)
             self._schedule_resync(symbol)
         elif not book.synced and symbol not in self._resync_tasks and self._started:
