@@ -87,3 +87,4 @@ def test_pipeline_vs_ccxt_compares_three_consumers_of_one_server(
         assert len(row["detail"]["runs"]) == 2 and row["detail"]["messages"] == 2000
         assert len(row["sum_1000_us"]) == 2 and min(row["sum_1000_us"]) > 0
     assert [row["target"] for row in rows[3:]] == [">= 3", ">= 85"]
+    assert all(row["detail"]["cpu_msg_s"] > 0 for row in rows[:3])
