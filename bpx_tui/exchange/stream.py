@@ -73,6 +73,7 @@ PRIVATE_PREFIX = "account."
 # Module globals for the per-frame path: a global is one dict lookup, ``orjson.loads``
 # two, and the path runs for every frame.
 _loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
 _monotonic = time.monotonic
 
 _log = logging.getLogger(__name__)
@@ -480,13 +481,17 @@ class StreamClient:
         self.messages += 1
         try:
             frame = _loads(raw)
+        except _JSONDecodeError:
+            self._odd_frame(raw, None)
+            return
+        try:
             stream = frame["stream"]
             data = frame["data"]
-        except Exception:
-            self._odd_frame(raw)
+        except (KeyError, TypeError):  # an ack, an error frame, or junk
+            self._odd_frame(raw, frame)
             return
         if stream.__class__ is not str or data.__class__ is not dict:
-            self._odd_frame(raw)
+            self._odd_frame(raw, frame)
             return
         try:
             (self._route(stream) or self._on_message)(stream, data)
@@ -497,12 +502,12 @@ class StreamClient:
                     "stream: on_message failed for %s (%d errors so far)", stream, self.errors
                 )
 
-    def _odd_frame(self, raw: bytes) -> None:
-        """Error frames go to on_error, acks are ignored, anything else is counted."""
-        try:
-            frame = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            frame = None
+    def _odd_frame(self, raw: bytes, frame: object) -> None:
+        """Error frames go to on_error, acks are ignored, anything else is counted.
+
+        ``frame`` is ``raw`` already decoded (None when it was not JSON): a frame is
+        decoded once, whatever it turns out to be.
+        """
         if isinstance(frame, dict):
             error = frame.get("error")
             if isinstance(error, dict):
