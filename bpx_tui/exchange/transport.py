@@ -281,10 +281,11 @@ class _AiohttpConnection:
 
     async def read(self, on_frame: OnFrame) -> NoReturn:
         receive = self._ws.receive
+        text, binary = _TEXT, _BINARY  # locals: this loop runs for every frame
         while True:
             msg = await receive()
             kind = msg.type
-            if kind is _TEXT or kind is _BINARY:
+            if kind is text or kind is binary:
                 on_frame(msg.data)  # bytes: decode_text=False
             else:
                 await self._control(msg)
