@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Measure the performance targets on this machine: order book, WebSocket "
             "pipeline, UI paint rate and staleness, order latency, start-up, memory, "
-            "and ccxt.pro side by side. Each figure is a median of repetitions."
+            "and ccxt.pro side by side (in process, and over one loopback server with a "
+            "bare reader as the floor). Each figure is a median of repetitions, printed "
+            "beside the sum(1000) calibration measured before and after its section."
         ),
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
