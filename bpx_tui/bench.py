@@ -14,19 +14,29 @@ import os
 import platform
 import sys
 import time
-import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bpx_tui.benchmarks.common import Data, Plan, Row
+from bpx_tui.benchmarks.common import Data, Plan, Row, calibration_us
 from bpx_tui.choices import refusal
 
 Section = Callable[[Plan, Data], list[Row]]
 
 FAILED = "failed"
-SECTIONS = ("book", "pipeline", "ui", "markets", "orders", "startup", "memory", "sim", "ccxt")
+SECTIONS = (
+    "book",
+    "pipeline",
+    "ui",
+    "markets",
+    "orders",
+    "startup",
+    "memory",
+    "sim",
+    "ccxt",
+    "pipeline-vs-ccxt",
+)
 
 
 def _section(name: str) -> Section:
@@ -63,6 +73,10 @@ def _section(name: str) -> Section:
         from bpx_tui.benchmarks import ccxt_side
 
         return ccxt_side.run
+    if name == "pipeline-vs-ccxt":
+        from bpx_tui.benchmarks import pipeline_ccxt
+
+        return pipeline_ccxt.run
     raise ValueError(f"unknown section {name!r}; sections: {', '.join(SECTIONS)}")
 
 
@@ -72,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Measure the performance targets on this machine: order book, WebSocket "
             "pipeline, UI paint rate and staleness, order latency, start-up, memory, "
-            "and ccxt.pro side by side. Each figure is a median of repetitions."
+            "and ccxt.pro side by side (in process, and over one loopback server with a "
+            "bare reader as the floor). Each figure is a median of repetitions, printed "
+            "beside the sum(1000) calibration measured before and after its section."
         ),
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -104,25 +120,26 @@ def _selected(only: list[str] | None) -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    """What the figures depend on; ``sum_1000_us`` compares CPUs.
-
-    The reference figures were taken where it was 9.7 µs (docs/PERFORMANCE.md "Reference
-    machine and noise").
-    """
-    calibration = min(
-        timeit.repeat("sum(values)", "values = list(range(1000))", number=2000, repeat=5)
-    )
+    """What the figures depend on; ``sum_1000_us`` compares CPUs (see ``calibration_us``)."""
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "load_average": [round(value, 2) for value in os.getloadavg()],
-        "sum_1000_us": round(calibration / 2000 * 1e6, 2),
+        "sum_1000_us": calibration_us(),
     }
 
 
+def _calibration(pair: tuple[float, float] | None) -> str:
+    """``3.0->3.4``: the yardstick before and after the row's section (load moved it)."""
+    if pair is None:
+        return ""
+    before, after = pair
+    return f"{before:g}" if before == after else f"{before:g}->{after:g}"
+
+
 def format_table(rows: list[Row]) -> str:
-    header = ("section", "metric", "value", "unit", "target", "ok")
+    header = ("section", "metric", "value", "unit", "target", "ok", "sum(1000) µs")
     body = [
         (
             row.section,
@@ -131,6 +148,7 @@ def format_table(rows: list[Row]) -> str:
             row.unit,
             row.target,
             {True: "yes", False: "NO", None: ""}[row.ok],
+            _calibration(row.calibration_us),
         )
         for row in rows
     ]
@@ -151,10 +169,15 @@ def run(sections: Sequence[str], plan: Plan, echo: Callable[[str], None]) -> dic
     for name in sections:
         echo(f"bench: {name} ...")
         started = time.perf_counter()
+        before = calibration_us()
         try:
-            rows.extend(_section(name)(plan, data))
+            made = _section(name)(plan, data)
         except Exception as exc:  # one broken section must not hide the others
-            rows.append(Row(name, FAILED, None, "", ok=False, note=f"{type(exc).__name__}: {exc}"))
+            made = [Row(name, FAILED, None, "", ok=False, note=f"{type(exc).__name__}: {exc}")]
+        after = calibration_us()
+        for row in made:
+            row.calibration_us = (before, after)
+        rows.extend(made)
         timings[name] = round(time.perf_counter() - started, 1)
     info["load_average_end"] = [round(value, 2) for value in os.getloadavg()]
     return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import statistics
+import timeit
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -65,6 +66,8 @@ class Row:
     ok: bool | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    calibration_us: tuple[float, float] | None = None
+    """:func:`calibration_us` just before and just after the section that made this row."""
 
     @classmethod
     def against(
@@ -97,6 +100,7 @@ class Row:
             "ok": self.ok,
             "detail": self.detail,
             "note": self.note,
+            "sum_1000_us": None if self.calibration_us is None else list(self.calibration_us),
         }
 
 
@@ -139,6 +143,19 @@ class Data:
         """The stream as decoded WebSocket frames (what a client's handler receives)."""
         stream = f"depth.{SYMBOL}"
         return self._frozen([{"stream": stream, "data": m} for m in self.stream.messages])
+
+
+def calibration_us() -> float:
+    """µs for ``sum()`` of a list of 1,000 ints, the yardstick printed beside every figure.
+
+    Why beside every figure and not once per run: on the shared 2-core VM another
+    process can halve the CPU for one section and not the next, and this number moves
+    with it, so a slow figure next to a slow yardstick is load, not a regression. The
+    reference figures were taken where it was 9.7 µs (docs/PERFORMANCE.md "Reference
+    machine and noise"); the best of 5 is taken so a single preemption does not count.
+    """
+    best = min(timeit.repeat("sum(values)", "values = list(range(1000))", number=2000, repeat=5))
+    return round(best / 2000 * 1e6, 2)
 
 
 def repeat(

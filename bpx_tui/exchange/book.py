@@ -587,11 +587,19 @@ class OrderBook:
 
     def bids(self, n: int = 20) -> list[Level]:
         """Best ``n`` bids, highest first, with cumulative size (do not mutate)."""
-        return self._bids.top(n)
+        side = self._bids
+        # _BookSide.top's cache test, repeated here: a hit (half the reads on the bench
+        # stream) then costs one Python call, not two.
+        if n == side.cache_n and side.cache is not None:
+            return side.cache
+        return side.top(n)
 
     def asks(self, n: int = 20) -> list[Level]:
         """Best ``n`` asks, lowest first, with cumulative size (do not mutate)."""
-        return self._asks.top(n)
+        side = self._asks
+        if n == side.cache_n and side.cache is not None:
+            return side.cache
+        return side.top(n)
 
     def best_bid(self) -> Level | None:
         return self._bids.best()

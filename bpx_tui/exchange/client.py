@@ -110,10 +110,14 @@ class BackpackClient:
             )
         self.has_credentials = self.signer is not None
         self.rest = rest or RestClient(base_url, self.signer, logger=self.log)
+        # Full stream name -> handler, so a message costs one dict lookup, no split; the
+        # stream looks it up itself and calls ``_on_message`` only for the others.
+        self._routes: dict[str, Callable[[str, dict[str, Any]], None]] = {}
         self.stream = StreamClient(
             ws_url,
             signer=self.signer,
             on_message=self._on_message,
+            routes=self._routes,
             on_state=self._on_state,
             on_error=self._on_stream_error,
             on_private_refused=self._on_private_refused,
@@ -177,8 +181,6 @@ class BackpackClient:
             "account": self._on_account,
             "liquidation": self._on_liquidation,
         }
-        # Full stream name -> handler, so a message costs one dict lookup, no split.
-        self._routes: dict[str, Callable[[str, dict[str, Any]], None]] = {}
 
     def __repr__(self) -> str:
         return f"BackpackClient(rest={self.rest!r}, credentials={self.has_credentials})"
@@ -250,7 +252,9 @@ class BackpackClient:
             return
         self.market(symbol)
         self._watched.add(symbol)
-        self.books[symbol] = OrderBook(symbol)
+        book = self.books[symbol] = OrderBook(symbol)
+        # Not subject to ROUTES_KEPT: one route per watched market, never junk.
+        self._routes[f"depth.{symbol}"] = self._depth_route(symbol, book)
         self.candles.setdefault(symbol, deque(maxlen=CANDLES_KEPT))
         self.stream.subscribe(self._market_streams(symbol))
         if self._started:
@@ -264,7 +268,7 @@ class BackpackClient:
         """Stream one price of markets nobody trades on screen — a perp's mark (with its
         index, funding rate and next funding time), a spot market's ticker — without a
         book, trades and candles for each: the funding board stays live for every perp
-        at two small messages a second, not a book's tens to thousands.
+        at one small message a second, not a book's tens to thousands.
 
         A perp's 24 h ticker is left to REST (the board polls it while open): it changes
         little between polls, and a venue computes it over a day of trades each time.
@@ -347,17 +351,47 @@ class BackpackClient:
         if event_us:
             self.feed_latency_ms = max(0.0, time.time() * 1000.0 - event_us / 1000.0)
 
+    def _depth_route(self, symbol: str, book: OrderBook) -> Callable[[str, dict[str, Any]], None]:
+        """The handler of a watched market's ``depth.<symbol>`` stream, bound to its book.
+
+        This runs for most frames the client gets, so everything a message would look
+        up (the book, its one cached event, the live handler list) is looked up once,
+        here; the stream's name already says which book it is.
+        """
+        on_delta = book.on_delta
+        failed = self._callback_failed
+        handlers = self._depth_handlers
+        event = self._book_changed_event(symbol)
+
+        def on_depth(stream: str, data: dict[str, Any]) -> None:
+            result = on_delta(data)
+            if result is _APPLIED:
+                # EventBus.deliver, inlined: a Python call less on most frames.
+                for handler in handlers:
+                    try:
+                        handler(event)
+                    except Exception as exc:
+                        failed(BookChanged, exc)
+            else:
+                self._depth_not_applied(symbol, book, result)
+
+        return on_depth
+
     def _on_depth(self, stream: str, data: dict[str, Any]) -> None:
+        """Any other depth stream (``depth.200ms.<symbol>``): the book the payload names."""
         symbol = data.get("s") or stream.rpartition(".")[2]
         book = self.books.get(symbol)
         if book is None:
             return
         result = book.on_delta(data)
         if result is _APPLIED:
-            # This runs for every depth message: one cached event, the live handler list.
             if self._depth_handlers:
                 self.events.deliver(self._depth_handlers, self._book_changed_event(symbol))
-        elif result is DeltaResult.GAP:
+        else:
+            self._depth_not_applied(symbol, book, result)
+
+    def _depth_not_applied(self, symbol: str, book: OrderBook, result: DeltaResult) -> None:
+        if result is DeltaResult.GAP:
             self._book_state(symbol)
             self._schedule_resync(symbol)
         elif not book.synced and symbol not in self._resync_tasks and self._started:

@@ -14,7 +14,7 @@ Both implementations behave the same as the stream sees them:
   "keepalive ping timeout" when a pong takes longer than ``ping_timeout``;
 * :meth:`WsConnection.ping` returns a future that resolves on the matching pong, so the
   stream's watchdog can count a pong as proof of life;
-* every way a connection ends surfaces as :class:`ConnectionLost` (from ``recv``,
+* every way a connection ends surfaces as :class:`ConnectionLost` (from ``read``,
   ``send`` and ``ping``) and every refused opening as :class:`HandshakeFailed`,
   :class:`OSError` or :class:`TimeoutError`, so the reconnect logic sees one vocabulary.
 """
@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import Final, Literal, Protocol
+from collections.abc import Callable
+from typing import Final, Literal, NoReturn, Protocol
 
 import aiohttp
+from aiohttp.http import WSMessageTextBytes
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -37,6 +39,7 @@ __all__ = [
     "TRANSPORTS",
     "ConnectionLost",
     "HandshakeFailed",
+    "OnFrame",
     "TransportName",
     "WsConnection",
     "connect",
@@ -51,6 +54,9 @@ MAX_MESSAGE: Final = 2**20
 """Largest message accepted (websockets' default, which the stream always ran with)."""
 
 KEEPALIVE_TIMEOUT: Final = 1011  # "internal error", the code websockets closes with
+
+OnFrame = Callable[[bytes], None]
+"""Called with every data frame's payload, synchronously, from inside the read loop."""
 
 
 class ConnectionLost(Exception):
@@ -80,8 +86,14 @@ class WsConnection(Protocol):
     async def send(self, frame: bytes) -> None:
         """Send UTF-8 ``frame`` as one text frame; raises :class:`ConnectionLost`."""
 
-    async def recv(self) -> bytes:
-        """The next data frame (text or binary) as bytes; raises :class:`ConnectionLost`."""
+    async def read(self, on_frame: OnFrame) -> NoReturn:
+        """Hand every data frame (text or binary, as bytes) to ``on_frame`` until the
+        connection ends, then raise :class:`ConnectionLost`.
+
+        A loop here rather than a ``recv()`` per frame: awaiting one more coroutine per
+        frame was a measurable part of the stream's hot path (docs/PERFORMANCE.md
+        "Pipeline against ccxt.pro and the floor"). ``on_frame`` must not raise.
+        """
 
     async def ping(self) -> asyncio.Future[float]:
         """Send a Ping; the future resolves with the latency when its pong arrives."""
@@ -166,9 +178,11 @@ class _WebsocketsConnection:
         except ConnectionClosed as exc:
             raise _lost(exc) from exc
 
-    async def recv(self) -> bytes:
+    async def read(self, on_frame: OnFrame) -> NoReturn:
+        recv = self._ws.recv
         try:
-            return await self._ws.recv(decode=False)
+            while True:
+                on_frame(await recv(decode=False))
         except ConnectionClosed as exc:
             raise _lost(exc) from exc
 
@@ -265,31 +279,38 @@ class _AiohttpConnection:
         except (aiohttp.ClientError, OSError) as exc:
             raise self._ended(None, "") from exc
 
-    async def recv(self) -> bytes:
+    async def read(self, on_frame: OnFrame) -> NoReturn:
         receive = self._ws.receive
+        text, binary = _TEXT, _BINARY  # locals: this loop runs for every frame
         while True:
             msg = await receive()
             kind = msg.type
-            if kind is _TEXT or kind is _BINARY:
-                return msg.data  # type: ignore[no-any-return]  # bytes: decode_text=False
-            if kind is _PING:
-                try:
-                    await self._ws.pong(msg.data)
-                except (aiohttp.ClientError, OSError):
-                    pass  # the next receive reports how the connection ended
-            elif kind is _PONG:
-                self._pong()
-            elif kind is _ERROR:
-                raise self._ended(self._ws.close_code, str(msg.data or ""))
-            elif kind is _CLOSE:
-                lost = self._ended(msg.data, msg.extra or "")
-                try:
-                    await self._ws.close(code=msg.data)  # the reply: the peer's own code
-                except (aiohttp.ClientError, OSError):
-                    pass
-                raise lost
-            else:  # CLOSING (our close() runs), CLOSED (the socket broke)
-                raise self._ended(None, "")
+            if kind is text or kind is binary:
+                on_frame(msg.data)  # bytes: decode_text=False
+            else:
+                await self._control(msg)
+
+    async def _control(self, msg: aiohttp.WSMessage | WSMessageTextBytes) -> None:
+        """Answer a Ping, settle Pongs; raise :class:`ConnectionLost` when it ended."""
+        kind = msg.type
+        if kind is _PING:
+            try:
+                await self._ws.pong(msg.data)
+            except (aiohttp.ClientError, OSError):
+                pass  # the next receive reports how the connection ended
+        elif kind is _PONG:
+            self._pong()
+        elif kind is _ERROR:
+            raise self._ended(self._ws.close_code, str(msg.data or ""))
+        elif kind is _CLOSE:
+            lost = self._ended(msg.data, msg.extra or "")
+            try:
+                await self._ws.close(code=msg.data)  # the reply: the peer's own code
+            except (aiohttp.ClientError, OSError):
+                pass
+            raise lost
+        else:  # CLOSING (our close() runs), CLOSED (the socket broke)
+            raise self._ended(None, "")
 
     async def ping(self) -> asyncio.Future[float]:
         if self._lost is not None:

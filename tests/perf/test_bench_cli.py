@@ -67,3 +67,24 @@ def test_bad_numbers_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         bench.main(argv)
     assert exc.value.code == 2
+
+
+def test_pipeline_vs_ccxt_compares_three_consumers_of_one_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Counts and shape only: each consumer ran every round and its book was checked
+    (a wrong book fails the section); no figure is asserted."""
+    pytest.importorskip("ccxt.pro")
+    out = tmp_path / "bench.json"
+    argv = ["--only", "pipeline-vs-ccxt", "--messages", "2000", "--reps", "2", "--json", str(out)]
+    assert bench.main(argv) == 0
+    table = capsys.readouterr().out
+    assert "sum(1000) µs" in table.splitlines()[1]
+    rows = json.loads(out.read_text())["results"]
+    assert [row["metric"].split(":")[0] for row in rows[:3]] == ["ours", "ccxt", "floor"]
+    for row in rows:
+        assert row["section"] == "pipeline-vs-ccxt" and row["value"] > 0
+        assert len(row["detail"]["runs"]) == 2 and row["detail"]["messages"] == 2000
+        assert len(row["sum_1000_us"]) == 2 and min(row["sum_1000_us"]) > 0
+    assert [row["target"] for row in rows[3:]] == [">= 3", ">= 85"]
+    assert all(row["detail"]["cpu_msg_s"] > 0 for row in rows[:3])

@@ -12,9 +12,16 @@ import asyncio
 
 import pytest
 
+from bpx_tui.benchmarks.book_synth import check_book
 from bpx_tui.benchmarks.common import SYMBOL, Data, Plan
 from bpx_tui.exchange.client import ROUTES_KEPT, BackpackClient
-from bpx_tui.exchange.events import BookChanged, ErrorReported, TickerUpdated, TradePrinted
+from bpx_tui.exchange.events import (
+    BookChanged,
+    BookStateChanged,
+    ErrorReported,
+    TickerUpdated,
+    TradePrinted,
+)
 from bpx_tui.exchange.models import Market
 from bpx_tui.sim.synthetic.blast import BlastServer, encode_feed
 
@@ -90,3 +97,33 @@ async def test_last_message_at_follows_the_stream(data: Data) -> None:
     finally:
         await client.close()
         await server.stop()
+
+
+def test_the_bound_depth_route_and_the_generic_depth_path_keep_one_book(data: Data) -> None:
+    """``depth.<symbol>`` of a watched market has a route bound to its book; any other
+    depth stream (``depth.200ms.<symbol>``) still finds the book its payload names."""
+    client = _client(data)
+    events: list[BookChanged] = []
+    client.subscribe(BookChanged, events.append)
+    half = len(data.frames) // 2
+    for frame in data.frames[:half]:
+        client._on_message(frame["stream"], frame["data"])
+    for frame in data.frames[half:]:
+        client._on_message(f"depth.200ms.{SYMBOL}", frame["data"])
+    check_book(client.books[SYMBOL], data.stream)
+    assert events == [BookChanged(SYMBOL)] * len(data.frames)
+    assert client.books[SYMBOL].messages == len(data.frames)
+
+
+async def test_a_gap_on_the_bound_depth_route_drops_the_book_and_resyncs(data: Data) -> None:
+    client = _client(data)
+    states: list[BookStateChanged] = []
+    client.subscribe(BookStateChanged, states.append)
+    first, _, third = data.frames[:3]
+    client._on_message(first["stream"], first["data"])
+    client._on_message(third["stream"], third["data"])  # the second never came
+    book = client.books[SYMBOL]
+    assert not book.synced and book.resyncs == 1
+    assert states == [BookStateChanged(SYMBOL, False)]
+    assert SYMBOL in client._resync_tasks  # a fresh snapshot is on its way
+    await client.close()
