@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument(
+        "--markdown", metavar="FILE", help="also write the table as Markdown (the README's)"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="fewer messages and 3 repetitions (< 2 min)"
     )
     parser.add_argument(
@@ -161,6 +164,34 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def headline(plan: Plan, info: dict[str, Any]) -> str:
+    return (
+        f"bpx-tui bench ({'quick' if plan.quick else 'full'}; median of {plan.reps} after a "
+        f"warm-up) on {info['cpus']} CPUs, python {info['python']}, "
+        f"load {info['load_average'][0]} -> {info['load_average_end'][0]}, "
+        f"sum(1000) {info['sum_1000_us']} µs"
+    )
+
+
+def format_markdown(rows: list[Row], plan: Plan, info: dict[str, Any]) -> str:
+    """The run as the README's performance table: what ``--markdown`` writes, so the
+    table in the README is one run's output, pasted, never figures typed by hand."""
+    lines = [
+        headline(plan, info) + ":",
+        "",
+        "| section | metric | value | target | met | sum(1000) µs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        value = "n/a" if row.value is None else f"{row.value:,} {row.unit}".rstrip()
+        met = {True: "yes", False: "**no**", None: ""}[row.ok]
+        target = row.target.replace(">=", "≥").replace("<=", "≤")
+        metric = row.metric.replace("|", "\\|")
+        cells = (row.section, metric, value, target, met, _calibration(row.calibration_us))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def run(sections: Sequence[str], plan: Plan, echo: Callable[[str], None]) -> dict[str, Any]:
     data = Data(plan)
     info = machine()
@@ -216,20 +247,20 @@ def main(argv: list[str]) -> int:
     report = run(sections, plan, echo)
     rows: list[Row] = report.pop("rows")
     info = report["machine"]
-    print(
-        f"bpx-tui bench ({'quick' if plan.quick else 'full'}; median of {plan.reps} after a "
-        f"warm-up) on {info['cpus']} CPUs, python {info['python']}, "
-        f"load {info['load_average'][0]} -> {info['load_average_end'][0]}, "
-        f"sum(1000) {info['sum_1000_us']} µs"
-    )
+    print(headline(plan, info))
     print(format_table(rows))
     for row in rows:
         if row.metric == FAILED:
             print(f"  {row.section}: {row.note}")
+    outputs = []
     if args.json:
+        outputs.append((args.json, json.dumps(report, indent=2, ensure_ascii=False) + "\n"))
+    if args.markdown:
+        outputs.append((args.markdown, format_markdown(rows, plan, info)))
+    for name, text in outputs:
         try:
-            Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+            Path(name).write_text(text, encoding="utf-8")
         except OSError as exc:
-            print(f"bpx-tui bench: cannot write {args.json}: {exc}", file=sys.stderr)
+            print(f"bpx-tui bench: cannot write {name}: {exc}", file=sys.stderr)
             return 2
     return 1 if any(row.metric == FAILED for row in rows) else 0

@@ -30,6 +30,24 @@ def test_book_section_writes_table_and_json(
     assert report["machine"]["cpus"] >= 1 and report["machine"]["sum_1000_us"] > 0
 
 
+def test_markdown_is_the_readme_table_of_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, md = tmp_path / "bench.json", tmp_path / "bench.md"
+    argv = ["--quick", "--only", "book", "--messages", "2000", "--reps", "1"]
+    assert bench.main([*argv, "--json", str(out), "--markdown", str(md)]) == 0
+    capsys.readouterr()
+    (row,) = json.loads(out.read_text())["results"]
+    head, blank, columns, rule, line = md.read_text(encoding="utf-8").splitlines()
+    assert head.startswith("bpx-tui bench (quick; median of 1") and "sum(1000)" in head
+    assert blank == "" and columns.startswith("| section | metric | value | target | met")
+    assert rule == "|---|---|---|---|---|---|"
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[:2] == ["book", row["metric"]]
+    assert cells[2] == f"{row['value']:,} µs/msg" and cells[3] == "≤ 4"
+    assert cells[4] == ("yes" if row["ok"] else "**no**") and float(cells[5].split("->")[0]) > 0
+
+
 def test_unknown_section_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         bench.main(["--only", "book,warp"])
