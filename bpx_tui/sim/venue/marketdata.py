@@ -114,13 +114,13 @@ class MarketData:
     @property
     def trades(self) -> deque[Json]:
         """The recent trades, oldest first, the past's included."""
-        self._materialize()
+        self.load_past()
         return self._trades
 
     @property
     def candles(self) -> dict[str, deque[Candle]]:
         """One-minute candles per kind, oldest first, the past's included."""
-        self._materialize()
+        self.load_past()
         return self._candles
 
     @property
@@ -174,8 +174,11 @@ class MarketData:
         self.next_trade_id = 1 + trade_count
         self.last_price = last_price
 
-    def _materialize(self) -> None:
+    def load_past(self) -> None:
         """Put the deferred past in front of what the venue recorded since it opened.
+
+        Reading :attr:`candles` or :attr:`trades` does this; a caller that reads many
+        markets at once calls it first, one market at a time (~10 ms each).
 
         The trades are not sampled into candles: the candles given already count them.
         """
