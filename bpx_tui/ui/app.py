@@ -45,7 +45,7 @@ from bpx_tui.trading.order import NewOrder
 from bpx_tui.trading.orders import OrderService
 from bpx_tui.trading.recovery import JournalCheck, reconcile_on_start
 from bpx_tui.trading.risk import RiskGate
-from bpx_tui.ui import candles, history_flow, keys, layout
+from bpx_tui.ui import candles, collector, history_flow, keys, layout
 from bpx_tui.ui.activity import ActivityEntry, ActivityLog
 from bpx_tui.ui.alert_watch import AlertWatch, fired_entry
 from bpx_tui.ui.chart_source import ChartSource
@@ -496,11 +496,8 @@ class BpxApp(App[int]):
         self.set_interval(OPEN_INTEREST_EVERY_S, self._poll_open_interest)
         self.run_worker(self._poll_open_interest(), group="poll", exit_on_error=False)
         self.query_one(DepthLadder).focus()
-        # Start-up made most of the long-lived objects (markets, widgets, the local
-        # exchange); freezing them keeps full collections short, which is what
-        # otherwise sits between a key press and the order leaving (tens of ms).
-        gc.collect()
-        gc.freeze()
+        # Start-up's collection waits until the first price is painted.
+        self.call_after_refresh(collector.started)
 
     # ------------------------------------------------------------------ market
 

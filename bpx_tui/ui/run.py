@@ -16,6 +16,7 @@ from typing import Any
 
 from bpx_tui.config import ConfigError, Settings, load_settings
 from bpx_tui.logsetup import setup_for, teardown_logging
+from bpx_tui.ui import collector
 from bpx_tui.ui.app import BpxApp
 
 
@@ -100,6 +101,7 @@ def run_console(args: argparse.Namespace) -> int:
             seed=getattr(args, "seed", None),
             log_ring=logs.ring,
         )
+        collector.starting()
         return asyncio.run(run(app))
     except KeyboardInterrupt:
         return 130

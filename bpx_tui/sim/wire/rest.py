@@ -37,6 +37,10 @@ log = logging.getLogger("bpx_tui.sim.rest")
 DEPTH_LIMITS = frozenset({5, 10, 20, 50, 100, 500, 1000})
 PRICE_TYPES = frozenset({"Last", "Index", "Mark"})
 HISTORY_LIMIT_MAX = 1000
+PAST_PAUSE_S = 0.005
+"""Pause between two markets' pasts made for a first ``/tickers``: a real wait, not only
+a turn of the loop, so what else is running (in the demo, the console's start) goes
+first; the universe's first ``/tickers`` takes ~0.5 s instead of ~0.3 s."""
 JSON = "application/json"
 INTERNAL_ERROR = SimError(500, "SERVER_ERROR", "Internal server error")
 
@@ -265,7 +269,7 @@ class RestApi:
         for data in self.engine.data.values():
             if data.past_pending:
                 data.load_past()
-                await asyncio.sleep(0)
+                await asyncio.sleep(PAST_PAUSE_S)
         return self.engine.tickers()
 
     def depth(self, call: Call) -> Any:
