@@ -106,6 +106,7 @@ from bpx_tui.ui.widgets.status import Mode, StatusBar, StatusInfo
 from bpx_tui.ui.widgets.table import TablePanel
 from bpx_tui.ui.widgets.tape import TapePanel
 from bpx_tui.ui.widgets.ticket import OrderTicket
+from bpx_tui.ui.widgets.unchanged import set_titles
 from bpx_tui.ui.widgets.watchline import WatchLine
 from bpx_tui.ui.widgets.watchlist import Watchlist
 
@@ -337,11 +338,12 @@ class BpxApp(App[int]):
             current = next(view for view in slot if view in shown)
             for view in slot:
                 if len(slot) == 1:
-                    panels[view].border_title = labels[view].rsplit(" ", 1)[0]
+                    title = labels[view].rsplit(" ", 1)[0]
                 else:
-                    panels[view].border_title = layout.tab_strip(
+                    title = layout.tab_strip(
                         current, slot, labels, keys, layout.slot_width(width, height)
                     )
+                set_titles(panels[view], title)
 
     def _view_keys(self) -> dict[layout.BottomView, str]:
         """The keys that show each bottom panel, as the user's keymap has them."""

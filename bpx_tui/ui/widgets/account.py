@@ -9,6 +9,7 @@ from textual.widgets import Static
 from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.views import AccountView
+from bpx_tui.ui.widgets.unchanged import set_titles
 
 MARGIN_FRACTION_SHOWN = Decimal(100)  # 10,000 %
 MULTIPLE_SHOWN = 1000  # a margin fraction this many times maintenance is "far"
@@ -83,7 +84,7 @@ class AccountStrip(Static):
         may no longer be live."""
         freshness = view.fresh
         self.freshness = freshness
-        self.border_subtitle = freshness.label
+        set_titles(self, subtitle=freshness.label)
         self.set_class(not freshness.live, "-stale")
         text = account_text(view)
         if text != self._text:

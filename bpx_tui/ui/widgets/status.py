@@ -13,6 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
+from bpx_tui.ui.widgets.unchanged import set_label
+
 # DEMO: the in-process exchange. SIM: a separate local exchange (``bpx-tui sim``), traded
 # with the live safeguards so a user can rehearse. LIVE: anything else, real money.
 Mode = Literal["demo", "sim", "live"]
@@ -62,7 +64,7 @@ class StatusBar(Horizontal):
             return
         self._shown = info
         mode = self.query_one("#status-mode", Label)
-        mode.update(info.mode.upper(), layout=False)
+        set_label(mode, info.mode.upper())
         for name in ("demo", "sim", "live"):
             mode.set_class(info.mode == name, f"-{name}")
         conn = self.query_one("#status-conn", Label)
@@ -70,18 +72,18 @@ class StatusBar(Horizontal):
         text = "RECONNECTED" if connected and info.recent_drop else info.connection.upper()
         if info.reconnects:
             text += f" ↻{info.reconnects}"
-        conn.update(text, layout=False)
+        set_label(conn, text)
         conn.set_class(not connected or info.recent_drop, "-bad")
         latency = "—" if info.latency_ms is None else f"{info.latency_ms:.0f} ms"
-        self.query_one("#status-latency", Label).update(f"feed {latency}", layout=False)
+        set_label(self.query_one("#status-latency", Label), f"feed {latency}")
         stale = self.query_one("#status-stale", Label)
-        stale.update("STALE" if info.stale else "", layout=False)
+        set_label(stale, "STALE" if info.stale else "")
         stale.set_class(info.stale, "-bad")
         kill = self.query_one("#status-kill", Label)
-        kill.update("KILL SWITCH ON" if info.halted else "trading on", layout=False)
+        set_label(kill, "KILL SWITCH ON" if info.halted else "trading on")
         kill.tooltip = info.halted
         kill.set_class(bool(info.halted), "-bad")
         error = self.query_one("#status-error", Label)
-        error.update(info.error or info.note or "", layout=False)
+        set_label(error, info.error or info.note or "")
         error.set_class(bool(info.error), "-error")
         error.set_class(not info.error and bool(info.note), "-note")

@@ -23,6 +23,8 @@ from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
+from bpx_tui.ui.widgets.unchanged import set_titles
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -267,4 +269,4 @@ class TablePanel(Vertical):
         if table.display == empty:
             table.display = not empty
             self.query_one(f"#{self.STEM}-empty", Static).display = empty
-        self.border_subtitle = subtitle if rows else ""
+        set_titles(self, subtitle=subtitle if rows else "")

@@ -20,6 +20,7 @@ from bpx_tui.ui import fmt
 from bpx_tui.ui.freshness import LIVE, Freshness
 from bpx_tui.ui.views import WatchRow
 from bpx_tui.ui.widgets.table import CellMemo, Cells, Column, DiffTable
+from bpx_tui.ui.widgets.unchanged import set_titles
 
 FLASH_S = 0.6
 
@@ -108,7 +109,7 @@ class Watchlist(DiffTable):
                 cells[row.symbol] = (drawn[0], (drawn[1][0], direction), *drawn[2:])
                 flashing = True
         self.sync(cells)
-        self.border_subtitle = worst.label
+        set_titles(self, subtitle=worst.label)
         self.set_class(not worst.live, "-stale")
         return flashing
 
