@@ -69,6 +69,8 @@ async def _venue() -> AsyncIterator[tuple[dict[str, str], list[float]]]:
             yield info, arrivals
         finally:
             reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
     finally:
         process.stdin.close()
         try:

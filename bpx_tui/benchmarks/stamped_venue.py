@@ -63,7 +63,8 @@ async def _serve(seed: int) -> None:
 
 
 def main() -> None:
-    asyncio.run(_serve(int(sys.argv[1]) if len(sys.argv) > 1 else 7))
+    """``python -m bpx_tui.benchmarks.stamped_venue SEED`` (the bench passes its seed)."""
+    asyncio.run(_serve(int(sys.argv[1])))
 
 
 if __name__ == "__main__":
